@@ -1,0 +1,57 @@
+// Cookie master keys (RFC 8915 §6): the current key that seals new cookies, a
+// bounded set of previous keys that still open cookies clients hold, and one
+// future key, published before it becomes current so that a rotation on one
+// host never invalidates a cookie another host (or a worker still on the
+// previous ring) issued with it.
+//
+// A KeyRing is an immutable value: ctrl builds a new one per rotation and the
+// workers swap to it between bursts (see docs/architecture.md).
+#pragma once
+
+#include <array>
+#include <cstdint>
+#include <optional>
+
+#include "ntsd/crypto/siv.hpp"
+
+namespace ntsd::crypto {
+
+struct MasterKey {
+  std::uint32_t id = 0;
+  SivKey key;  // AEAD implied by length: 32 bytes = id 15, 64 bytes = id 17
+};
+
+class KeyRing {
+ public:
+  // Total slots: current + previous + future.
+  static constexpr std::size_t kCapacity = 8;
+  static constexpr std::size_t kMaxPrevious = kCapacity - 2;
+
+  KeyRing() = default;
+
+  // Builds a ring. `previous` is newest first and is truncated to kMaxPrevious.
+  // Fails (nullopt) on duplicate ids or if two ids share a lookup slot that
+  // cannot be resolved.
+  static std::optional<KeyRing> make(const MasterKey& current, std::span<const MasterKey> previous,
+                                     const std::optional<MasterKey>& future) noexcept;
+
+  // O(1) lookup by key id; null if the ring does not hold it.
+  const MasterKey* find(std::uint32_t id) const noexcept;
+  // The key that seals new cookies. Undefined on an empty ring.
+  const MasterKey& current() const noexcept;
+  const MasterKey* future() const noexcept;
+  bool empty() const noexcept;
+  std::size_t size() const noexcept;
+
+ private:
+  // Open addressing on the low bits of the id (chrony puts a slot index
+  // there); at most kCapacity entries in 2*kCapacity buckets.
+  static constexpr std::size_t kBuckets = 2 * kCapacity;
+  std::array<MasterKey, kBuckets> slots_{};
+  std::array<bool, kBuckets> used_{};
+  std::int8_t current_ = -1;
+  std::int8_t future_ = -1;
+  std::uint8_t count_ = 0;
+};
+
+}  // namespace ntsd::crypto
