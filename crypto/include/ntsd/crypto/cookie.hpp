@@ -66,7 +66,8 @@ bool prepare_seal(const MasterKey& mk, const CookieKeys& keys, Bytes nonce, MutB
                   CookieWork& work) noexcept;
 
 // Single-cookie conveniences on top of the above.
-CookieStatus open_cookie(SivEngine& eng, const KeyRing& ring, Bytes cookie, CookieKeys& keys) noexcept;
+CookieStatus open_cookie(SivEngine& eng, const KeyRing& ring, Bytes cookie,
+                         CookieKeys& keys) noexcept;
 bool seal_cookie(SivEngine& eng, const MasterKey& mk, const CookieKeys& keys, Bytes nonce,
                  MutBytes out) noexcept;
 

@@ -1,9 +1,10 @@
 // AES-SIV (RFC 5297) as the AEAD of NTS (RFC 8915 §5.1, RFC 5116 §5.2/§5.3).
 //
 // Two engines implement one interface:
-//  - ScalarSiv: the reference. It does S2V itself on OpenSSL's AES-ECB and
-//    CMAC primitives, because OpenSSL 3.0's EVP AES-SIV produces a zero tag
-//    for an empty plaintext (fixed only in 3.5) and NTS requests have one.
+//  - ScalarSiv: the reference. It does S2V and CTR itself on OpenSSL's AES-CBC
+//    (for CMAC, see cmac.hpp) and AES-ECB primitives, because OpenSSL 3.0's
+//    EVP AES-SIV produces a zero tag for an empty plaintext (fixed only in
+//    3.5) and NTS requests have one. See docs/crypto.md.
 //  - MbSiv: the burst engine on Intel IPsec-MB CMAC/CTR jobs. It keeps the
 //    lanes full by collecting the CMAC jobs of a whole burst.
 // The two must agree bit for bit; tests/crypto cross-checks them.
@@ -33,13 +34,19 @@ inline constexpr std::size_t kMaxSivKeyLen = 64;
 // S2V takes at most this many associated-data components (RFC 5297 §2.4 allows
 // 126). NTS needs two: [packet before the authenticator, nonce].
 inline constexpr std::size_t kMaxAdComponents = 4;
+// Largest plaintext an engine accepts (far above any NTP packet; keeps every
+// length in an int for the AES primitives).
+inline constexpr std::size_t kMaxSivMessage = std::size_t{1} << 24;
 
 // Key length in bytes for an AEAD id, or 0 if the id is not an AES-SIV-CMAC id.
 constexpr std::size_t aead_key_len(AeadId id) noexcept {
   switch (id) {
-    case AeadId::kSivCmac256: return 32;
-    case AeadId::kSivCmac384: return 48;
-    case AeadId::kSivCmac512: return 64;
+    case AeadId::kSivCmac256:
+      return 32;
+    case AeadId::kSivCmac384:
+      return 48;
+    case AeadId::kSivCmac512:
+      return 64;
   }
   return 0;
 }
@@ -66,10 +73,15 @@ class SivKey {
   bool empty() const noexcept { return len_ == 0; }
   Bytes bytes() const noexcept { return {bytes_.data(), len_}; }
   // RFC 5297 §2.2: K1 is the left half (S2V/CMAC), K2 the right half (CTR).
-  Bytes mac_key() const noexcept { return {bytes_.data(), len_ / 2}; }
-  Bytes ctr_key() const noexcept { return {bytes_.data() + len_ / 2, len_ / 2}; }
+  Bytes mac_key() const noexcept { return {bytes_.data(), half()}; }
+  Bytes ctr_key() const noexcept { return {bytes_.data() + half(), half()}; }
+  // Wipes the key now (OPENSSL_cleanse) and leaves it empty. The destructor
+  // and assignment do the same; this is for holders that release a key early.
+  void wipe() noexcept;
 
  private:
+  std::size_t half() const noexcept { return std::size_t{len_} / 2; }
+
   alignas(16) std::array<std::uint8_t, kMaxSivKeyLen> bytes_{};
   std::uint8_t len_ = 0;
   AeadId aead_ = AeadId::kSivCmac256;
@@ -86,6 +98,8 @@ enum class SivStatus : std::uint8_t {
 // order; for the RFC 5116 AEAD form used by NTS the nonce is the last one.
 //   seal: in = plaintext,              out = SIV (16) || ciphertext, |out| = |in| + 16
 //   open: in = SIV (16) || ciphertext, out = plaintext,              |out| = |in| - 16
+// `out` must not overlap `in` or any AD component (kBadInput if it does).
+// Messages longer than kMaxSivMessage give kBadLength.
 // Ops in one burst may share a key object; an engine may reuse per-key
 // precomputation for ops whose `key` pointers are equal.
 struct SivOp {
@@ -107,6 +121,13 @@ inline SivOp make_aead_op(const SivKey& key, Bytes ad, Bytes nonce, Bytes in, Mu
   op.out = out;
   return op;
 }
+
+// The checks every engine makes before touching an op, so that all engines
+// give the same status for the same malformed op: kOk if the op is well
+// formed, else kBadInput (no key, too many AD components, `out` overlapping an
+// input) or kBadLength (sizes as in the table above).
+SivStatus validate_seal_op(const SivOp& op) noexcept;
+SivStatus validate_open_op(const SivOp& op) noexcept;
 
 class SivEngine {
  public:
