@@ -1,0 +1,90 @@
+// The configuration of ntsd and ntsd-ke: one TOML file for both processes.
+// Every key, its default and its meaning is in docs/configuration.md.
+//
+// Loading is strict: an unknown table or key, a value of the wrong type or out
+// of range is an error that names the key ("[ke] port: ...") and the reason, so
+// that a typo never silently falls back to a default.
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace ntsd::config {
+
+enum class Leap : std::uint8_t { kAuto, kNone, kInsert, kDelete };
+enum class KeyFormat : std::uint8_t { kNtsd, kChrony };
+enum class Backend : std::uint8_t { kDpdk, kSocket };
+
+struct ServerConfig {
+  int stratum = 1;
+  std::string refid = "GPS";
+  int precision = -20;
+  Leap leap = Leap::kAuto;
+  std::string clock = "system";  // "system" | "phc:/dev/ptpN" | "dpdk"
+  std::int64_t max_clock_offset_ms = 100;
+  std::int64_t root_delay_us = 0;
+  std::int64_t root_dispersion_us = 10;
+};
+
+struct KeConfig {
+  std::vector<std::string> listen = {"0.0.0.0", "::"};
+  int port = 4460;
+  std::string cert;
+  std::string key;
+  int threads = 0;  // 0 = one per core
+  int max_connections = 1024;
+  int handshake_timeout_ms = 2000;
+  int max_request_bytes = 1024;
+  std::string ntp_server;  // "" = send no NTPv4 Server record
+  int ntp_port = 123;      // a Port record is sent only if != 123
+  std::vector<std::uint16_t> aeads = {15, 17};
+  int cookies = 8;
+};
+
+struct KeysConfig {
+  std::string file = "/var/lib/ntsd/ntskeys";
+  KeyFormat format = KeyFormat::kNtsd;
+  std::int64_t rotation_interval_s = 14400;
+  int previous = 6;
+  std::uint16_t aead = 15;
+};
+
+struct DataplaneConfig {
+  Backend backend = Backend::kDpdk;
+  int workers = 1;
+  int burst = 32;
+  std::vector<std::string> eal_args;
+  std::vector<std::string> ports;
+  std::vector<std::string> addresses;
+  std::vector<std::string> listen = {"0.0.0.0:123", "[::]:123"};
+  int keys_poll_ms = 100;
+  int rx_desc = 1024;
+  int tx_desc = 1024;
+};
+
+struct MetricsConfig {
+  std::string listen = "127.0.0.1:9123";  // "" = off
+};
+
+struct Config {
+  ServerConfig server;
+  KeConfig ke;
+  KeysConfig keys;
+  DataplaneConfig dataplane;
+  MetricsConfig metrics;
+};
+
+// Parses configuration text. On failure returns nullopt and sets `error`,
+// e.g. "line 4: [ke] port: must be between 1 and 65535 (got 70000)".
+std::optional<Config> parse_config(std::string_view text, std::string& error);
+// Reads and parses a file; errors are prefixed with the path.
+std::optional<Config> load_config(const std::string& path, std::string& error);
+
+const char* to_string(Leap v) noexcept;
+const char* to_string(KeyFormat v) noexcept;
+const char* to_string(Backend v) noexcept;
+
+}  // namespace ntsd::config

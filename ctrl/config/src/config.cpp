@@ -1,0 +1,265 @@
+#include "ntsd/config/config.hpp"
+
+#include <fstream>
+#include <set>
+#include <sstream>
+#include <utility>
+
+#include "ntsd/config/toml.hpp"
+
+namespace ntsd::config {
+namespace {
+
+using Type = TomlValue::Type;
+
+// Reads the keys of one table into typed fields. The first error wins; keys
+// never read are reported as unknown by finish().
+class Section {
+ public:
+  Section(const std::string& name, const TomlTable* table, std::string& error)
+      : name_(name), table_(table), error_(error) {}
+
+  bool ok() const { return error_.empty(); }
+
+  template <typename Int>
+  void integer(const char* key, Int& dst, std::int64_t lo, std::int64_t hi) {
+    const TomlValue* v = get(key, Type::kInteger);
+    if (!v) return;
+    if (v->integer < lo || v->integer > hi)
+      return fail(*v, key, "must be between " + std::to_string(lo) + " and " + std::to_string(hi) +
+                               " (got " + std::to_string(v->integer) + ")");
+    dst = static_cast<Int>(v->integer);
+  }
+
+  void string(const char* key, std::string& dst) {
+    if (const TomlValue* v = get(key, Type::kString)) dst = v->str;
+  }
+
+  template <typename Enum>
+  void choice(const char* key, Enum& dst, std::initializer_list<std::pair<const char*, Enum>> opts) {
+    const TomlValue* v = get(key, Type::kString);
+    if (!v) return;
+    std::string names;
+    for (const auto& [n, e] : opts) {
+      if (v->str == n) {
+        dst = e;
+        return;
+      }
+      names += names.empty() ? "" : ", ";
+      names += std::string("\"") + n + "\"";
+    }
+    fail(*v, key, "must be one of " + names + " (got \"" + v->str + "\")");
+  }
+
+  void strings(const char* key, std::vector<std::string>& dst) {
+    const TomlValue* v = get(key, Type::kArray);
+    if (!v) return;
+    std::vector<std::string> out;
+    for (const auto& e : v->array) {
+      if (e.type != Type::kString) return fail(*v, key, "must be an array of strings");
+      out.push_back(e.str);
+    }
+    dst = std::move(out);
+  }
+
+  void integers(const char* key, std::vector<std::uint16_t>& dst, std::int64_t lo, std::int64_t hi) {
+    const TomlValue* v = get(key, Type::kArray);
+    if (!v) return;
+    std::vector<std::uint16_t> out;
+    for (const auto& e : v->array) {
+      if (e.type != Type::kInteger) return fail(*v, key, "must be an array of integers");
+      if (e.integer < lo || e.integer > hi)
+        return fail(*v, key, "element " + std::to_string(e.integer) + " is not between " +
+                                 std::to_string(lo) + " and " + std::to_string(hi));
+      out.push_back(static_cast<std::uint16_t>(e.integer));
+    }
+    dst = std::move(out);
+  }
+
+  // A check on an already-read value; `why` is empty if it holds.
+  void check(const char* key, const std::string& why) {
+    if (!ok() || why.empty()) return;
+    const TomlValue* v = table_ ? find(key) : nullptr;
+    TomlValue dummy;
+    fail(v ? *v : dummy, key, why);
+  }
+
+  void finish() {
+    if (!ok() || !table_) return;
+    for (const auto& [k, v] : table_->values) {
+      if (!used_.count(k)) return fail(v, k.c_str(), "unknown key");
+    }
+  }
+
+ private:
+  const TomlValue* find(const char* key) const {
+    auto it = table_->values.find(key);
+    return it == table_->values.end() ? nullptr : &it->second;
+  }
+
+  const TomlValue* get(const char* key, Type want) {
+    if (!ok() || !table_) return nullptr;
+    used_.insert(key);
+    const TomlValue* v = find(key);
+    if (!v) return nullptr;
+    if (v->type != want) {
+      fail(*v, key, std::string("must be a ") + TomlValue::type_name(want) + ", not a " +
+                        TomlValue::type_name(v->type));
+      return nullptr;
+    }
+    return v;
+  }
+
+  void fail(const TomlValue& v, const char* key, const std::string& why) {
+    if (!ok()) return;
+    error_ = (v.line ? "line " + std::to_string(v.line) + ": " : std::string()) + "[" + name_ + "] " +
+             key + ": " + why;
+  }
+
+  std::string name_;
+  const TomlTable* table_;
+  std::string& error_;
+  std::set<std::string> used_;
+};
+
+std::string check_refid(const std::string& r) {
+  if (r.empty() || r.size() > 4) return "must be 1 to 4 characters (got \"" + r + "\")";
+  for (char c : r)
+    if (c < 0x20 || c > 0x7e) return "must be printable ASCII";
+  return "";
+}
+
+std::string check_clock(const std::string& c) {
+  if (c == "system" || c == "dpdk") return "";
+  if (c.starts_with("phc:/") && c.size() > 5) return "";
+  return "must be \"system\", \"dpdk\" or \"phc:/dev/ptpN\" (got \"" + c + "\")";
+}
+
+std::string check_aeads(const std::vector<std::uint16_t>& a) {
+  if (a.empty()) return "must list at least one AEAD";
+  for (auto id : a)
+    if (id != 15 && id != 17) return "unsupported AEAD " + std::to_string(id) + " (supported: 15, 17)";
+  return "";
+}
+
+void read_server(Section& s, ServerConfig& c) {
+  s.integer("stratum", c.stratum, 1, 15);
+  s.string("refid", c.refid);
+  s.check("refid", check_refid(c.refid));
+  s.integer("precision", c.precision, -32, 0);
+  s.choice("leap", c.leap, {{"auto", Leap::kAuto}, {"none", Leap::kNone}, {"insert", Leap::kInsert},
+                            {"delete", Leap::kDelete}});
+  s.string("clock", c.clock);
+  s.check("clock", check_clock(c.clock));
+  s.integer("max_clock_offset_ms", c.max_clock_offset_ms, 0, 86400000);
+  s.integer("root_delay_us", c.root_delay_us, 0, 16000000);
+  s.integer("root_dispersion_us", c.root_dispersion_us, 0, 16000000);
+}
+
+void read_ke(Section& s, KeConfig& c) {
+  s.strings("listen", c.listen);
+  s.integer("port", c.port, 1, 65535);
+  s.string("cert", c.cert);
+  s.string("key", c.key);
+  s.integer("threads", c.threads, 0, 1024);
+  s.integer("max_connections", c.max_connections, 1, 1000000);
+  s.integer("handshake_timeout_ms", c.handshake_timeout_ms, 10, 600000);
+  // A request must fit Next Protocol + AEAD + End of Message (16 bytes) and
+  // chrony's own bound on a message is 16 KiB.
+  s.integer("max_request_bytes", c.max_request_bytes, 16, 65536);
+  s.string("ntp_server", c.ntp_server);
+  s.check("ntp_server", c.ntp_server.size() > 255 ? "must be at most 255 bytes" : "");
+  s.integer("ntp_port", c.ntp_port, 1, 65535);
+  s.integers("aeads", c.aeads, 0, 65535);
+  s.check("aeads", check_aeads(c.aeads));
+  // RFC 8915 §4: the server SHOULD send 8 cookies; a response must fit 64 KiB.
+  s.integer("cookies", c.cookies, 1, 64);
+}
+
+void read_keys(Section& s, KeysConfig& c) {
+  s.string("file", c.file);
+  s.check("file", c.file.empty() ? "must not be empty" : "");
+  s.choice("format", c.format, {{"ntsd", KeyFormat::kNtsd}, {"chrony", KeyFormat::kChrony}});
+  s.integer("rotation_interval_s", c.rotation_interval_s, 1, 365LL * 86400);
+  s.integer("previous", c.previous, 1, 6);  // crypto::KeyRing::kMaxPrevious
+  s.integer("aead", c.aead, 0, 65535);
+  s.check("aead", c.aead == 15 || c.aead == 17 ? "" : "must be 15 or 17");
+  // chrony's file holds exactly current, future and two previous keys.
+  s.check("previous", c.format == KeyFormat::kChrony && c.previous != 2
+                          ? "must be 2 with format = \"chrony\" (its file holds 4 keys)"
+                          : "");
+  s.check("aead", c.format == KeyFormat::kChrony && c.aead != 15
+                      ? "must be 15 with format = \"chrony\""
+                      : "");
+}
+
+void read_dataplane(Section& s, DataplaneConfig& c) {
+  s.choice("backend", c.backend, {{"dpdk", Backend::kDpdk}, {"socket", Backend::kSocket}});
+  s.integer("workers", c.workers, 1, 128);
+  s.integer("burst", c.burst, 1, 512);
+  s.strings("eal_args", c.eal_args);
+  s.strings("ports", c.ports);
+  s.strings("addresses", c.addresses);
+  s.strings("listen", c.listen);
+  s.integer("keys_poll_ms", c.keys_poll_ms, 1, 60000);
+  s.integer("rx_desc", c.rx_desc, 64, 65536);
+  s.integer("tx_desc", c.tx_desc, 64, 65536);
+}
+
+void read_metrics(Section& s, MetricsConfig& c) { s.string("listen", c.listen); }
+
+}  // namespace
+
+std::optional<Config> parse_config(std::string_view text, std::string& error) {
+  error.clear();
+  auto doc = parse_toml(text, error);
+  if (!doc) return std::nullopt;
+  Config cfg;
+  auto run = [&](const std::string& name, auto reader, auto& dst) {
+    auto it = doc->find(name);
+    Section s(name, it == doc->end() ? nullptr : &it->second, error);
+    reader(s, dst);
+    s.finish();
+  };
+  run("server", read_server, cfg.server);
+  run("ke", read_ke, cfg.ke);
+  run("keys", read_keys, cfg.keys);
+  run("dataplane", read_dataplane, cfg.dataplane);
+  run("metrics", read_metrics, cfg.metrics);
+  if (!error.empty()) return std::nullopt;
+  for (const auto& [name, table] : *doc) {
+    if (name != "server" && name != "ke" && name != "keys" && name != "dataplane" && name != "metrics") {
+      error = "line " + std::to_string(table.line) + ": [" + name + "]: unknown table";
+      return std::nullopt;
+    }
+  }
+  return cfg;
+}
+
+std::optional<Config> load_config(const std::string& path, std::string& error) {
+  std::ifstream f(path, std::ios::binary);
+  if (!f) {
+    error = path + ": cannot open";
+    return std::nullopt;
+  }
+  std::stringstream ss;
+  ss << f.rdbuf();
+  auto cfg = parse_config(ss.str(), error);
+  if (!cfg) error = path + ": " + error;
+  return cfg;
+}
+
+const char* to_string(Leap v) noexcept {
+  switch (v) {
+    case Leap::kAuto: return "auto";
+    case Leap::kNone: return "none";
+    case Leap::kInsert: return "insert";
+    case Leap::kDelete: return "delete";
+  }
+  return "?";
+}
+
+const char* to_string(KeyFormat v) noexcept { return v == KeyFormat::kChrony ? "chrony" : "ntsd"; }
+const char* to_string(Backend v) noexcept { return v == Backend::kSocket ? "socket" : "dpdk"; }
+
+}  // namespace ntsd::config

@@ -1,0 +1,472 @@
+#include "ntsd/ke/server.hpp"
+
+#include <arpa/inet.h>
+#include <fcntl.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <openssl/crypto.h>
+#include <openssl/rand.h>
+#include <signal.h>
+#include <sys/epoll.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <chrono>
+#include <cstring>
+#include <deque>
+#include <mutex>
+#include <unordered_map>
+
+#include "ntsd/crypto/cookie.hpp"
+#include "ntsd/ke/records.hpp"
+#include "tls.hpp"
+
+namespace ntsd::ke {
+namespace {
+
+std::int64_t now_ms() {
+  return std::chrono::duration_cast<std::chrono::milliseconds>(
+             std::chrono::steady_clock::now().time_since_epoch())
+      .count();
+}
+
+struct FileId {
+  std::int64_t mtime_ns = 0, size = 0;
+  std::uint64_t ino = 0;
+  bool operator==(const FileId&) const = default;
+};
+
+FileId file_id(const std::string& path) {
+  struct stat st{};
+  if (::stat(path.c_str(), &st) != 0) return {};
+  return {st.st_mtim.tv_sec * 1000000000LL + st.st_mtim.tv_nsec, st.st_size, st.st_ino};
+}
+
+// Binds one listening socket; `port` 0 picks one and is updated.
+int open_listener(const std::string& addr, std::uint16_t& port, std::string& error) {
+  sockaddr_storage ss{};
+  socklen_t len = 0;
+  bool v6 = addr.find(':') != std::string::npos;
+  if (v6) {
+    auto* s6 = reinterpret_cast<sockaddr_in6*>(&ss);
+    s6->sin6_family = AF_INET6;
+    s6->sin6_port = htons(port);
+    if (inet_pton(AF_INET6, addr.c_str(), &s6->sin6_addr) != 1) {
+      error = "bad listen address '" + addr + "'";
+      return -1;
+    }
+    len = sizeof *s6;
+  } else {
+    auto* s4 = reinterpret_cast<sockaddr_in*>(&ss);
+    s4->sin_family = AF_INET;
+    s4->sin_port = htons(port);
+    if (inet_pton(AF_INET, addr.c_str(), &s4->sin_addr) != 1) {
+      error = "bad listen address '" + addr + "'";
+      return -1;
+    }
+    len = sizeof *s4;
+  }
+  int fd = ::socket(ss.ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+  int one = 1;
+  if (fd < 0) {
+    error = std::string("socket: ") + std::strerror(errno);
+    return -1;
+  }
+  ::setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
+  // One socket per thread on the same port: the kernel balances accepts.
+  ::setsockopt(fd, SOL_SOCKET, SO_REUSEPORT, &one, sizeof one);
+  // "0.0.0.0" and "::" side by side need a v6-only "::".
+  if (v6) ::setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &one, sizeof one);
+  if (::bind(fd, reinterpret_cast<sockaddr*>(&ss), len) != 0 || ::listen(fd, 4096) != 0) {
+    error = "bind " + addr + " port " + std::to_string(port) + ": " + std::strerror(errno);
+    ::close(fd);
+    return -1;
+  }
+  if (port == 0) {
+    sockaddr_storage got{};
+    socklen_t gl = sizeof got;
+    ::getsockname(fd, reinterpret_cast<sockaddr*>(&got), &gl);
+    port = ntohs(got.ss_family == AF_INET6 ? reinterpret_cast<sockaddr_in6*>(&got)->sin6_port
+                                           : reinterpret_cast<sockaddr_in*>(&got)->sin_port);
+  }
+  return fd;
+}
+
+enum class State : std::uint8_t { kHandshake, kReading, kWriting };
+
+struct Conn {
+  int fd = -1;
+  SslPtr ssl;
+  State state = State::kHandshake;
+  std::vector<std::uint8_t> in, out;
+  std::size_t out_off = 0;
+  std::uint64_t serial = 0;
+};
+
+}  // namespace
+
+struct KeServer::Impl {
+  ServerOptions opt;
+  RingSource ring;
+  ServerStats* stats = nullptr;
+  std::mutex ctx_mu;
+  SslCtxPtr ctx;
+  FileId cert_id, key_id;
+  std::atomic<bool> stop{false};
+  std::atomic<int> active{0};
+  std::vector<std::vector<int>> listeners;  // per thread
+  std::vector<std::thread> threads;
+
+  // An SSL for one new connection on the current context: a recycled one
+  // (SSL_clear keeps its buffers and fetched algorithms, which OpenSSL 3.0
+  // otherwise rebuilds per connection) if it still uses that context.
+  SSL* new_ssl(std::vector<SslPtr>& pool) {
+    std::lock_guard lock(ctx_mu);
+    while (!pool.empty()) {
+      SslPtr s = std::move(pool.back());
+      pool.pop_back();
+      if (SSL_get_SSL_CTX(s.get()) == ctx.get()) return s.release();
+    }
+    return SSL_new(ctx.get());  // SSL holds its own reference to the context
+  }
+
+  void run(std::size_t index);
+};
+
+namespace {
+
+// One event loop (one thread).
+class Loop {
+ public:
+  Loop(KeServer::Impl& s, std::vector<int> listeners)
+      : s_(s), listeners_(std::move(listeners)), eng_(crypto::make_scalar_engine()) {}
+
+  void run() {
+    ep_ = ::epoll_create1(EPOLL_CLOEXEC);
+    for (std::size_t i = 0; i < listeners_.size(); ++i) {
+      epoll_event ev{};
+      ev.events = EPOLLIN;
+      ev.data.u64 = i;
+      ::epoll_ctl(ep_, EPOLL_CTL_ADD, listeners_[i], &ev);
+    }
+    epoll_event evs[64];
+    while (!s_.stop.load(std::memory_order_relaxed)) {
+      int n = ::epoll_wait(ep_, evs, 64, 50);
+      for (int i = 0; i < n; ++i) {
+        std::uint64_t tag = evs[i].data.u64;
+        if (tag < kConnTag) {
+          accept_from(listeners_[tag]);
+        } else {
+          auto it = conns_.find(static_cast<int>(tag - kConnTag));
+          if (it != conns_.end()) drive(*it->second);
+        }
+      }
+      expire();
+      resume_listeners();
+    }
+    while (!conns_.empty()) close_conn(*conns_.begin()->second);
+    for (int fd : listeners_) ::close(fd);
+    ::close(ep_);
+  }
+
+ private:
+  static constexpr std::uint64_t kConnTag = 1ULL << 32;
+
+  void accept_from(int lfd) {
+    for (int i = 0; i < 64; ++i) {  // bounded, so one busy listener cannot starve the rest
+      int fd = ::accept4(lfd, nullptr, nullptr, SOCK_NONBLOCK | SOCK_CLOEXEC);
+      if (fd < 0) {
+        // Out of descriptors: the listener stays readable, so stop watching
+        // it for a moment instead of spinning on it.
+        if (errno == EMFILE || errno == ENFILE) pause_listener(lfd);
+        return;
+      }
+      if (s_.active.fetch_add(1) >= s_.opt.max_connections) {
+        s_.active.fetch_sub(1);
+        s_.stats->refused_full++;
+        ::close(fd);
+        continue;
+      }
+      s_.stats->accepted++;
+      // Handshake flights and the response are small writes in a row: Nagle
+      // plus delayed ACKs would add ~40 ms to every exchange.
+      int one = 1;
+      ::setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+      auto c = std::make_unique<Conn>();
+      c->fd = fd;
+      c->serial = ++serial_;
+      c->ssl.reset(s_.new_ssl(pool_));
+      if (!c->ssl || SSL_set_fd(c->ssl.get(), fd) != 1) {
+        ::close(fd);
+        s_.active.fetch_sub(1);
+        continue;
+      }
+      SSL_set_accept_state(c->ssl.get());
+      epoll_event ev{};
+      ev.events = EPOLLIN | EPOLLOUT | EPOLLRDHUP | EPOLLET;
+      ev.data.u64 = kConnTag + static_cast<std::uint64_t>(fd);
+      ::epoll_ctl(ep_, EPOLL_CTL_ADD, fd, &ev);
+      // Same timeout for all: the queue is ordered by deadline.
+      deadlines_.push_back({now_ms() + s_.opt.handshake_timeout_ms, fd, c->serial});
+      Conn& ref = *c;
+      conns_[fd] = std::move(c);
+      drive(ref);
+    }
+  }
+
+  void pause_listener(int lfd) {
+    ::epoll_ctl(ep_, EPOLL_CTL_DEL, lfd, nullptr);
+    paused_.push_back({now_ms() + 100, lfd});
+  }
+
+  void resume_listeners() {
+    std::int64_t now = now_ms();
+    while (!paused_.empty() && paused_.front().first <= now) {
+      int lfd = paused_.front().second;
+      paused_.pop_front();
+      epoll_event ev{};
+      ev.events = EPOLLIN;
+      for (std::size_t i = 0; i < listeners_.size(); ++i)
+        if (listeners_[i] == lfd) ev.data.u64 = i;
+      ::epoll_ctl(ep_, EPOLL_CTL_ADD, lfd, &ev);
+    }
+  }
+
+  void expire() {
+    std::int64_t now = now_ms();
+    while (!deadlines_.empty() && deadlines_.front().at <= now) {
+      auto d = deadlines_.front();
+      deadlines_.pop_front();
+      auto it = conns_.find(d.fd);
+      if (it != conns_.end() && it->second->serial == d.serial) {
+        s_.stats->timed_out++;
+        close_conn(*it->second);
+      }
+    }
+  }
+
+  void close_conn(Conn& c) {
+    int fd = c.fd;
+    ::epoll_ctl(ep_, EPOLL_CTL_DEL, fd, nullptr);
+    SslPtr ssl = std::move(c.ssl);
+    conns_.erase(fd);
+    if (pool_.size() < kPoolMax && SSL_clear(ssl.get()) == 1) pool_.push_back(std::move(ssl));
+    ::close(fd);
+    s_.active.fetch_sub(1);
+  }
+
+  void drive(Conn& c) {
+    if (c.state == State::kHandshake && !handshake(c)) return;
+    if (c.state == State::kReading && !read_request(c)) return;
+    if (c.state == State::kWriting) write_response(c);
+  }
+
+  // Each step returns true when it finished and the next may run.
+  bool handshake(Conn& c) {
+    ERR_clear_error();
+    int r = SSL_do_handshake(c.ssl.get());
+    if (r != 1) {
+      int e = SSL_get_error(c.ssl.get(), r);
+      if (e == SSL_ERROR_WANT_READ || e == SSL_ERROR_WANT_WRITE) return false;
+      // Wrong TLS version, ALPN mismatch (fatal alert from our callback), bad input.
+      s_.stats->tls_failed++;
+      close_conn(c);
+      return false;
+    }
+    const unsigned char* alpn = nullptr;
+    unsigned int alpn_len = 0;
+    SSL_get0_alpn_selected(c.ssl.get(), &alpn, &alpn_len);
+    if (alpn_len == 0) {
+      // RFC 8915 §4: ALPN is mandatory; a client that sent none is refused.
+      s_.stats->no_alpn++;
+      close_conn(c);
+      return false;
+    }
+    c.state = State::kReading;
+    return true;
+  }
+
+  bool read_request(Conn& c) {
+    std::uint8_t buf[2048];
+    for (;;) {
+      ERR_clear_error();
+      int n = SSL_read(c.ssl.get(), buf, sizeof buf);
+      bool eof = false;
+      if (n > 0) {
+        c.in.insert(c.in.end(), buf, buf + n);
+      } else {
+        int e = SSL_get_error(c.ssl.get(), n);
+        if (e == SSL_ERROR_WANT_READ || e == SSL_ERROR_WANT_WRITE) return false;
+        if (e != SSL_ERROR_ZERO_RETURN) {
+          s_.stats->tls_failed++;
+          close_conn(c);
+          return false;
+        }
+        eof = true;  // close_notify: the request ended without End of Message
+      }
+      auto v = evaluate_request(c.in, s_.opt.aeads, s_.opt.max_request_bytes);
+      if (v.kind == RequestVerdict::Kind::kNeedMore && !eof) continue;
+      if (v.kind == RequestVerdict::Kind::kNeedMore) v = {RequestVerdict::Kind::kError, ErrorCode::kBadRequest, 0};
+      respond(c, v);
+      c.state = State::kWriting;
+      return true;
+    }
+  }
+
+  void respond(Conn& c, const RequestVerdict& v) {
+    switch (v.kind) {
+      case RequestVerdict::Kind::kAccept:
+        if (make_cookies(c, v.aead)) return;
+        c.out = build_error(ErrorCode::kInternalServerError);
+        break;
+      case RequestVerdict::Kind::kNoAead:
+        s_.stats->no_aead++;
+        c.out = build_no_aead_response();
+        return;
+      default:
+        c.out = build_error(v.error);
+        break;
+    }
+    s_.stats->errors_sent++;
+  }
+
+  bool make_cookies(Conn& c, std::uint16_t aead) {
+    const auto id = static_cast<crypto::AeadId>(aead);
+    const std::size_t klen = crypto::aead_key_len(id);
+    unsigned char k[2 * crypto::kMaxSivKeyLen];
+    if (klen == 0 || !export_key(c.ssl.get(), aead, false, k, klen) ||
+        !export_key(c.ssl.get(), aead, true, k + klen, klen))
+      return false;
+    auto c2s = crypto::SivKey::from_bytes({k, klen});
+    auto s2c = crypto::SivKey::from_bytes({k + klen, klen});
+    OPENSSL_cleanse(k, sizeof k);
+    auto ring = s_.ring();
+    if (!c2s || !s2c || !ring || ring->empty()) return false;
+    crypto::CookieKeys keys{*c2s, *s2c};
+    std::vector<std::vector<std::uint8_t>> cookies(static_cast<std::size_t>(s_.opt.cookies));
+    // All nonces from one RAND_bytes call (each call costs a getpid(2) for
+    // OpenSSL's fork check).
+    std::vector<std::uint8_t> nonces(cookies.size() * crypto::kCookieNonceLen);
+    if (RAND_bytes(nonces.data(), static_cast<int>(nonces.size())) != 1) return false;
+    for (std::size_t i = 0; i < cookies.size(); ++i) {
+      cookies[i].resize(crypto::cookie_len(id));
+      crypto::Bytes nonce(nonces.data() + i * crypto::kCookieNonceLen, crypto::kCookieNonceLen);
+      if (!crypto::seal_cookie(*eng_, ring->current(), keys, nonce, cookies[i])) return false;
+    }
+    ResponseParams p;
+    p.aead = aead;
+    p.cookies = cookies;
+    p.server = s_.opt.ntp_server;
+    p.port = s_.opt.ntp_port != 123 ? s_.opt.ntp_port : 0;
+    c.out = build_response(p);
+    if (s_.opt.on_session) s_.opt.on_session(aead, s_.opt.cookies);
+    return true;
+  }
+
+  void write_response(Conn& c) {
+    while (c.out_off < c.out.size()) {
+      ERR_clear_error();
+      int n = SSL_write(c.ssl.get(), c.out.data() + c.out_off, static_cast<int>(c.out.size() - c.out_off));
+      if (n <= 0) {
+        int e = SSL_get_error(c.ssl.get(), n);
+        if (e == SSL_ERROR_WANT_READ || e == SSL_ERROR_WANT_WRITE) return;
+        close_conn(c);
+        return;
+      }
+      c.out_off += static_cast<std::size_t>(n);
+    }
+    s_.stats->completed++;
+    // §4: the server closes the connection after its response. One
+    // close_notify attempt; we do not wait for the client's.
+    SSL_shutdown(c.ssl.get());
+    close_conn(c);
+  }
+
+  struct Deadline {
+    std::int64_t at;
+    int fd;
+    std::uint64_t serial;
+  };
+
+  KeServer::Impl& s_;
+  std::vector<int> listeners_;
+  std::unique_ptr<crypto::SivEngine> eng_;
+  int ep_ = -1;
+  std::uint64_t serial_ = 0;
+  std::unordered_map<int, std::unique_ptr<Conn>> conns_;
+  std::deque<Deadline> deadlines_;
+  std::deque<std::pair<std::int64_t, int>> paused_;  // (resume at, listener)
+  static constexpr std::size_t kPoolMax = 64;
+  std::vector<SslPtr> pool_;
+};
+
+}  // namespace
+
+void KeServer::Impl::run(std::size_t index) {
+  Loop loop(*this, listeners[index]);
+  loop.run();
+}
+
+KeServer::KeServer(ServerOptions opt, RingSource ring) : impl_(std::make_unique<Impl>()) {
+  impl_->opt = std::move(opt);
+  impl_->ring = std::move(ring);
+  impl_->stats = &stats_;
+}
+
+KeServer::~KeServer() { stop(); }
+
+bool KeServer::reload_certificate(std::string& error) {
+  FileId cid = file_id(impl_->opt.cert), kid = file_id(impl_->opt.key);
+  auto ctx = make_server_ctx(impl_->opt.cert, impl_->opt.key, error);
+  std::lock_guard lock(impl_->ctx_mu);
+  // Remember what we tried even on failure: a half-written or mismatched
+  // pair is retried when the files change again, not every second.
+  impl_->cert_id = cid;
+  impl_->key_id = kid;
+  if (!ctx) return false;
+  impl_->ctx = std::move(ctx);  // connections in progress keep the old one
+  return true;
+}
+
+bool KeServer::certificate_files_changed() const {
+  std::lock_guard lock(impl_->ctx_mu);
+  return !(file_id(impl_->opt.cert) == impl_->cert_id) || !(file_id(impl_->opt.key) == impl_->key_id);
+}
+
+bool KeServer::start(std::string& error) {
+  // A client that resets mid-response must not kill the server (OpenSSL
+  // writes with write(2), not send(MSG_NOSIGNAL)).
+  struct sigaction old{};
+  if (::sigaction(SIGPIPE, nullptr, &old) == 0 && old.sa_handler == SIG_DFL) ::signal(SIGPIPE, SIG_IGN);
+  if (!reload_certificate(error)) return false;
+  auto& o = impl_->opt;
+  std::size_t n = o.threads > 0 ? static_cast<std::size_t>(o.threads)
+                                : std::max(1u, std::thread::hardware_concurrency());
+  std::uint16_t port = o.port;
+  impl_->listeners.assign(n, {});
+  for (std::size_t t = 0; t < n; ++t) {
+    for (const auto& addr : o.listen) {
+      int fd = open_listener(addr, port, error);
+      if (fd < 0) {
+        for (auto& l : impl_->listeners)
+          for (int x : l) ::close(x);
+        return false;
+      }
+      impl_->listeners[t].push_back(fd);
+    }
+  }
+  bound_port_ = port;
+  for (std::size_t t = 0; t < n; ++t) impl_->threads.emplace_back([this, t] { impl_->run(t); });
+  return true;
+}
+
+void KeServer::stop() {
+  impl_->stop = true;
+  for (auto& t : impl_->threads)
+    if (t.joinable()) t.join();
+  impl_->threads.clear();
+}
+
+}  // namespace ntsd::ke

@@ -1,0 +1,205 @@
+// ntsd_config: the TOML subset and the typed, strict Config (docs/configuration.md).
+#include <gtest/gtest.h>
+
+#include "ntsd/config/config.hpp"
+#include "ntsd/config/toml.hpp"
+
+using namespace ntsd::config;
+
+namespace {
+
+std::string error_of(const std::string& text) {
+  std::string err;
+  auto cfg = parse_config(text, err);
+  EXPECT_FALSE(cfg.has_value()) << text;
+  return err;
+}
+
+}  // namespace
+
+TEST(Toml, ParsesEveryValueKind) {
+  std::string err;
+  auto doc = parse_toml(
+      "# top comment\n"
+      "[t]\n"
+      "s = \"a\\\"b\\\\c\" # trailing\n"
+      "l = 'C:\\x'\n"
+      "i = -1_000\n"
+      "f = 2.5e1\n"
+      "b = true\n"
+      "as = [\"x\", 'y']\n"
+      "ai = [15, 17,]\n"
+      "e = []\n",
+      err);
+  ASSERT_TRUE(doc) << err;
+  const auto& t = doc->at("t").values;
+  EXPECT_EQ(t.at("s").str, "a\"b\\c");
+  EXPECT_EQ(t.at("l").str, "C:\\x");
+  EXPECT_EQ(t.at("i").integer, -1000);
+  EXPECT_DOUBLE_EQ(t.at("f").flt, 25.0);
+  EXPECT_TRUE(t.at("b").boolean);
+  ASSERT_EQ(t.at("as").array.size(), 2u);
+  EXPECT_EQ(t.at("as").array[1].str, "y");
+  ASSERT_EQ(t.at("ai").array.size(), 2u);
+  EXPECT_EQ(t.at("ai").array[1].integer, 17);
+  EXPECT_TRUE(t.at("e").array.empty());
+  EXPECT_EQ(t.at("i").line, 5);
+}
+
+TEST(Toml, SyntaxErrorsCarryTheLineNumber) {
+  struct Case {
+    const char* text;
+    const char* want;
+  } cases[] = {
+      {"[a]\nx = \"open\n", "line 2: x: unterminated string"},
+      {"[a]\nx = 1\nx = 2\n", "line 3: key 'x' defined twice"},
+      {"[a]\n[a]\n", "line 2: table [a] defined twice"},
+      {"x = 1\n", "line 1: key 'x' outside any [table]"},
+      {"[a]\nx = [1, \"s\"]\n", "line 2: x: mixed types in array"},
+      {"[a]\nx = [1,\n2]\n", "line 2: x: unterminated array"},
+      {"[a]\nx = [1 2]\n", "line 2: x: expected ',' or ']'"},
+      {"[a]\nx = {a = 1}\n", "line 2: x: inline tables are not supported"},
+      {"[a]\na.b = 1\n", "line 2: dotted keys are not supported"},
+      {"[a]\nx = 12abc\n", "line 2: x: invalid value '12abc'"},
+      {"[a]\nx = 1 2\n", "line 2: x: unexpected text after the value"},
+      {"[a.b]\n", "line 1: expected ']' after table name"},
+      {"[a]\nx = \"\\q\"\n", "line 2: x: unsupported escape \\q"},
+      {"[a]\nx = 99999999999999999999\n", "line 2: x: invalid value"},
+      {"[a]\njunk\n", "line 2: expected '=' after key 'junk'"},
+  };
+  for (const auto& c : cases) {
+    std::string err;
+    EXPECT_FALSE(parse_toml(c.text, err)) << c.text;
+    EXPECT_NE(err.find(c.want), std::string::npos) << "got: " << err << " want: " << c.want;
+  }
+}
+
+TEST(Config, EmptyFileGivesTheDocumentedDefaults) {
+  std::string err;
+  auto cfg = parse_config("", err);
+  ASSERT_TRUE(cfg) << err;
+  EXPECT_EQ(cfg->server.stratum, 1);
+  EXPECT_EQ(cfg->server.refid, "GPS");
+  EXPECT_EQ(cfg->server.precision, -20);
+  EXPECT_EQ(cfg->server.leap, Leap::kAuto);
+  EXPECT_EQ(cfg->server.clock, "system");
+  EXPECT_EQ(cfg->server.max_clock_offset_ms, 100);
+  EXPECT_EQ(cfg->server.root_delay_us, 0);
+  EXPECT_EQ(cfg->server.root_dispersion_us, 10);
+  EXPECT_EQ(cfg->ke.listen, (std::vector<std::string>{"0.0.0.0", "::"}));
+  EXPECT_EQ(cfg->ke.port, 4460);
+  EXPECT_EQ(cfg->ke.threads, 0);
+  EXPECT_EQ(cfg->ke.max_connections, 1024);
+  EXPECT_EQ(cfg->ke.handshake_timeout_ms, 2000);
+  EXPECT_EQ(cfg->ke.max_request_bytes, 1024);
+  EXPECT_EQ(cfg->ke.ntp_server, "");
+  EXPECT_EQ(cfg->ke.ntp_port, 123);
+  EXPECT_EQ(cfg->ke.aeads, (std::vector<std::uint16_t>{15, 17}));
+  EXPECT_EQ(cfg->ke.cookies, 8);
+  EXPECT_EQ(cfg->keys.file, "/var/lib/ntsd/ntskeys");
+  EXPECT_EQ(cfg->keys.format, KeyFormat::kNtsd);
+  EXPECT_EQ(cfg->keys.rotation_interval_s, 14400);
+  EXPECT_EQ(cfg->keys.previous, 6);
+  EXPECT_EQ(cfg->keys.aead, 15);
+  EXPECT_EQ(cfg->dataplane.backend, Backend::kDpdk);
+  EXPECT_EQ(cfg->dataplane.workers, 1);
+  EXPECT_EQ(cfg->dataplane.burst, 32);
+  EXPECT_TRUE(cfg->dataplane.eal_args.empty());
+  EXPECT_EQ(cfg->dataplane.listen, (std::vector<std::string>{"0.0.0.0:123", "[::]:123"}));
+  EXPECT_EQ(cfg->dataplane.keys_poll_ms, 100);
+  EXPECT_EQ(cfg->dataplane.rx_desc, 1024);
+  EXPECT_EQ(cfg->dataplane.tx_desc, 1024);
+  EXPECT_EQ(cfg->metrics.listen, "127.0.0.1:9123");
+}
+
+TEST(Config, ReadsAFullFile) {
+  std::string err;
+  auto cfg = parse_config(R"(
+[server]
+stratum = 2
+refid = "PPS"
+leap = "insert"
+clock = "phc:/dev/ptp0"
+[ke]
+listen = ["127.0.0.1"]
+port = 14460
+cert = "/etc/ntsd/cert.pem"
+key = "/etc/ntsd/key.pem"
+threads = 2
+ntp_server = "time.example"
+ntp_port = 1123
+aeads = [17, 15]
+[keys]
+file = "/tmp/k"
+format = "chrony"
+previous = 2
+rotation_interval_s = 3600
+[dataplane]
+backend = "socket"
+eal_args = ["-l", "0-1"]
+ports = ["net_af_packet0,iface=veth0"]
+addresses = ["192.0.2.1", "2001:db8::1"]
+[metrics]
+listen = ""
+)",
+                          err);
+  ASSERT_TRUE(cfg) << err;
+  EXPECT_EQ(cfg->server.stratum, 2);
+  EXPECT_EQ(cfg->server.refid, "PPS");
+  EXPECT_EQ(cfg->server.leap, Leap::kInsert);
+  EXPECT_EQ(cfg->server.clock, "phc:/dev/ptp0");
+  EXPECT_EQ(cfg->ke.listen, (std::vector<std::string>{"127.0.0.1"}));
+  EXPECT_EQ(cfg->ke.port, 14460);
+  EXPECT_EQ(cfg->ke.threads, 2);
+  EXPECT_EQ(cfg->ke.ntp_server, "time.example");
+  EXPECT_EQ(cfg->ke.ntp_port, 1123);
+  EXPECT_EQ(cfg->ke.aeads, (std::vector<std::uint16_t>{17, 15}));
+  EXPECT_EQ(cfg->keys.format, KeyFormat::kChrony);
+  EXPECT_EQ(cfg->keys.rotation_interval_s, 3600);
+  EXPECT_EQ(cfg->dataplane.backend, Backend::kSocket);
+  EXPECT_EQ(cfg->dataplane.eal_args.size(), 2u);
+  EXPECT_EQ(cfg->dataplane.addresses[1], "2001:db8::1");
+  EXPECT_EQ(cfg->metrics.listen, "");
+}
+
+TEST(Config, UnknownKeysAndTablesAreNamed) {
+  EXPECT_EQ(error_of("[ke]\nprot = 1\n"), "line 2: [ke] prot: unknown key");
+  EXPECT_EQ(error_of("[kee]\n"), "line 1: [kee]: unknown table");
+}
+
+TEST(Config, BadValuesNameTheKeyAndTheReason) {
+  struct Case {
+    const char* text;
+    const char* want;
+  } cases[] = {
+      {"[ke]\nport = 70000\n", "line 2: [ke] port: must be between 1 and 65535 (got 70000)"},
+      {"[ke]\nport = \"4460\"\n", "line 2: [ke] port: must be a integer, not a string"},
+      {"[ke]\naeads = [15, 16]\n", "[ke] aeads: unsupported AEAD 16"},
+      {"[ke]\naeads = []\n", "[ke] aeads: must list at least one AEAD"},
+      {"[ke]\naeads = [\"15\"]\n", "[ke] aeads: must be an array of integers"},
+      {"[ke]\ncookies = 0\n", "[ke] cookies: must be between 1 and 64"},
+      {"[server]\nrefid = \"TOOLONG\"\n", "[server] refid: must be 1 to 4 characters"},
+      {"[server]\nleap = \"maybe\"\n", "[server] leap: must be one of \"auto\", \"none\", \"insert\", \"delete\""},
+      {"[server]\nclock = \"phc\"\n", "[server] clock: must be \"system\""},
+      {"[server]\nstratum = 16\n", "[server] stratum: must be between 1 and 15"},
+      {"[keys]\nformat = \"xml\"\n", "[keys] format: must be one of \"ntsd\", \"chrony\""},
+      {"[keys]\naead = 16\n", "[keys] aead: must be 15 or 17"},
+      {"[keys]\nprevious = 7\n", "[keys] previous: must be between 1 and 6"},
+      {"[keys]\nformat = \"chrony\"\n", "[keys] previous: must be 2 with format = \"chrony\""},
+      {"[keys]\nrotation_interval_s = 0\n", "[keys] rotation_interval_s: must be between 1"},
+      {"[dataplane]\nbackend = \"xdp\"\n", "[dataplane] backend: must be one of \"dpdk\", \"socket\""},
+      {"[dataplane]\nports = [1]\n", "[dataplane] ports: must be an array of strings"},
+      {"[dataplane]\nworkers = true\n", "[dataplane] workers: must be a integer, not a boolean"},
+      {"[metrics]\nlisten = 9123\n", "[metrics] listen: must be a string"},
+  };
+  for (const auto& c : cases) {
+    std::string err = error_of(c.text);
+    EXPECT_NE(err.find(c.want), std::string::npos) << "got: " << err << "\nwant: " << c.want;
+  }
+}
+
+TEST(Config, LoadConfigPrefixesThePath) {
+  std::string err;
+  EXPECT_FALSE(load_config("/nonexistent/ntsd.toml", err));
+  EXPECT_EQ(err, "/nonexistent/ntsd.toml: cannot open");
+}

@@ -1,0 +1,290 @@
+// ntsd_keys: key file formats (ours and chrony's), atomic save, rotation and
+// restart with an injected clock and random source.
+#include <gtest/gtest.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cstdlib>
+#include <fstream>
+
+#include "ntsd/crypto/cookie.hpp"
+#include "ntsd/keys/keyfile.hpp"
+#include "ntsd/keys/manager.hpp"
+#include "ntsd/keys/rotation.hpp"
+#include "test_util.hpp"
+
+using namespace ntsd;
+using namespace ntsd::keys;
+
+namespace {
+
+// Deterministic "random": a counter, so tests are reproducible.
+RandomFn counter_random() {
+  auto n = std::make_shared<std::uint8_t>(0);
+  return [n](std::span<std::uint8_t> out) {
+    for (auto& b : out) b = (*n)++;
+    return true;
+  };
+}
+
+std::string temp_dir() {
+  char tmpl[] = "/tmp/ntsd_keys_test.XXXXXX";
+  const char* d = ::mkdtemp(tmpl);
+  EXPECT_NE(d, nullptr);
+  return d ? d : "/tmp";
+}
+
+bool same_key(const StoredKey& a, const StoredKey& b) {
+  return a.mk.id == b.mk.id && std::equal(a.mk.key.bytes().begin(), a.mk.key.bytes().end(),
+                                          b.mk.key.bytes().begin(), b.mk.key.bytes().end());
+}
+
+// Seals a cookie with the current key of `set` and returns it.
+std::vector<std::uint8_t> seal_with_current(const KeySet& set) {
+  auto eng = crypto::make_scalar_engine();
+  std::vector<std::uint8_t> c2s(32, 0x11), s2c(32, 0x22), nonce(16, 0x33);
+  crypto::CookieKeys ck{*crypto::SivKey::from_bytes(c2s), *crypto::SivKey::from_bytes(s2c)};
+  std::vector<std::uint8_t> cookie(crypto::cookie_len(crypto::AeadId::kSivCmac256));
+  EXPECT_TRUE(crypto::seal_cookie(*eng, set.current.mk, ck, nonce, cookie));
+  return cookie;
+}
+
+crypto::CookieStatus open_with(const crypto::KeyRing& ring, const std::vector<std::uint8_t>& cookie) {
+  auto eng = crypto::make_scalar_engine();
+  crypto::CookieKeys out;
+  return crypto::open_cookie(*eng, ring, cookie, out);
+}
+
+}  // namespace
+
+TEST(KeyFile, ChronyFileWrittenByChrony43Parses) {
+  // Written by chronyd 4.3 (ntsdumpdir) on exit: two previous, current, future.
+  const char* text =
+      "NKS0\n15 2.0\n"
+      "BCE8E5BD 8DD206323058A0ED7704A7E687E49F044CD676A58B82F8928176B209BBA068CA\n"
+      "12FD644A 2FF3CF27725E0CFD49399B5AB82A3C2B5ABB8AF2E6AFB87A38AC2A9397673005\n"
+      "DB1835FF 4A94DCFD71ECA823D8F74F4620150005AC0077CB4ECE4B706D1B3F32BFA99D5C\n"
+      "4B7BA7B4 FF3D21A6BFFF5273828319A5D98EC8BEB90ECDB664109BBC39CD3546AB2948D6\n";
+  std::string err;
+  Format f;
+  auto set = parse(text, 1000, err, &f);
+  ASSERT_TRUE(set) << err;
+  EXPECT_EQ(f, Format::kChrony);
+  EXPECT_EQ(set->current.mk.id, 0xDB1835FFu);
+  EXPECT_EQ(set->future.mk.id, 0x4B7BA7B4u);
+  ASSERT_EQ(set->previous.size(), 2u);
+  EXPECT_EQ(set->previous[0].mk.id, 0x12FD644Au);  // newest first
+  EXPECT_EQ(set->previous[1].mk.id, 0xBCE8E5BDu);
+  EXPECT_EQ(set->rotated_at, 998);
+  EXPECT_EQ(test::to_hex(set->current.mk.key.bytes()),
+            "4a94dcfd71eca823d8f74f4620150005ac0077cb4ece4b706d1b3f32bfa99d5c");
+  // Written back, it is byte-identical (age 2.0 at the same clock).
+  auto again = serialize(*set, Format::kChrony, 1000, err);
+  ASSERT_TRUE(again) << err;
+  EXPECT_EQ(*again, text);
+}
+
+TEST(KeyFile, ChronyV1Parses) {
+  const char* text =
+      "NKS1\n5.0\n"
+      "00000001 " "0000000000000000000000000000000000000000000000000000000000000001 15\n"
+      "00000002 " "0000000000000000000000000000000000000000000000000000000000000002 15\n"
+      "00000003 " "0000000000000000000000000000000000000000000000000000000000000003 15\n"
+      "00000004 " "0000000000000000000000000000000000000000000000000000000000000004 15\n";
+  std::string err;
+  auto set = parse(text, 100, err);
+  ASSERT_TRUE(set) << err;
+  EXPECT_EQ(set->current.mk.id, 3u);
+  EXPECT_EQ(set->rotated_at, 95);
+}
+
+TEST(KeyFile, BadFilesAreRejectedWithAReason) {
+  std::string k = "0000000000000000000000000000000000000000000000000000000000000001";
+  struct Case {
+    std::string text;
+    const char* want;
+  } cases[] = {
+      {"", "unknown key file format"},
+      {"GARBAGE\n", "unknown key file format"},
+      {"NKS0\n15 1.0\n00000001 " + k + "\n", "expected 4 keys"},
+      {"NKS0\n15 1.0\n00000001 " + k + "\n00000003 " + k + "\n00000004 " + k + "\n00000005 " + k + "\n",
+       "not consecutive modulo 4"},
+      {"NKS0\n17 1.0\n00000001 " + k + "\n00000002 " + k + "\n00000003 " + k + "\n00000004 " + k + "\n",
+       "key length does not match AEAD"},
+      {"NKS0\n15 1.0\nZZ000001 " + k + "\n00000002 " + k + "\n00000003 " + k + "\n00000004 " + k + "\n",
+       "bad key id"},
+      {"NTSD-KEYS 1\nrotated x\n", "line 2: expected 'rotated"},
+      {"NTSD-KEYS 1\nrotated 5\n00000001 " + k + " 15 current 5\n", "exactly one current and one future"},
+      {"NTSD-KEYS 1\nrotated 5\n00000001 " + k + " 15 bogus 5\n", "line 3: unknown role 'bogus'"},
+      {"NTSD-KEYS 1\nrotated 5\n00000001 " + k.substr(2) + " 15 current 5\n", "line 3: key length"},
+      {"NTSD-KEYS 1\nrotated 5\n00000001 " + k + " 15 current\n", "line 3: expected '<id> <key>"},
+  };
+  for (const auto& c : cases) {
+    std::string err;
+    EXPECT_FALSE(parse(c.text, 10, err)) << c.text;
+    EXPECT_NE(err.find(c.want), std::string::npos) << "got: " << err << "\nwant: " << c.want;
+  }
+}
+
+TEST(KeyFile, NtsdFormatRoundTripsThroughAnAtomicFile) {
+  RotationParams p;
+  auto rnd = counter_random();
+  auto set = generate(p, 5000, rnd);
+  ASSERT_TRUE(set);
+  for (int i = 0; i < 3; ++i) ASSERT_TRUE(rotate_once(*set, p, 5000 + 14400 * (i + 1), rnd));
+  std::string dir = temp_dir(), path = dir + "/ntskeys", err;
+  ASSERT_TRUE(save(path, *set, Format::kNtsd, 0, err)) << err;
+  struct stat st{};
+  ASSERT_EQ(::stat(path.c_str(), &st), 0);
+  EXPECT_EQ(st.st_mode & 0777, 0600u);
+  Format f;
+  auto back = load(path, 0, err, &f);
+  ASSERT_TRUE(back) << err;
+  EXPECT_EQ(f, Format::kNtsd);
+  EXPECT_TRUE(same_key(back->current, set->current));
+  EXPECT_TRUE(same_key(back->future, set->future));
+  ASSERT_EQ(back->previous.size(), 3u);
+  for (int i = 0; i < 3; ++i) EXPECT_TRUE(same_key(back->previous[i], set->previous[i]));
+  EXPECT_EQ(back->rotated_at, set->rotated_at);
+  EXPECT_EQ(back->previous[2].created, 5000);
+  // No temp file is left behind.
+  EXPECT_NE(::access((path + ".tmp." + std::to_string(::getpid())).c_str(), F_OK), 0);
+  auto ring = load_ring(path, err);
+  ASSERT_TRUE(ring) << err;
+  EXPECT_EQ(ring->size(), 5u);
+  EXPECT_EQ(ring->current().id, set->current.mk.id);
+  ASSERT_NE(ring->future(), nullptr);
+  EXPECT_EQ(ring->future()->id, set->future.mk.id);
+  std::system(("rm -rf " + dir).c_str());
+}
+
+TEST(KeyFile, ChronyFormatNeedsTwoPreviousKeys) {
+  RotationParams p;
+  auto set = generate(p, 0, counter_random());
+  std::string err;
+  EXPECT_FALSE(serialize(*set, Format::kChrony, 0, err));
+  EXPECT_NE(err.find("two previous keys"), std::string::npos);
+  p.previous = 2;
+  p.fill_previous = true;
+  set = generate(p, 0, counter_random());
+  auto text = serialize(*set, Format::kChrony, 0, err);
+  ASSERT_TRUE(text) << err;
+  // What we write, chrony's rules accept (ids consecutive modulo 4).
+  auto back = parse(*text, 0, err);
+  ASSERT_TRUE(back) << err;
+  EXPECT_TRUE(same_key(back->current, set->current));
+}
+
+TEST(Rotation, GenerateGivesConsecutiveIdsAndAFutureKey) {
+  RotationParams p;
+  p.fill_previous = true;
+  auto set = generate(p, 100, counter_random());
+  ASSERT_TRUE(set);
+  EXPECT_EQ(set->previous.size(), 6u);
+  EXPECT_EQ((set->future.mk.id - set->current.mk.id) & 0xF, 1u);
+  EXPECT_EQ((set->current.mk.id - set->previous[0].mk.id) & 0xF, 1u);
+  EXPECT_EQ(set->rotated_at, 100);
+  EXPECT_EQ(next_rotation(*set, p), 100 + 14400);
+}
+
+TEST(Rotation, RotationShiftsKeysAndKeepsCookiesValidForPreviousIntervals) {
+  RotationParams p;  // 4 h x 6 previous
+  auto rnd = counter_random();
+  auto set = generate(p, 0, rnd);
+  ASSERT_TRUE(set);
+  // A cookie sealed now with the current key...
+  auto cookie = seal_with_current(*set);
+  StoredKey old_future = set->future;
+  ASSERT_TRUE(rotate_once(*set, p, 14400, rnd));
+  EXPECT_TRUE(same_key(set->current, old_future));  // the future key became current
+  std::string err;
+  // ...still opens while its key is one of the 6 previous keys: a cookie
+  // sealed just before a rotation lives 6 x 4 h = 24 h, one sealed just after
+  // it 28 h.
+  for (int i = 1; i <= 6; ++i) {
+    auto ring = to_ring(*set, err);
+    ASSERT_TRUE(ring) << err;
+    EXPECT_EQ(open_with(*ring, cookie), crypto::CookieStatus::kOk) << "after " << i << " rotations";
+    ASSERT_TRUE(rotate_once(*set, p, 14400 * (i + 1), rnd));
+  }
+  auto ring = to_ring(*set, err);
+  EXPECT_EQ(open_with(*ring, cookie), crypto::CookieStatus::kUnknownKeyId);
+  EXPECT_EQ(set->previous.size(), 6u);
+}
+
+TEST(Rotation, RestartCatchesUpOnMissedRotations) {
+  RotationParams p;
+  p.interval_s = 100;
+  p.previous = 2;
+  auto rnd = counter_random();
+  auto set = generate(p, 1000, rnd);
+  // Restart within the interval: nothing to do.
+  EXPECT_EQ(catch_up(*set, p, 1099, rnd), 0);
+  // Restart 2.5 intervals later: two rotations, still on the interval grid.
+  StoredKey fut = set->future;
+  EXPECT_EQ(catch_up(*set, p, 1250, rnd), 2);
+  EXPECT_EQ(set->rotated_at, 1200);
+  EXPECT_TRUE(same_key(set->previous[0], fut));
+  // A long downtime: bounded work, every key new, grid kept.
+  StoredKey cur = set->current;
+  EXPECT_EQ(catch_up(*set, p, 1200 + 100 * 1000 + 7, rnd), 1000);
+  EXPECT_EQ(set->rotated_at, 1200 + 100 * 1000);
+  EXPECT_NE(set->current.mk.id, cur.mk.id);
+  for (const auto& k : set->previous) EXPECT_NE(k.mk.id, cur.mk.id);
+}
+
+TEST(Rotation, RestartFromTheFileKeepsCookiesOpen) {
+  RotationParams p;
+  auto rnd = counter_random();
+  auto set = generate(p, 0, rnd);
+  auto cookie = seal_with_current(*set);
+  std::string dir = temp_dir(), path = dir + "/ntskeys", err;
+  ASSERT_TRUE(save(path, *set, Format::kNtsd, 0, err)) << err;
+  // "Restart" 5 h later: load, catch up one rotation, save.
+  auto loaded = load(path, 5 * 3600, err);
+  ASSERT_TRUE(loaded) << err;
+  EXPECT_EQ(catch_up(*loaded, p, 5 * 3600, rnd), 1);
+  ASSERT_TRUE(save(path, *loaded, Format::kNtsd, 5 * 3600, err));
+  auto ring = load_ring(path, err);
+  ASSERT_TRUE(ring) << err;
+  EXPECT_EQ(open_with(*ring, cookie), crypto::CookieStatus::kOk);
+  std::system(("rm -rf " + dir).c_str());
+}
+
+TEST(Rotation, RandomFailureIsReported) {
+  RotationParams p;
+  RandomFn broken = [](std::span<std::uint8_t>) { return false; };
+  EXPECT_FALSE(generate(p, 0, broken));
+  auto set = generate(p, 0, counter_random());
+  EXPECT_FALSE(rotate_once(*set, p, 1, broken));
+  EXPECT_EQ(catch_up(*set, p, 14400 * 3, broken), -1);
+}
+
+TEST(KeyManager, StartsRotatesAndRetriesAFailedSave) {
+  std::string dir = temp_dir(), path = dir + "/ntskeys", err;
+  RotationParams p;
+  p.interval_s = 100;
+  keys::KeyManager km(path, Format::kNtsd, p, counter_random());
+  ASSERT_TRUE(km.start(1000, err)) << err;
+  auto r0 = km.ring();
+  EXPECT_EQ(km.next_rotation(), 1100);
+  EXPECT_EQ(km.tick(1099, err), 0);
+  // The directory disappears (think: unmounted): the rotation cannot be
+  // published, and NTS-KE keeps sealing with the published ring...
+  ASSERT_EQ(std::system(("mv " + dir + " " + dir + ".gone").c_str()), 0);
+  EXPECT_EQ(km.tick(1100, err), -1);
+  EXPECT_EQ(km.ring()->current().id, r0->current().id);
+  EXPECT_EQ(km.tick(1100, err), -1);  // retried, still failing
+  ASSERT_EQ(std::system(("mv " + dir + ".gone " + dir).c_str()), 0);
+  // ...and is published on the next tick once the file can be written.
+  EXPECT_GE(km.tick(1101, err), 0) << err;
+  EXPECT_EQ(km.ring()->current().id, r0->future()->id);
+  auto loaded = load_ring(path, err);
+  ASSERT_TRUE(loaded) << err;
+  EXPECT_EQ(loaded->current().id, r0->future()->id);
+  // A restart loads the same keys.
+  keys::KeyManager again(path, Format::kNtsd, p, counter_random());
+  ASSERT_TRUE(again.start(1102, err)) << err;
+  EXPECT_EQ(again.ring()->current().id, r0->future()->id);
+  std::system(("rm -rf " + dir).c_str());
+}

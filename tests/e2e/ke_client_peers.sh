@@ -1,0 +1,43 @@
+#!/usr/bin/env bash
+# e2e-timeout: 150
+# The ntsd NTS-KE client (ntsd-query) completes NTS-KE and one NTS-protected
+# NTP exchange against chrony 4.3's and ntpsec 1.2's servers (issue 4), and
+# finds out which cookie layout chrony uses: a cookie chrony issued is opened
+# with chrony's own key file (ntsdumpdir/ntskeys) by crypto::open_cookie and,
+# for comparison, with AD = ["", nonce] (see docs/keys.md).
+set -euo pipefail
+. "$(dirname "$0")/lib.sh"
+e2e_init ke_cli_peers
+e2e_require_peers
+e2e_require_bin ntsd-query
+probe=$NTSD_BUILD/tests/ke_cookie_probe
+[ -x "$probe" ] || e2e_skip "$probe is not built"
+ns_pair
+make_certs "$E2E_DIR/pki" ntsd.test "$S4" "$S6"
+
+query() { in_c "$(e2e_bin ntsd-query)" "$@" --ca "$PKI_CA" --timeout 3000; }
+
+# --- chrony
+chrony_nts_server "$NS_S" "$PKI_CERT" "$PKI_KEY"
+srv=$E2E_INST
+wait_for "in_s ss -ltn | grep -q ':4460 '" 10 || e2e_fail "chrony NTS-KE is not listening"
+out=$(wait_for 10 query ntsd.test; query ntsd.test) || e2e_fail "query against chrony failed: $out"
+e2e_log "chrony: $out"
+grep -q "NTS-KE: ok, AEAD 15, 8 cookies of 100 bytes" <<<"$out" || e2e_fail "chrony KE: $out"
+grep -q "NTP: ok, stratum 1" <<<"$out" || e2e_fail "chrony NTP: $out"
+out6=$(query "[$S6]" --ke-only) || e2e_fail "query over IPv6: $out6"
+in_c "$probe" fetch ntsd.test:4460 "$PKI_CA" "$E2E_DIR/chrony.cookies" >/dev/null ||
+  e2e_fail "cookie fetch from chrony failed"
+layout=$("$probe" layout "$srv/nts/ntskeys" "$E2E_DIR/chrony.cookies" || true)
+e2e_log "chrony cookie layout: $(tr '\n' ';' <<<"$layout")"
+grep -q "^layout:" <<<"$layout" || e2e_fail "chrony's cookies open with neither AD layout: $layout"
+e2e_stop "$(cat "$srv/pid")"
+
+# --- ntpsec
+ntpsec_nts_server "$NS_S" "$PKI_CERT" "$PKI_KEY"
+wait_for "in_s ss -ltn | grep -q ':4460 '" 15 || e2e_fail "ntpsec NTS-KE is not listening"
+out=$(wait_for 15 query ntsd.test; query ntsd.test) || e2e_fail "query against ntpsec failed: $out"
+e2e_log "ntpsec: $out"
+grep -q "NTS-KE: ok, AEAD 15, 8 cookies" <<<"$out" || e2e_fail "ntpsec KE: $out"
+grep -q "NTP: ok" <<<"$out" || e2e_fail "ntpsec NTP: $out"
+e2e_pass "ntsd client completed NTS-KE + NTS NTP with chrony and ntpsec; $(grep '^layout' <<<"$layout" | head -1)"
