@@ -1,13 +1,17 @@
 // AES-SIV (RFC 5297) as the AEAD of NTS (RFC 8915 §5.1, RFC 5116 §5.2/§5.3).
 //
-// Two engines implement one interface:
+// Three engines implement one interface:
 //  - ScalarSiv: the reference. It does S2V and CTR itself on OpenSSL's AES-CBC
 //    (for CMAC, see cmac.hpp) and AES-ECB primitives, because OpenSSL 3.0's
 //    EVP AES-SIV produces a zero tag for an empty plaintext (fixed only in
 //    3.5) and NTS requests have one. See docs/crypto.md.
 //  - MbSiv: the burst engine on Intel IPsec-MB CMAC/CTR jobs. It keeps the
 //    lanes full by collecting the CMAC jobs of a whole burst.
-// The two must agree bit for bit; tests/crypto cross-checks them.
+//  - AesniSiv ("aesni-x8"): the same burst passes, with the CMACs run as 8
+//    interleaved AES-NI lanes; IPsec-MB's per-job cost (~100 ns) is what it
+//    avoids. It is what make_best_engine() picks where AES-NI and AVX exist.
+// All must agree bit for bit; tests/crypto_mb cross-checks the burst engines
+// against the scalar one.
 #pragma once
 
 #include <array>
@@ -98,7 +102,9 @@ enum class SivStatus : std::uint8_t {
 // order; for the RFC 5116 AEAD form used by NTS the nonce is the last one.
 //   seal: in = plaintext,              out = SIV (16) || ciphertext, |out| = |in| + 16
 //   open: in = SIV (16) || ciphertext, out = plaintext,              |out| = |in| - 16
-// `out` must not overlap `in` or any AD component (kBadInput if it does).
+// `out` must not overlap `in` or any AD component (kBadInput if it does), nor
+// any other op's `in`, AD or `out` in the same burst: burst engines interleave
+// ops, so a cross-op overlap would make their result depend on the order.
 // Messages longer than kMaxSivMessage give kBadLength.
 // Ops in one burst may share a key object; an engine may reuse per-key
 // precomputation for ops whose `key` pointers are equal.
@@ -150,5 +156,7 @@ std::unique_ptr<SivEngine> make_scalar_engine();
 std::unique_ptr<SivEngine> make_mb_engine();
 // The fastest engine available on this machine.
 std::unique_ptr<SivEngine> make_best_engine();
+// The hand-interleaved AES-NI burst engine, or null without AES-NI and AVX.
+std::unique_ptr<SivEngine> make_aesni_engine();
 
 }  // namespace ntsd::crypto
