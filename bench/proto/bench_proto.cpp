@@ -1,0 +1,228 @@
+// handle_burst at burst 32 (plain NTP; NTS AEAD 15 with one cookie and no
+// placeholder; one cookie and three placeholders) against handle_request
+// called 32 times, in the same run. Reports packets/s (items_per_second) and
+// cycles per packet (thread CPU time at the TSC rate). Run: build/bin/bench_proto
+// --benchmark_repetitions=5
+// --benchmark_report_aggregates_only=true
+#include <benchmark/benchmark.h>
+#include <time.h>
+#include <x86intrin.h>
+
+#include <chrono>
+#include <cstring>
+#include <thread>
+#include <vector>
+
+#include "ntsd/proto/client.hpp"
+#include "ntsd/proto/server.hpp"
+#include "proto_fixtures.hpp"
+
+namespace ntsd::proto {
+namespace {
+
+constexpr std::size_t kBurst = 32;
+
+// A counter clock: the real one (TSC → NTP) costs a few ns more per packet.
+class CounterClock final : public TxClock {
+ public:
+  NtpTime now() noexcept override { return t_ += 0x100; }
+
+ private:
+  NtpTime t_ = 0xe5f0'0000'0000'0000ull;
+};
+
+// An engine that does no AES at all (every op "succeeds", outputs untouched):
+// isolates the protocol core's own cost from the crypto engine's.
+class NullEngine final : public crypto::SivEngine {
+ public:
+  void seal(std::span<const crypto::SivOp>, std::span<crypto::SivStatus> st) noexcept override {
+    for (auto& s : st) s = crypto::SivStatus::kOk;
+  }
+  void open(std::span<const crypto::SivOp>, std::span<crypto::SivStatus> st) noexcept override {
+    for (auto& s : st) s = crypto::SivStatus::kOk;
+  }
+  const char* name() const noexcept override { return "null"; }
+};
+
+// Random as the responder does it (a DRBG refilled in 4 KiB blocks, then
+// memcpy per request); the refill here is a seeded stream, not a DRBG.
+class BufferedRandom final : public Random {
+ public:
+  void fill(MutBytes out) noexcept override {
+    if (pos_ + out.size() > buf_.size()) {
+      gen_.fill(buf_);
+      pos_ = 0;
+    }
+    std::memcpy(out.data(), buf_.data() + pos_, out.size());
+    pos_ += out.size();
+  }
+
+ private:
+  testing::SeededRandom gen_{3};
+  std::array<std::uint8_t, 4096> buf_{};
+  std::size_t pos_ = buf_.size();
+};
+
+struct Fixture {
+  explicit Fixture(int placeholders) : ring(*testing::example_ring()) {
+    const auto c2s = testing::key_from_hex(testing::kExampleC2s);
+    const auto cookie = testing::hex(testing::kExampleCookie);
+    Client client(crypto::make_scalar_engine());
+    testing::SeededRandom rng(1);
+    for (std::size_t i = 0; i < kBurst; ++i) {
+      PendingRequest p;
+      if (placeholders < 0) {
+        reqs[i].resize(kHeaderLen);
+        build_plain_request(0xe5f0'0000'0000'0000ull + i, reqs[i], p);
+      } else {
+        reqs[i].resize(nts_request_len(cookie.size(), static_cast<std::size_t>(placeholders)));
+        const NtsRequestSpec spec{&c2s, cookie, static_cast<std::uint8_t>(placeholders), 0x1000 + i,
+                                  0};
+        client.build_nts_request(spec, rng, reqs[i], p);
+      }
+      outs[i].resize(reqs[i].size());
+      burst[i] = Request{reqs[i], 0xe5f0'0000'0000'0000ull + i, outs[i]};
+    }
+    state.leap = 0;
+    state.stratum = 1;
+  }
+  crypto::KeyRing ring;
+  std::array<std::vector<std::uint8_t>, kBurst> reqs, outs;
+  std::array<Request, kBurst> burst;
+  ServerState state;
+};
+
+// This VM has no cycle counter for perf and the 2 cores are shared, so
+// cycles = thread CPU time × the TSC rate (calibrated once), which leaves out
+// time the thread was preempted (a raw rdtsc delta would count it).
+double tsc_hz() {
+  static const double hz = [] {
+    const auto t0 = std::chrono::steady_clock::now();
+    const std::uint64_t c0 = __rdtsc();
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+    const std::uint64_t c1 = __rdtsc();
+    const std::chrono::duration<double> d = std::chrono::steady_clock::now() - t0;
+    return static_cast<double>(c1 - c0) / d.count();
+  }();
+  return hz;
+}
+
+std::uint64_t cpu_ns() {
+  timespec ts{};
+  clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
+  return static_cast<std::uint64_t>(ts.tv_sec) * 1'000'000'000u +
+         static_cast<std::uint64_t>(ts.tv_nsec);
+}
+
+void report(benchmark::State& st, std::uint64_t ns, const Reason want, const Server& s) {
+  const auto pkts = static_cast<double>(st.iterations() * kBurst);
+  st.SetItemsProcessed(static_cast<std::int64_t>(pkts));
+  st.counters["cycles_per_pkt"] = static_cast<double>(ns) * 1e-9 * tsc_hz() / pkts;
+  st.counters["ns_per_pkt"] = static_cast<double>(ns) / pkts;
+  const auto total = s.counters()[want];
+  if (total != static_cast<std::uint64_t>(pkts)) st.SkipWithError("unexpected outcome");
+}
+
+// arg: -1 = plain NTP, else the number of placeholders with one cookie.
+void BM_Burst(benchmark::State& st) {
+  Fixture f(static_cast<int>(st.range(0)));
+  Server server(crypto::make_best_engine());
+  CounterClock clock;
+  BufferedRandom rng;
+  std::array<Outcome, kBurst> out{};
+  tsc_hz();
+  const std::uint64_t t0 = cpu_ns();
+  for (auto _ : st) {
+    server.handle_burst(f.burst, f.state, &f.ring, clock, rng, out);
+    benchmark::DoNotOptimize(out);
+  }
+  report(st, cpu_ns() - t0, st.range(0) < 0 ? Reason::kOkPlain : Reason::kOkNts, server);
+}
+
+void BM_Single(benchmark::State& st) {
+  Fixture f(static_cast<int>(st.range(0)));
+  Server server(crypto::make_best_engine());
+  CounterClock clock;
+  BufferedRandom rng;
+  tsc_hz();
+  const std::uint64_t t0 = cpu_ns();
+  for (auto _ : st) {
+    for (const Request& r : f.burst) {
+      const Outcome o = server.handle_request(r.bytes, r.rx, f.state, &f.ring, clock, rng, r.out);
+      benchmark::DoNotOptimize(o);
+    }
+  }
+  report(st, cpu_ns() - t0, st.range(0) < 0 ? Reason::kOkPlain : Reason::kOkNts, server);
+}
+
+// The core without crypto: what the protocol code itself costs per packet.
+void BM_BurstNullCrypto(benchmark::State& st) {
+  Fixture f(static_cast<int>(st.range(0)));
+  Server server(std::make_unique<NullEngine>());
+  CounterClock clock;
+  BufferedRandom rng;
+  std::array<Outcome, kBurst> out{};
+  tsc_hz();
+  const std::uint64_t t0 = cpu_ns();
+  for (auto _ : st) {
+    server.handle_burst(f.burst, f.state, &f.ring, clock, rng, out);
+    benchmark::DoNotOptimize(out);
+  }
+  report(st, cpu_ns() - t0, Reason::kOkNts, server);
+}
+
+// Wraps the best engine and times each of its calls by position in the burst
+// (cookie open, auth verify, cookie seal, response seal), to show where the
+// crypto time of an NTS burst goes.
+class TimedEngine final : public crypto::SivEngine {
+ public:
+  TimedEngine() : inner_(crypto::make_best_engine()) {}
+  void seal(std::span<const crypto::SivOp> ops, std::span<crypto::SivStatus> st) noexcept override {
+    timed([&] { inner_->seal(ops, st); });
+  }
+  void open(std::span<const crypto::SivOp> ops, std::span<crypto::SivStatus> st) noexcept override {
+    timed([&] { inner_->open(ops, st); });
+  }
+  const char* name() const noexcept override { return "timed"; }
+  std::array<std::uint64_t, 4> ns{};
+
+ private:
+  template <typename F>
+  void timed(F&& f) {
+    const std::uint64_t t0 = cpu_ns();
+    f();
+    ns[call_++ % 4] += cpu_ns() - t0;
+  }
+  std::unique_ptr<crypto::SivEngine> inner_;
+  std::size_t call_ = 0;
+};
+
+void BM_BurstPhases(benchmark::State& st) {
+  Fixture f(static_cast<int>(st.range(0)));
+  auto eng = std::make_unique<TimedEngine>();
+  TimedEngine* timed = eng.get();
+  Server server(std::move(eng));
+  CounterClock clock;
+  BufferedRandom rng;
+  std::array<Outcome, kBurst> out{};
+  tsc_hz();
+  const std::uint64_t t0 = cpu_ns();
+  for (auto _ : st) {
+    server.handle_burst(f.burst, f.state, &f.ring, clock, rng, out);
+    benchmark::DoNotOptimize(out);
+  }
+  report(st, cpu_ns() - t0, Reason::kOkNts, server);
+  const auto pkts = static_cast<double>(st.iterations() * kBurst);
+  const char* names[] = {"ns_cookie_open", "ns_auth_verify", "ns_cookie_seal", "ns_resp_seal"};
+  for (int i = 0; i < 4; ++i) st.counters[names[i]] = static_cast<double>(timed->ns[i]) / pkts;
+}
+
+BENCHMARK(BM_BurstPhases)->Arg(0)->Arg(3)->ArgName("placeholders");
+BENCHMARK(BM_Burst)->Arg(-1)->Arg(0)->Arg(3)->ArgName("placeholders");
+BENCHMARK(BM_BurstNullCrypto)->Arg(0)->Arg(3)->ArgName("placeholders");
+BENCHMARK(BM_Single)->Arg(-1)->Arg(0)->Arg(3)->ArgName("placeholders");
+
+}  // namespace
+}  // namespace ntsd::proto
+
+BENCHMARK_MAIN();

@@ -1,0 +1,370 @@
+// The server core. Every request goes through the same phases; handle_request
+// is a burst of one, so single and burst output cannot drift apart.
+//
+//   1 classify + prepare cookie open        (no crypto)
+//   2 engine.open  all cookies              (master keys)
+//   3 engine.open  all authenticators       (C2S)
+//   4 size checks, random, prepare seals    (packet order)
+//   5 engine.seal  all new cookies          (current master key)
+//   6 T3 = clock.now(), write headers/EFs   (packet order)
+//   7 engine.seal  all responses            (S2C)
+#include "ntsd/proto/server.hpp"
+
+#include <algorithm>
+#include <cstring>
+
+#include "classify.hpp"
+#include "reader.hpp"
+
+namespace ntsd::proto {
+
+using detail::pad4;
+
+namespace {
+constexpr std::size_t kMaxOps = Server::kMaxBurst * kMaxNewCookies;
+}  // namespace
+
+struct Server::Scratch {
+  struct Slot {
+    detail::Parsed p;
+    Reason reason = Reason::kTooShort;
+    crypto::CookieWork open;
+    crypto::CookieKeys keys;
+    std::uint16_t cookie_len = 0;  // length of each new cookie
+    std::uint16_t plain_len = 0;   // response plaintext: the new cookie EFs
+    std::uint16_t resp_len = 0;
+    std::array<std::uint8_t, kNonceLen> resp_nonce{};
+    std::array<std::array<std::uint8_t, crypto::kCookieNonceLen>, kMaxNewCookies> cookie_nonce{};
+    std::uint8_t* resp_plain = nullptr;  // in resp_arena: the new cookie EFs
+  };
+  std::array<Slot, kMaxBurst> slots;
+  // Plaintexts live in bump-allocated arenas rather than fixed per-slot
+  // buffers, so a slot stays a few cache lines: requests normally have an
+  // empty plaintext and responses carry ~100 bytes per cookie. Each arena
+  // holds the worst case of a full burst.
+  std::array<std::uint8_t, kMaxBurst * kMaxPacketLen>
+      req_arena;  // request's decrypted EFs (ignored)
+  std::array<std::uint8_t, kMaxBurst * kMaxNewCookies*(kEfHeaderLen + crypto::kMaxCookieLen)>
+      resp_arena;
+  std::array<crypto::CookieWork, kMaxOps> seal_work;
+  std::array<crypto::SivOp, kMaxOps> ops;
+  std::array<crypto::SivStatus, kMaxOps> status;
+  std::array<std::uint16_t, kMaxOps> owner;  // op index → slot index
+};
+
+Server::Server(std::unique_ptr<crypto::SivEngine> engine)
+    : engine_(std::move(engine)), scratch_(std::make_unique<Scratch>()) {}
+Server::~Server() = default;
+
+namespace {
+
+bool is_nts_pending(Reason r) noexcept {
+  return r == Reason::kOkNts;
+}
+
+// Response header for a plain or NTS answer (RFC 5905 §7.3, §9.2): origin is
+// the client's transmit timestamp, version and poll are echoed.
+NtpHeader response_header(const detail::Parsed& p, NtpTime rx, const ServerState& s) noexcept {
+  NtpHeader h;
+  h.leap = s.leap;
+  h.version = p.hdr.version;
+  h.mode = Mode::kServer;
+  // Stratum 0 would read as a Kiss-o'-Death; report "unsynchronised" instead.
+  h.stratum = s.stratum == 0 ? 16 : s.stratum;
+  h.poll = std::clamp(p.hdr.poll, detail::kMinPoll, detail::kMaxPoll);
+  h.precision = s.precision;
+  h.root_delay = s.root_delay;
+  h.root_dispersion = s.root_dispersion;
+  h.refid = s.refid;
+  h.reference = s.reference_time;
+  h.origin = p.hdr.transmit;
+  h.receive = rx;
+  return h;
+}
+
+// Kiss-o'-Death header (RFC 5905 §7.4): stratum 0, leap "alarm", kiss code in refid.
+NtpHeader kiss_header(const detail::Parsed& p, NtpTime rx, const ServerState& s,
+                      std::uint32_t code) noexcept {
+  NtpHeader h = response_header(p, rx, s);
+  h.leap = 3;
+  h.stratum = 0;
+  h.root_delay = 0;
+  h.root_dispersion = 0;
+  h.refid = code;
+  h.reference = 0;
+  return h;
+}
+
+}  // namespace
+
+Outcome Server::handle_request(Bytes req, NtpTime rx, const ServerState& state,
+                               const crypto::KeyRing* ring, TxClock& clock, Random& rng,
+                               MutBytes out) noexcept {
+  const Request r{req, rx, out};
+  Outcome o;
+  run_chunk({&r, 1}, state, ring, clock, rng, {&o, 1});
+  return o;
+}
+
+void Server::handle_burst(std::span<const Request> reqs, const ServerState& state,
+                          const crypto::KeyRing* ring, TxClock& clock, Random& rng,
+                          std::span<Outcome> outcomes) noexcept {
+  const std::size_t n = std::min(reqs.size(), outcomes.size());
+  for (std::size_t i = 0; i < n; i += kMaxBurst) {
+    const std::size_t m = std::min(kMaxBurst, n - i);
+    run_chunk(reqs.subspan(i, m), state, ring, clock, rng, outcomes.subspan(i, m));
+  }
+}
+
+namespace {
+
+// One chunk of at most kMaxBurst requests on its way through the phases; each
+// phase is one method, each crypto phase one engine call over `ops`.
+class Chunk {
+ public:
+  Chunk(Server::Scratch& sc, crypto::SivEngine& eng, std::span<const Request> reqs,
+        const crypto::KeyRing* ring) noexcept
+      : sc_(sc), eng_(eng), reqs_(reqs), ring_(ring) {}
+
+  // Phase 1: structure, and set up the cookie opens (RFC 8915 §5.7 step 1).
+  void classify() noexcept;
+  // Phase 2: open every cookie in one engine call.
+  void open_cookies() noexcept;
+  // Phase 3: verify every authenticator with its C2S key (RFC 8915 §5.6:
+  // AD = the packet before the Authenticator EF, then the nonce).
+  void verify() noexcept;
+  // Phase 4: sizes, random bytes (packet order: cookie nonces, then the
+  // response nonce), and the new cookies' seal jobs.
+  void prepare_seals(Random& rng) noexcept;
+  // Phase 5: seal every new cookie, before T3 is read (RFC 8915 §5.7, DESIGN §1).
+  void seal_cookies() noexcept;
+  // Phase 6: stamp T3 as late as possible and write everything but the
+  // response ciphertext.
+  void write(const ServerState& state, TxClock& clock) noexcept;
+  // Phase 7: seal every response with its S2C key.
+  void seal_responses() noexcept;
+  void finish(std::span<Outcome> outcomes, ReasonCounters& counters) noexcept;
+
+ private:
+  using Slot = Server::Scratch::Slot;
+  void add_op(std::size_t slot) noexcept { sc_.owner[nops_++] = static_cast<std::uint16_t>(slot); }
+  // Runs ops[0, nops) and marks the owners of failed ops with `fail`.
+  void run(bool seal, Reason fail) noexcept;
+  void write_nts(Slot& s, const Request& r) noexcept;
+
+  Server::Scratch& sc_;
+  crypto::SivEngine& eng_;
+  std::span<const Request> reqs_;
+  const crypto::KeyRing* ring_;
+  std::size_t nops_ = 0;
+};
+
+void Chunk::run(bool seal, Reason fail) noexcept {
+  if (nops_ == 0) return;
+  const std::span<const crypto::SivOp> ops(sc_.ops.data(), nops_);
+  const std::span<crypto::SivStatus> st(sc_.status.data(), nops_);
+  if (seal) {
+    eng_.seal(ops, st);
+  } else {
+    eng_.open(ops, st);
+  }
+  for (std::size_t k = 0; k < nops_; ++k)
+    if (st[k] != crypto::SivStatus::kOk) sc_.slots[sc_.owner[k]].reason = fail;
+}
+
+void Chunk::classify() noexcept {
+  nops_ = 0;
+  const bool have_ring = ring_ != nullptr && !ring_->empty();
+  for (std::size_t i = 0; i < reqs_.size(); ++i) {
+    Slot& s = sc_.slots[i];
+    s.reason = detail::classify(reqs_[i].bytes, s.p);
+    if (!is_nts_pending(s.reason)) continue;
+    if (!have_ring) {
+      s.reason = Reason::kNoKeyRing;
+      continue;
+    }
+    switch (crypto::prepare_open(*ring_, s.p.cookie, s.open)) {
+      case crypto::CookieStatus::kOk:
+        add_op(i);
+        break;
+      case crypto::CookieStatus::kUnknownKeyId:
+        s.reason = Reason::kCookieUnknownKey;
+        break;
+      default:
+        s.reason = Reason::kCookieBad;
+        break;
+    }
+  }
+}
+
+void Chunk::open_cookies() noexcept {
+  // The ops are gathered here rather than right after prepare_open wrote
+  // them: reading them back at once stalls on store forwarding.
+  for (std::size_t k = 0; k < nops_; ++k) sc_.ops[k] = sc_.slots[sc_.owner[k]].open.op;
+  run(false, Reason::kCookieBad);
+  for (std::size_t k = 0; k < nops_; ++k) {
+    Slot& s = sc_.slots[sc_.owner[k]];
+    if (s.reason == Reason::kOkNts &&
+        crypto::finish_open(sc_.status[k], s.open, s.keys) != crypto::CookieStatus::kOk)
+      s.reason = Reason::kCookieBad;
+  }
+}
+
+void Chunk::verify() noexcept {
+  nops_ = 0;
+  std::size_t arena = 0;
+  for (std::size_t i = 0; i < reqs_.size(); ++i) {
+    Slot& s = sc_.slots[i];
+    if (!is_nts_pending(s.reason)) continue;
+    // Fits: the ciphertext is inside a request of at most kMaxPacketLen bytes.
+    const std::size_t plain = s.p.auth.ciphertext.size() - crypto::kSivTagLen;
+    detail::set_aead_op(sc_.ops[nops_], s.keys.c2s, reqs_[i].bytes.first(s.p.auth_offset),
+                        s.p.auth.nonce, s.p.auth.ciphertext,
+                        MutBytes(sc_.req_arena).subspan(arena, plain));
+    arena += plain;
+    add_op(i);
+  }
+  run(false, Reason::kAuthFailed);
+}
+
+// Response length for a slot's verdict (RFC 8915 §5.7 for the NTS ones).
+std::uint16_t response_len(Server::Scratch::Slot& s, Verdict v) noexcept {
+  if (s.reason == Reason::kOkPlain) return kHeaderLen;
+  // A NAK is the header and the Unique Identifier echoed, nothing else.
+  if (v == Verdict::kNak) return static_cast<std::uint16_t>(kHeaderLen + s.p.uid.len);
+  s.cookie_len = static_cast<std::uint16_t>(crypto::cookie_len(s.keys.c2s.aead()));
+  s.plain_len = static_cast<std::uint16_t>(pad4(kEfHeaderLen + s.cookie_len) * s.p.new_cookies);
+  return static_cast<std::uint16_t>(kHeaderLen + s.p.uid.len +
+                                    auth_ef_len(kNonceLen, crypto::kSivTagLen + s.plain_len));
+}
+
+void Chunk::prepare_seals(Random& rng) noexcept {
+  nops_ = 0;
+  std::size_t arena = 0;
+  for (std::size_t i = 0; i < reqs_.size(); ++i) {
+    Slot& s = sc_.slots[i];
+    const Request& r = reqs_[i];
+    const Verdict v = reason_verdict(s.reason);
+    if (v == Verdict::kDrop) continue;
+    s.resp_len = response_len(s, v);
+    // Anti-amplification (RFC 8915 §5.7, RFC 7822 §7): never answer with more bytes.
+    if (s.resp_len > r.bytes.size()) {
+      s.reason = Reason::kResponseTooLarge;
+      continue;
+    }
+    if (s.resp_len > r.out.size()) {
+      s.reason = Reason::kOutTooSmall;
+      continue;
+    }
+    if (s.reason != Reason::kOkNts) continue;
+    for (std::size_t c = 0; c < s.p.new_cookies; ++c) rng.fill(s.cookie_nonce[c]);
+    rng.fill(s.resp_nonce);
+    const std::size_t ef_len = pad4(kEfHeaderLen + s.cookie_len);
+    s.resp_plain = sc_.resp_arena.data() + arena;  // ≤ kMaxNewCookies EFs of ≤ kMaxCookieLen
+    arena += s.plain_len;
+    for (std::size_t c = 0; c < s.p.new_cookies; ++c) {
+      std::uint8_t* ef = s.resp_plain + c * ef_len;
+      detail::put16(ef, kEfCookie);
+      detail::put16(ef + 2, static_cast<std::uint16_t>(ef_len));
+      std::memset(ef + kEfHeaderLen + s.cookie_len, 0, ef_len - kEfHeaderLen - s.cookie_len);
+      if (!crypto::prepare_seal(ring_->current(), s.keys, s.cookie_nonce[c],
+                                MutBytes(ef + kEfHeaderLen, s.cookie_len), sc_.seal_work[nops_])) {
+        s.reason = Reason::kInternal;
+        break;
+      }
+      add_op(i);
+    }
+  }
+}
+
+void Chunk::seal_cookies() noexcept {
+  for (std::size_t k = 0; k < nops_; ++k) sc_.ops[k] = sc_.seal_work[k].op;
+  run(true, Reason::kInternal);
+}
+
+void Chunk::write(const ServerState& state, TxClock& clock) noexcept {
+  nops_ = 0;
+  for (std::size_t i = 0; i < reqs_.size(); ++i) {
+    Slot& s = sc_.slots[i];
+    const Request& r = reqs_[i];
+    const Verdict v = reason_verdict(s.reason);
+    if (v == Verdict::kDrop) continue;
+    NtpHeader h = v == Verdict::kNak ? kiss_header(s.p, r.rx, state, kKissNtsNak)
+                                     : response_header(s.p, r.rx, state);
+    h.transmit = clock.now();
+    write_header(h, r.out);
+    if (s.reason == Reason::kOkPlain) continue;
+    std::uint8_t* p = r.out.data() + kHeaderLen;
+    // In place (out == request) the UID is already where it belongs. Nothing
+    // of the request is read after this phase starts, which is what makes
+    // answering in the request's own buffer safe.
+    if (p != r.bytes.data() + s.p.uid.offset)
+      std::memcpy(p, r.bytes.data() + s.p.uid.offset, s.p.uid.len);
+    if (v == Verdict::kNak) continue;
+    write_nts(s, r);
+    add_op(i);
+  }
+}
+
+// The Authenticator and Encrypted EF (RFC 8915 §5.6) with a 16-byte nonce,
+// and its seal op: AD = the response before it, then the nonce.
+void Chunk::write_nts(Slot& s, const Request& r) noexcept {
+  const std::size_t auth_off = kHeaderLen + s.p.uid.len;
+  const std::size_t ct_len = crypto::kSivTagLen + s.plain_len;
+  std::uint8_t* p = r.out.data() + auth_off;
+  detail::put16(p, kEfAuthenticator);
+  detail::put16(p + 2, static_cast<std::uint16_t>(s.resp_len - auth_off));
+  detail::put16(p + 4, static_cast<std::uint16_t>(kNonceLen));
+  detail::put16(p + 6, static_cast<std::uint16_t>(ct_len));
+  std::memcpy(p + 8, s.resp_nonce.data(), kNonceLen);
+  const Bytes out_all(r.out.data(), r.out.size());
+  detail::set_aead_op(sc_.ops[nops_], s.keys.s2c, out_all.first(auth_off),
+                      out_all.subspan(auth_off + 8, kNonceLen), Bytes(s.resp_plain, s.plain_len),
+                      r.out.subspan(auth_off + 8 + kNonceLen, ct_len));
+}
+
+void Chunk::seal_responses() noexcept {
+  run(true, Reason::kInternal);
+}
+
+void Chunk::finish(std::span<Outcome> outcomes, ReasonCounters& counters) noexcept {
+  for (std::size_t i = 0; i < reqs_.size(); ++i) {
+    const Slot& s = sc_.slots[i];
+    const Verdict v = reason_verdict(s.reason);
+    outcomes[i] = Outcome{v, s.reason, v == Verdict::kDrop ? std::uint16_t{0} : s.resp_len};
+    ++counters.n[static_cast<std::size_t>(s.reason)];
+  }
+}
+
+}  // namespace
+
+void Server::run_chunk(std::span<const Request> reqs, const ServerState& state,
+                       const crypto::KeyRing* ring, TxClock& clock, Random& rng,
+                       std::span<Outcome> outcomes) noexcept {
+  Chunk c(*scratch_, *engine_, reqs, ring);
+  c.classify();
+  c.open_cookies();
+  c.verify();
+  c.prepare_seals(rng);
+  c.seal_cookies();
+  c.write(state, clock);
+  c.seal_responses();
+  c.finish(outcomes, counters_);
+}
+
+Outcome Server::kiss(Bytes req, NtpTime rx, const ServerState& state, TxClock& clock,
+                     MutBytes out) noexcept {
+  detail::Parsed p;
+  Reason r = detail::classify(req, p);
+  if (r == Reason::kOkPlain || r == Reason::kOkNts) {
+    r = out.size() < kHeaderLen ? Reason::kOutTooSmall : Reason::kRateLimited;
+  }
+  ++counters_.n[static_cast<std::size_t>(r)];
+  if (r != Reason::kRateLimited) return Outcome{Verdict::kDrop, r, 0};
+  NtpHeader h = kiss_header(p, rx, state, kKissRate);
+  h.transmit = clock.now();
+  write_header(h, out);
+  return Outcome{Verdict::kKod, r, static_cast<std::uint16_t>(kHeaderLen)};
+}
+
+}  // namespace ntsd::proto
