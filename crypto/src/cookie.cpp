@@ -8,22 +8,10 @@
 namespace ntsd::crypto {
 namespace {
 
-// THE ONE PLACE that decides the associated data of a cookie's AES-SIV.
-//
-// RFC 8915 §6 leaves the cookie format to the server. The shared vector
-// (tests/vectors/nts/request_example.json) opens with AD = [nonce]: one S2V
-// component. chrony's NKS_GenerateCookie calls SIV_Encrypt(nonce, assoc = "",
-// ...), and chrony's own SIV vectors (test/unit/siv.c, reproduced in
-// tests/crypto/test_siv.cpp) show that its SIV_Encrypt is S2V over
-// [assoc, nonce] with the empty assoc still MACed; the chrony 4.3 binary in
-// build/peers uses nettle's siv_cmac_aes128, whose S2V always MACs adata. So
-// a chrony cookie is AD = ["", nonce], a different SIV; test_cookie.cpp pins
-// that the vector does not open that way. Until the interop test against a
-// real chrony decides, we follow the vector. To switch, set kEmptyAdFirst.
-constexpr bool kEmptyAdFirst = false;
-
-void set_cookie_ad(SivOp& op, Bytes nonce) noexcept {
-  if constexpr (kEmptyAdFirst) {
+// The associated data of a cookie's AES-SIV: [nonce], or ["", nonce] as
+// chrony seals them; the master key says which (keyring.hpp, CookieAd).
+void set_cookie_ad(SivOp& op, Bytes nonce, CookieAd shape) noexcept {
+  if (shape == CookieAd::kEmptyThenNonce) {
     op.ad[0] = Bytes{};
     op.ad[1] = nonce;
     op.ad_count = 2;
@@ -60,7 +48,7 @@ CookieStatus prepare_open(const KeyRing& ring, Bytes cookie, CookieWork& work) n
   const MasterKey* mk = ring.find(read_be32(cookie.data()));
   if (mk == nullptr) return CookieStatus::kUnknownKeyId;
   work.op.key = &mk->key;
-  set_cookie_ad(work.op, cookie.subspan(kCookieKeyIdLen, kCookieNonceLen));
+  set_cookie_ad(work.op, cookie.subspan(kCookieKeyIdLen, kCookieNonceLen), mk->ad);
   work.op.in = cookie.subspan(kCookieHeaderLen);
   work.op.out = MutBytes(work.plain.data(), plain_len);
   return CookieStatus::kOk;
@@ -102,7 +90,7 @@ bool prepare_seal(const MasterKey& mk, const CookieKeys& keys, Bytes nonce, MutB
   std::memcpy(work.plain.data() + klen, keys.s2c.bytes().data(), klen);
   work.op.key = &mk.key;
   // The AD is the nonce copy inside the cookie, which lives as long as `out`.
-  set_cookie_ad(work.op, Bytes(out.data() + kCookieKeyIdLen, kCookieNonceLen));
+  set_cookie_ad(work.op, Bytes(out.data() + kCookieKeyIdLen, kCookieNonceLen), mk.ad);
   work.op.in = Bytes(work.plain.data(), 2 * klen);
   work.op.out = out.subspan(kCookieHeaderLen);
   return true;

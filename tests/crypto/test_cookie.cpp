@@ -34,7 +34,10 @@ KeyRing vector_ring(const nlohmann::json& j) {
   const Vec id = hex_at(j, "cookie", "key_id");
   const std::uint32_t key_id =
       std::uint32_t{id[0]} << 24 | std::uint32_t{id[1]} << 16 | std::uint32_t{id[2]} << 8 | id[3];
-  return *KeyRing::make(master(key_id, hex_at(j, "cookie", "master_key")), {}, std::nullopt);
+  // The vector seals its cookie with AD = [nonce] (keyring.hpp, CookieAd).
+  MasterKey mk = master(key_id, hex_at(j, "cookie", "master_key"));
+  mk.ad = CookieAd::kNonceOnly;
+  return *KeyRing::make(mk, {}, std::nullopt);
 }
 
 TEST(NtsVector, RequestAuthenticatorVerifiesWithC2S) {
@@ -79,8 +82,8 @@ TEST(NtsVector, CookieOpensToItsKeys) {
 }
 
 TEST(NtsVector, CookieAdIsTheNonceAlone) {
-  // Pins the vector's convention (see cookie.cpp): AD = [nonce] opens it,
-  // nettle/chrony-style AD = ["", nonce] does not.
+  // Pins the vector's convention (CookieAd::kNonceOnly): AD = [nonce] opens
+  // it, chrony-style AD = ["", nonce] (the default) does not.
   const auto j = nts_vector();
   const Vec cookie = hex_at(j, "cookie", "bytes");
   const SivKey mk = *SivKey::from_bytes(hex_at(j, "cookie", "master_key"));
@@ -100,6 +103,32 @@ TEST(NtsVector, CookieAdIsTheNonceAlone) {
   op.ad[1] = nonce;
   op.ad_count = 2;
   EXPECT_EQ(eng->open_one(op), SivStatus::kAuthFail);
+}
+
+TEST(Cookie, DefaultShapeIsChronys) {
+  // A master key from a key file seals as chrony 4.3 does: S2V over
+  // ["", nonce], so chrony and ntsd open each other's cookies.
+  std::mt19937 rng(15);
+  Vec key(32), c2s(32), s2c(32), nonce(16);
+  for (auto* v : {&key, &c2s, &s2c, &nonce})
+    for (auto& b : *v) b = static_cast<std::uint8_t>(rng());
+  const MasterKey mk = master(0x0a0b0c0d, key);
+  ASSERT_EQ(mk.ad, CookieAd::kEmptyThenNonce);
+  CookieKeys keys{*SivKey::from_bytes(c2s), *SivKey::from_bytes(s2c)};
+  auto eng = make_scalar_engine();
+  Vec cookie(100);
+  ASSERT_TRUE(seal_cookie(*eng, mk, keys, nonce, cookie));
+  Vec plain(64);
+  SivOp op;
+  op.key = &mk.key;
+  op.in = Bytes(cookie).subspan(20);
+  op.out = plain;
+  op.ad[0] = Bytes{};
+  op.ad[1] = nonce;
+  op.ad_count = 2;
+  ASSERT_EQ(eng->open_one(op), SivStatus::kOk);
+  EXPECT_EQ(to_hex(Bytes(plain).first(32)), to_hex(c2s));
+  EXPECT_EQ(to_hex(Bytes(plain).subspan(32)), to_hex(s2c));
 }
 
 TEST(NtsVector, SealingTheVectorKeysReproducesTheCookie) {

@@ -31,6 +31,9 @@ in_c "$probe" fetch ntsd.test:4460 "$PKI_CA" "$E2E_DIR/chrony.cookies" >/dev/nul
 layout=$("$probe" layout "$srv/nts/ntskeys" "$E2E_DIR/chrony.cookies" || true)
 e2e_log "chrony cookie layout: $(tr '\n' ';' <<<"$layout")"
 grep -q "^layout:" <<<"$layout" || e2e_fail "chrony's cookies open with neither AD layout: $layout"
+# ntsd's own cookie code (default CookieAd) must open every cookie chrony issued.
+grep -Eq "^opened ([1-9][0-9]*)/\1 with crypto::open_cookie" <<<"$layout" ||
+  e2e_fail "ntsd's cookie code does not open chrony's cookies: $layout"
 e2e_stop "$(cat "$srv/pid")"
 
 # --- ntpsec

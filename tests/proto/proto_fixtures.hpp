@@ -102,7 +102,8 @@ inline crypto::SivKey key_from_hex(std::string_view h) {
 }
 
 inline crypto::MasterKey example_master() {
-  return crypto::MasterKey{kExampleKeyId, key_from_hex(kExampleMasterKey)};
+  // The vector seals its cookie with AD = [nonce] (crypto/keyring.hpp, CookieAd).
+  return crypto::MasterKey{kExampleKeyId, key_from_hex(kExampleMasterKey), crypto::CookieAd::kNonceOnly};
 }
 
 // A ring whose current key is the example's master key (so fresh cookies are

@@ -16,9 +16,23 @@
 
 namespace ntsd::crypto {
 
+// The S2V associated data a master key seals its cookies with. RFC 8915 §6
+// leaves the cookie format to the server, and the two layouts in the wild
+// differ only here:
+enum class CookieAd : std::uint8_t {
+  // ["", nonce]: chrony 4.3. Its NKS_GenerateCookie passes an empty assoc to
+  // nettle's siv_cmac, whose S2V MACs the AD string even when it is empty.
+  // Verified against a real chrony in tests/e2e/ke_client_peers.sh and
+  // interop_mixed_keys.sh. The default, so that keys shared with chrony work.
+  kEmptyThenNonce,
+  // [nonce]: the layout of tests/vectors/nts/request_example.json.
+  kNonceOnly,
+};
+
 struct MasterKey {
   std::uint32_t id = 0;
   SivKey key;  // AEAD implied by length: 32 bytes = id 15, 64 bytes = id 17
+  CookieAd ad = CookieAd::kEmptyThenNonce;
 };
 
 class KeyRing {
