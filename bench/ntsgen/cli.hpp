@@ -1,0 +1,38 @@
+// Command line of ntsgen (docs/ntsgen.md has the reference).
+#pragma once
+
+#include <optional>
+#include <string>
+
+#include "ke.hpp"
+#include "runner.hpp"
+#include "transport.hpp"
+
+namespace ntsgen {
+
+struct Options {
+  std::string mode = "ntp";  // ntp | nts
+  std::string transport = "socket";
+  SocketOptions sock;
+  KeOptions ke;
+  std::string session_file;
+  unsigned placeholders = 0;
+  std::string engine = "best";
+  RunOptions run;
+  std::string json;  // file, or "-" for stdout
+  std::string plot;
+  bool quiet = false;
+  std::size_t slots = 1 << 20;
+  std::string dpdk_args;  // EAL args for --transport dpdk
+  std::string dpdk_dst_mac;
+  std::string src_ip, dst_ip;
+  unsigned clients = 1024;
+  unsigned src_addrs = 1;
+};
+
+// Parses argv (without the program name). nullopt with `err` set on a bad
+// option; `help` set when --help was given.
+std::optional<Options> parse_cli(int argc, char** argv, std::string& err, bool& help);
+void print_usage(std::FILE* f);
+
+}  // namespace ntsgen

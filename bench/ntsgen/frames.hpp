@@ -1,0 +1,61 @@
+// Ethernet/IPv4/IPv6/UDP framing for the DPDK transport. Each simulated client
+// is one (source address, source port) pair: client i uses address
+// base + (i mod addrs) and port 20000 + (i div addrs), so a server (or a NIC's
+// RSS hash) sees many distinct clients. Also ARP / Neighbor Solicitation
+// requests to learn the server's MAC (RFC 826, RFC 4861 §7.2.2).
+#pragma once
+
+#include <array>
+#include <cstdint>
+#include <span>
+#include <string>
+
+namespace ntsgen {
+
+using Mac = std::array<std::uint8_t, 6>;
+
+struct FrameConfig {
+  Mac src_mac{}, dst_mac{};
+  bool v6 = false;
+  std::array<std::uint8_t, 16> src{}, dst{};  // IPv4 uses the first 4 bytes
+  std::uint16_t dst_port = 123;
+  std::uint32_t addrs = 1;     // source addresses
+  std::uint32_t clients = 1;   // (address, port) pairs
+};
+
+// Parses a MAC "aa:bb:cc:dd:ee:ff".
+bool parse_mac(const std::string& s, Mac& mac);
+// Parses an IPv4 or IPv6 literal; v6 says which.
+bool parse_ip(const std::string& s, std::array<std::uint8_t, 16>& ip, bool& v6);
+
+class FrameBuilder {
+ public:
+  explicit FrameBuilder(const FrameConfig& c) : c_(c) {}
+  const FrameConfig& config() const noexcept { return c_; }
+  void set_dst_mac(const Mac& m) noexcept { c_.dst_mac = m; }
+
+  std::size_t header_len() const noexcept { return 14 + (c_.v6 ? 40u : 20u) + 8u; }
+  // Writes the headers in front of the payload already at frame + header_len()
+  // (with checksums), for client `client`. Returns the frame length.
+  std::size_t write(std::uint8_t* frame, std::uint32_t client, std::size_t payload_len) const noexcept;
+  // The UDP payload of a frame from the server's port to us; empty if the
+  // frame is anything else.
+  std::span<const std::uint8_t> response_payload(std::span<const std::uint8_t> frame) const noexcept;
+
+  // ARP request (IPv4) or Neighbor Solicitation (IPv6) for the server address.
+  std::size_t write_resolve(std::uint8_t* frame, std::size_t cap) const noexcept;
+  // The server's MAC from an ARP reply / Neighbor Advertisement, if it is one.
+  bool parse_resolve(std::span<const std::uint8_t> frame, Mac& mac) const noexcept;
+
+  // Source address of client i (network order), for answering ARP/ND.
+  std::array<std::uint8_t, 16> client_addr(std::uint32_t i) const noexcept;
+
+ private:
+  FrameConfig c_;
+};
+
+// RFC 1071 Internet checksum pieces, 64 bits at a time.
+std::uint64_t csum_partial(const std::uint8_t* p, std::size_t len, std::uint64_t sum) noexcept;
+std::uint16_t csum_finish(std::uint64_t sum) noexcept;
+
+}  // namespace ntsgen

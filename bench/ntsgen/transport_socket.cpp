@@ -1,0 +1,177 @@
+// Kernel-socket transport: N connected UDP sockets (N source ports, so that a
+// server or a NIC hashing on the 5-tuple sees N clients), sendmmsg/recvmmsg in
+// bursts, epoll to find the sockets with data. Good for quick checks and for
+// servers on the kernel path; the DPDK transport is the fast one.
+#include <netdb.h>
+#include <sys/epoll.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <array>
+#include <cerrno>
+#include <cstring>
+#include <ctime>
+#include <vector>
+
+#include "transport.hpp"
+
+namespace ntsgen {
+
+std::uint64_t mono_ns() noexcept {
+  timespec ts{};
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  return static_cast<std::uint64_t>(ts.tv_sec) * 1'000'000'000u + static_cast<std::uint64_t>(ts.tv_nsec);
+}
+
+namespace {
+
+constexpr std::size_t kBurst = 256;
+constexpr std::size_t kBufLen = 1280;
+
+class SocketTransport final : public Transport {
+ public:
+  ~SocketTransport() override {
+    for (int fd : fds_) close(fd);
+    if (ep_ >= 0) close(ep_);
+  }
+
+  bool open(const SocketOptions& o, std::string& err) {
+    addrinfo hints{};
+    hints.ai_socktype = SOCK_DGRAM;
+    hints.ai_flags = AI_ADDRCONFIG;
+    addrinfo* res = nullptr;
+    const std::string port = std::to_string(o.port);
+    if (int rc = getaddrinfo(o.server.c_str(), port.c_str(), &hints, &res); rc != 0) {
+      err = "resolve " + o.server + ": " + gai_strerror(rc);
+      return false;
+    }
+    sockaddr_storage dst{};
+    std::memcpy(&dst, res->ai_addr, res->ai_addrlen);
+    const socklen_t dlen = res->ai_addrlen;
+    const int family = res->ai_family;
+    freeaddrinfo(res);
+    sockaddr_storage src{};
+    socklen_t slen = 0;
+    if (!o.bind.empty()) {
+      hints.ai_family = family;
+      hints.ai_flags = AI_NUMERICHOST | AI_PASSIVE;
+      if (getaddrinfo(o.bind.c_str(), "0", &hints, &res) != 0) {
+        err = "bad --bind address " + o.bind;
+        return false;
+      }
+      std::memcpy(&src, res->ai_addr, res->ai_addrlen);
+      slen = res->ai_addrlen;
+      freeaddrinfo(res);
+    }
+    ep_ = epoll_create1(0);
+    for (unsigned i = 0; i < (o.sockets ? o.sockets : 1); ++i) {
+      const int fd = socket(family, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+      if (fd < 0) {
+        err = std::string("socket: ") + std::strerror(errno);
+        return false;
+      }
+      fds_.push_back(fd);
+      const int buf = 4 << 20;
+      // FORCE variants (root) lift the rmem_max/wmem_max caps; harmless if refused.
+      if (setsockopt(fd, SOL_SOCKET, SO_RCVBUFFORCE, &buf, sizeof buf) != 0)
+        setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &buf, sizeof buf);
+      if (setsockopt(fd, SOL_SOCKET, SO_SNDBUFFORCE, &buf, sizeof buf) != 0)
+        setsockopt(fd, SOL_SOCKET, SO_SNDBUF, &buf, sizeof buf);
+      if (slen && bind(fd, reinterpret_cast<sockaddr*>(&src), slen) != 0) {
+        err = std::string("bind: ") + std::strerror(errno);
+        return false;
+      }
+      if (connect(fd, reinterpret_cast<sockaddr*>(&dst), dlen) != 0) {
+        err = std::string("connect: ") + std::strerror(errno);
+        return false;
+      }
+      epoll_event ev{};
+      ev.events = EPOLLIN;
+      ev.data.u32 = i;
+      epoll_ctl(ep_, EPOLL_CTL_ADD, fd, &ev);
+    }
+    desc_ = "udp sockets x" + std::to_string(fds_.size()) + " -> " + o.server + ":" + port;
+    for (std::size_t i = 0; i < kBurst; ++i) {
+      tx_[i].data = tx_mem_[i].data();
+      rxhdr_[i].msg_hdr.msg_iov = &rxiov_[i];
+      rxhdr_[i].msg_hdr.msg_iovlen = 1;
+      rxiov_[i].iov_base = rx_mem_[i].data();
+      rxiov_[i].iov_len = kBufLen;
+    }
+    return true;
+  }
+
+  std::span<TxBuf> tx_buffers(std::size_t n, std::size_t len) noexcept override {
+    if (len > kBufLen) return {};
+    n = std::min(n, kBurst);
+    for (std::size_t i = 0; i < n; ++i) tx_[i].len = 0;
+    return {tx_.data(), n};
+  }
+
+  std::size_t send(std::span<TxBuf> bufs) noexcept override {
+    std::size_t m = 0;
+    for (auto& b : bufs) {
+      if (b.len == 0) continue;
+      txiov_[m] = iovec{b.data, b.len};
+      txhdr_[m] = mmsghdr{};
+      txhdr_[m].msg_hdr.msg_iov = &txiov_[m];
+      txhdr_[m].msg_hdr.msg_iovlen = 1;
+      ++m;
+    }
+    std::size_t done = 0;
+    // Spread bursts over the sockets (source ports) round robin.
+    const int fd = fds_[next_tx_];
+    next_tx_ = (next_tx_ + 1) % fds_.size();
+    while (done < m) {
+      const int r = sendmmsg(fd, txhdr_.data() + done, static_cast<unsigned>(m - done), 0);
+      if (r <= 0) break;  // EAGAIN: the socket buffer is full, the rest is not sent
+      done += static_cast<std::size_t>(r);
+    }
+    return done;
+  }
+
+  std::span<const RxPkt> recv(std::size_t max) noexcept override {
+    max = std::min(max, kBurst);
+    std::array<epoll_event, 64> evs;
+    const int ne = epoll_wait(ep_, evs.data(), static_cast<int>(evs.size()), 0);
+    std::size_t got = 0;
+    for (int e = 0; e < ne && got < max; ++e) {
+      const int fd = fds_[evs[e].data.u32];
+      for (std::size_t i = got; i < max; ++i) rxhdr_[i].msg_hdr.msg_flags = 0;
+      const int r = recvmmsg(fd, rxhdr_.data() + got, static_cast<unsigned>(max - got), MSG_DONTWAIT, nullptr);
+      if (r <= 0) continue;
+      const std::uint64_t now = mono_ns();
+      for (int k = 0; k < r; ++k, ++got) {
+        rx_[got] = RxPkt{rx_mem_[got].data(), static_cast<std::uint16_t>(rxhdr_[got].msg_len), now};
+      }
+    }
+    return {rx_.data(), got};
+  }
+
+  std::uint64_t now_ns() const noexcept override { return mono_ns(); }
+  std::string describe() const override { return desc_; }
+
+ private:
+  std::vector<int> fds_;
+  int ep_ = -1;
+  std::size_t next_tx_ = 0;
+  std::string desc_;
+  std::array<std::array<std::uint8_t, kBufLen>, kBurst> tx_mem_{};
+  std::array<std::array<std::uint8_t, kBufLen>, kBurst> rx_mem_{};
+  std::array<TxBuf, kBurst> tx_{};
+  std::array<iovec, kBurst> txiov_{};
+  std::array<mmsghdr, kBurst> txhdr_{};
+  std::array<iovec, kBurst> rxiov_{};
+  std::array<mmsghdr, kBurst> rxhdr_{};
+  std::array<RxPkt, kBurst> rx_{};
+};
+
+}  // namespace
+
+std::unique_ptr<Transport> make_socket_transport(const SocketOptions& opt, std::string& err) {
+  auto t = std::make_unique<SocketTransport>();
+  if (!t->open(opt, err)) return nullptr;
+  return t;
+}
+
+}  // namespace ntsgen
