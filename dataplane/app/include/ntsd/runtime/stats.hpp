@@ -1,0 +1,100 @@
+// Per-worker counters and their Prometheus text rendering.
+//
+// Each worker owns one WorkerStats (its own cache lines) and is its only
+// writer: bump() is a relaxed load + store, i.e. a plain add, no atomic RMW
+// and no sharing per packet. Readers (the metrics thread, telemetry) load
+// relaxed and may see a value a burst old, which is fine for counters.
+#pragma once
+
+#include <algorithm>
+#include <array>
+#include <atomic>
+#include <cstdint>
+#include <memory>
+#include <string>
+
+#include "ntsd/net/packet.hpp"
+#include "ntsd/proto/server.hpp"
+
+namespace ntsd::runtime {
+
+using Counter = std::atomic<std::uint64_t>;
+
+inline void bump(Counter& c, std::uint64_t n = 1) noexcept {
+  c.store(c.load(std::memory_order_relaxed) + n, std::memory_order_relaxed);
+}
+
+struct alignas(64) WorkerStats {
+  Counter rx{0};          // packets received (frames on DPDK, datagrams on sockets)
+  Counter tx{0};          // packets sent
+  Counter tx_failed{0};   // replies the NIC/kernel did not take (freed and counted)
+  Counter bursts{0};      // non-empty bursts handled
+  Counter arp_replies{0};
+  Counter nd_replies{0};
+  Counter echo_replies{0};
+  Counter keyring_generation{0};  // the key-ring generation this worker last picked up
+  std::array<Counter, proto::kReasonCount> reasons{};
+  std::array<Counter, net::kDropCount> net_drops{};
+  // Server processing time T3 - T2 of answered requests: 100 buckets of
+  // 0.1 us up to 10 us, 90 of 1 us up to 100 us, then one open-ended bucket.
+  static constexpr std::size_t kProcBuckets = 191;
+  static constexpr std::int64_t proc_upper_ns(std::size_t b) noexcept {
+    const auto i = static_cast<std::int64_t>(b);
+    return b < 100 ? (i + 1) * 100 : 10'000 + (i - 99) * 1'000;
+  }
+  static constexpr std::size_t proc_bucket(std::int64_t ns) noexcept {
+    if (ns < 10'000) return static_cast<std::size_t>(ns / 100);
+    if (ns < 100'000) return static_cast<std::size_t>(100 + (ns - 10'000) / 1'000);
+    return kProcBuckets - 1;
+  }
+  std::array<Counter, kProcBuckets> proc_ns{};
+  Counter proc_sum_ns{0};
+
+  // Records T3 - T2 of one response (T3 read back from its transmit timestamp,
+  // RFC 5905 §7.3 offset 40): no clock read, a few adds.
+  void record_processing(proto::NtpTime t2, proto::Bytes response) noexcept {
+    if (response.size() < 48) return;
+    std::uint64_t t3 = 0;
+    for (std::size_t i = 40; i < 48; ++i) t3 = t3 << 8 | response[i];
+    const auto d = static_cast<std::int64_t>(t3 - t2);  // 32.32, modular
+    const std::int64_t ns = d <= 0 ? 0 : static_cast<std::int64_t>((static_cast<__int128>(d) * 1'000'000'000) >> 32);
+    bump(proc_ns[proc_bucket(ns)]);
+    bump(proc_sum_ns, static_cast<std::uint64_t>(ns));
+  }
+
+  // Copies the core's per-reason counters (plain, owned by the same worker).
+  void sync_reasons(const proto::ReasonCounters& rc) noexcept {
+    for (std::size_t i = 0; i < proto::kReasonCount; ++i)
+      reasons[i].store(rc.n[i], std::memory_order_relaxed);
+  }
+};
+
+// Process-wide gauges, written by the control thread.
+struct Gauges {
+  std::atomic<int> clock_healthy{0};
+  std::atomic<int> leap{3};
+  std::atomic<std::uint64_t> keyring_generation{0};
+  std::atomic<std::uint64_t> key_reloads{0};
+  std::atomic<std::uint64_t> key_reload_errors{0};
+};
+
+class Metrics {
+ public:
+  explicit Metrics(std::size_t workers) : workers_(new WorkerStats[workers]), n_(workers) {}
+  WorkerStats& worker(std::size_t w) noexcept { return workers_[w]; }
+  const WorkerStats& worker(std::size_t w) const noexcept { return workers_[w]; }
+  std::size_t workers() const noexcept { return n_; }
+  Gauges& gauges() noexcept { return gauges_; }
+
+  // Prometheus text exposition format 0.0.4: every metric with HELP and TYPE.
+  std::string render() const;
+  // Sum over workers of one proto reason (for logs and tests).
+  std::uint64_t total_reason(proto::Reason r) const noexcept;
+
+ private:
+  std::unique_ptr<WorkerStats[]> workers_;
+  std::size_t n_;
+  Gauges gauges_;
+};
+
+}  // namespace ntsd::runtime

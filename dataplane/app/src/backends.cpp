@@ -1,0 +1,83 @@
+#include "backends.hpp"
+
+#include "ntsd/runtime/endpoint.hpp"
+#include "ntsd/socket/backend.hpp"
+#ifdef NTSD_HAVE_DPDK
+#include "ntsd/dpdk/backend.hpp"
+#endif
+
+namespace ntsd::app {
+namespace {
+
+class SocketAdapter final : public Backend {
+ public:
+  SocketAdapter(sock::Options o, runtime::Shared& s) : b_(std::move(o), s) {}
+  bool open(std::string& e) { return b_.open(e); }
+  void run() override { b_.run(); }
+
+ private:
+  sock::SocketBackend b_;
+};
+
+#ifdef NTSD_HAVE_DPDK
+class DpdkAdapter final : public Backend {
+ public:
+  explicit DpdkAdapter(std::unique_ptr<dpdk::DpdkBackend> b) : b_(std::move(b)) {}
+  void run() override { b_->run(); }
+
+ private:
+  std::unique_ptr<dpdk::DpdkBackend> b_;
+};
+#endif
+
+std::optional<sock::Options> socket_options(const Options& o, std::string& error) {
+  sock::Options so;
+  for (const auto& l : o.cfg.dataplane.listen) {
+    auto ep = runtime::parse_endpoint(l, error);
+    if (!ep) {
+      error = "[dataplane] listen: " + error;
+      return std::nullopt;
+    }
+    so.listen.push_back(*ep);
+  }
+  so.workers = o.cfg.dataplane.workers;
+  so.burst = o.cfg.dataplane.burst;
+  so.kernel_rx_timestamps = o.cfg.server.clock == "system";
+  return so;
+}
+
+}  // namespace
+
+bool validate_backend(const Options& o, std::string& error) {
+  if (o.cfg.dataplane.backend == config::Backend::kSocket) return socket_options(o, error).has_value();
+#ifdef NTSD_HAVE_DPDK
+  return dpdk::validate(o.cfg, error);
+#else
+  error = "[dataplane] backend = \"dpdk\" but this ntsd was built without DPDK; use --socket";
+  return false;
+#endif
+}
+
+std::unique_ptr<Backend> make_backend(const Options& o, runtime::Shared& shared, std::string& error) {
+  if (o.cfg.dataplane.backend == config::Backend::kSocket) {
+    auto so = socket_options(o, error);
+    if (!so) return nullptr;
+    std::string eps;
+    for (const auto& l : o.cfg.dataplane.listen) eps += " " + l;
+    auto b = std::make_unique<SocketAdapter>(*so, shared);
+    if (!b->open(error)) return nullptr;
+    runtime::log("socket backend: " + std::to_string(so->workers) + " worker(s), burst " +
+                 std::to_string(so->burst) + ", listening on" + eps);
+    return b;
+  }
+#ifdef NTSD_HAVE_DPDK
+  auto d = dpdk::DpdkBackend::create(o.cfg, shared, error);
+  if (!d) return nullptr;
+  return std::make_unique<DpdkAdapter>(std::move(d));
+#else
+  error = "built without DPDK";
+  return nullptr;
+#endif
+}
+
+}  // namespace ntsd::app

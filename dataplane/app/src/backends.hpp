@@ -1,0 +1,23 @@
+// Backend selection: the socket backend always, DPDK when built with it.
+#pragma once
+
+#include <memory>
+#include <string>
+
+#include "options.hpp"
+#include "ntsd/runtime/runtime.hpp"
+
+namespace ntsd::app {
+
+class Backend {
+ public:
+  virtual ~Backend() = default;
+  virtual void run() = 0;  // until shared.stop
+};
+
+// Checks the backend part of the configuration (addresses, ports, EAL args).
+bool validate_backend(const Options& o, std::string& error);
+// Opens the backend (sockets bound / EAL up and ports started), or says why not.
+std::unique_ptr<Backend> make_backend(const Options& o, runtime::Shared& shared, std::string& error);
+
+}  // namespace ntsd::app

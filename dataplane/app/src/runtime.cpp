@@ -1,0 +1,67 @@
+#include "ntsd/runtime/runtime.hpp"
+
+#include <openssl/rand.h>
+
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <ctime>
+#include <mutex>
+
+namespace ntsd::runtime {
+
+proto::ServerState server_state(const Shared& s) noexcept {
+  const clock::ServerStateWord w = s.clock.state();
+  proto::ServerState st;
+  st.leap = static_cast<std::uint8_t>(w.leap);
+  st.stratum = w.stratum;
+  st.precision = w.precision;
+  st.refid = w.refid;
+  st.root_delay = s.root_delay;
+  st.root_dispersion = s.root_dispersion;
+  st.reference_time = s.reference_time.load(std::memory_order_relaxed);
+  return st;
+}
+
+proto::NtpTime TscTxClock::now() noexcept { return clock::to_ntp64(map_.now()); }
+
+void BufferedRandom::fill(proto::MutBytes out) noexcept {
+  std::size_t done = 0;
+  while (done < out.size()) {
+    if (pos_ == sizeof buf_) {
+      if (RAND_bytes(buf_, sizeof buf_) != 1) {
+        // No randomness means no safe nonces: stop rather than reuse one.
+        std::fputs("ntsd: RAND_bytes failed, aborting\n", stderr);
+        std::abort();
+      }
+      pos_ = 0;
+    }
+    const std::size_t n = std::min(out.size() - done, sizeof buf_ - pos_);
+    std::memcpy(out.data() + done, buf_ + pos_, n);
+    // Never hand out the same bytes twice.
+    std::memset(buf_ + pos_, 0, n);
+    pos_ += n;
+    done += n;
+  }
+}
+
+void log(const std::string& msg) {
+  static std::mutex m;
+  timespec ts;
+  clock_gettime(CLOCK_REALTIME, &ts);
+  tm t;
+  gmtime_r(&ts.tv_sec, &t);
+  char when[32];
+  std::strftime(when, sizeof when, "%Y-%m-%dT%H:%M:%SZ", &t);
+  std::lock_guard<std::mutex> lock(m);
+  std::fprintf(stderr, "%s ntsd: %s\n", when, msg.c_str());
+  std::fflush(stderr);
+}
+
+std::uint32_t ntp_short_from_us(std::int64_t us) noexcept {
+  if (us <= 0) return 0;
+  const std::uint64_t v = (static_cast<std::uint64_t>(us) << 16) / 1'000'000;
+  return v > 0xffffffffu ? 0xffffffffu : static_cast<std::uint32_t>(v);
+}
+
+}  // namespace ntsd::runtime

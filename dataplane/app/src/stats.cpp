@@ -1,0 +1,102 @@
+#include "ntsd/runtime/stats.hpp"
+
+#include <cstdio>
+#include <functional>
+#include <string_view>
+
+namespace ntsd::runtime {
+namespace {
+
+void header(std::string& out, std::string_view name, std::string_view type, std::string_view help) {
+  out.append("# HELP ").append(name).append(" ").append(help).append("\n");
+  out.append("# TYPE ").append(name).append(" ").append(type).append("\n");
+}
+
+void sample(std::string& out, std::string_view name, std::string_view labels, std::uint64_t v) {
+  out.append(name);
+  if (!labels.empty()) out.append("{").append(labels).append("}");
+  out.append(" ").append(std::to_string(v)).append("\n");
+}
+
+}  // namespace
+
+std::uint64_t Metrics::total_reason(proto::Reason r) const noexcept {
+  std::uint64_t t = 0;
+  for (std::size_t w = 0; w < n_; ++w)
+    t += workers_[w].reasons[static_cast<std::size_t>(r)].load(std::memory_order_relaxed);
+  return t;
+}
+
+std::string Metrics::render() const {
+  std::string out;
+  out.reserve(16384);
+  struct PerWorker {
+    const char* name;
+    const char* help;
+    const Counter WorkerStats::*field;
+  };
+  static constexpr PerWorker kCounters[] = {
+      {"ntsd_rx_packets_total", "Packets received by the worker.", &WorkerStats::rx},
+      {"ntsd_tx_packets_total", "Packets sent by the worker.", &WorkerStats::tx},
+      {"ntsd_tx_failed_total", "Replies the device or kernel did not take (freed, not sent).", &WorkerStats::tx_failed},
+      {"ntsd_bursts_total", "Non-empty receive bursts handled.", &WorkerStats::bursts},
+      {"ntsd_arp_replies_total", "ARP replies sent for our IPv4 addresses (RFC 826).", &WorkerStats::arp_replies},
+      {"ntsd_nd_replies_total", "Neighbor Advertisements sent for our IPv6 addresses (RFC 4861).", &WorkerStats::nd_replies},
+      {"ntsd_echo_replies_total", "ICMP/ICMPv6 echo replies sent.", &WorkerStats::echo_replies},
+  };
+  for (const PerWorker& c : kCounters) {
+    header(out, c.name, "counter", c.help);
+    for (std::size_t w = 0; w < n_; ++w)
+      sample(out, c.name, "worker=\"" + std::to_string(w) + "\"", (workers_[w].*c.field).load(std::memory_order_relaxed));
+  }
+  header(out, "ntsd_requests_total", "counter",
+         "NTP/NTS requests handled by the protocol core, by worker and outcome reason.");
+  for (std::size_t w = 0; w < n_; ++w)
+    for (std::size_t r = 0; r < proto::kReasonCount; ++r)
+      sample(out, "ntsd_requests_total",
+             "worker=\"" + std::to_string(w) + "\",reason=\"" + proto::reason_name(static_cast<proto::Reason>(r)) + "\"",
+             workers_[w].reasons[r].load(std::memory_order_relaxed));
+  header(out, "ntsd_frames_dropped_total", "counter",
+         "Frames dropped by the dataplane classifier before the protocol core, by worker and reason.");
+  for (std::size_t w = 0; w < n_; ++w)
+    for (std::size_t d = 1; d < net::kDropCount; ++d)
+      sample(out, "ntsd_frames_dropped_total",
+             "worker=\"" + std::to_string(w) + "\",reason=\"" + net::drop_name(static_cast<net::Drop>(d)) + "\"",
+             workers_[w].net_drops[d].load(std::memory_order_relaxed));
+  header(out, "ntsd_worker_keyring_generation", "gauge", "Key-ring generation the worker last picked up.");
+  for (std::size_t w = 0; w < n_; ++w)
+    sample(out, "ntsd_worker_keyring_generation", "worker=\"" + std::to_string(w) + "\"",
+           workers_[w].keyring_generation.load(std::memory_order_relaxed));
+  header(out, "ntsd_processing_seconds", "histogram",
+         "Server processing time T3 - T2 of answered requests, by worker (T2 = receive timestamp).");
+  for (std::size_t w = 0; w < n_; ++w) {
+    const WorkerStats& ws = workers_[w];
+    const std::string wl = "worker=\"" + std::to_string(w) + "\"";
+    std::uint64_t cum = 0;
+    for (std::size_t b = 0; b < WorkerStats::kProcBuckets; ++b) {
+      cum += ws.proc_ns[b].load(std::memory_order_relaxed);
+      if (b + 1 == WorkerStats::kProcBuckets) break;
+      char le[32];
+      std::snprintf(le, sizeof le, "%.7f", static_cast<double>(WorkerStats::proc_upper_ns(b)) * 1e-9);
+      sample(out, "ntsd_processing_seconds_bucket", wl + ",le=\"" + le + "\"", cum);
+    }
+    sample(out, "ntsd_processing_seconds_bucket", wl + ",le=\"+Inf\"", cum);
+    char sum[48];
+    std::snprintf(sum, sizeof sum, "%.9f", static_cast<double>(ws.proc_sum_ns.load(std::memory_order_relaxed)) * 1e-9);
+    out.append("ntsd_processing_seconds_sum{").append(wl).append("} ").append(sum).append("\n");
+    sample(out, "ntsd_processing_seconds_count", wl, cum);
+  }
+  header(out, "ntsd_clock_healthy", "gauge", "1 if the clock source is healthy, 0 if ntsd answers with leap=3.");
+  sample(out, "ntsd_clock_healthy", "", static_cast<std::uint64_t>(gauges_.clock_healthy.load()));
+  header(out, "ntsd_leap_indicator", "gauge", "Leap indicator in responses (RFC 5905 §7.3; 3 = unsynchronised).");
+  sample(out, "ntsd_leap_indicator", "", static_cast<std::uint64_t>(gauges_.leap.load()));
+  header(out, "ntsd_keyring_generation", "gauge", "Key rings published to the workers since start.");
+  sample(out, "ntsd_keyring_generation", "", gauges_.keyring_generation.load());
+  header(out, "ntsd_key_reloads_total", "counter", "Key file reloads that produced a new key ring.");
+  sample(out, "ntsd_key_reloads_total", "", gauges_.key_reloads.load());
+  header(out, "ntsd_key_reload_errors_total", "counter", "Key file reloads that failed (old ring kept).");
+  sample(out, "ntsd_key_reload_errors_total", "", gauges_.key_reload_errors.load());
+  return out;
+}
+
+}  // namespace ntsd::runtime

@@ -1,0 +1,42 @@
+// The DPDK backend. EAL arguments, ports and our addresses come from the
+// [dataplane] config; no DPDK type appears in this header.
+//
+// Ports may be any DPDK port: a PCI NIC, or a virtual device given in the
+// EAL args (--vdev=net_af_packet0,iface=veth0 / net_memif / net_tap / ...).
+// Each worker lcore owns RX/TX queue `w` of every port (RSS spreads flows
+// where the port supports it) and runs to completion:
+//   rx_burst -> classify (ARP/ND/echo answered here, NTP to the core)
+//   -> Server::handle_burst -> tx_burst, freeing and counting what the
+//   device did not take. The key ring is picked up between bursts (QSBR,
+//   runtime/keyring_rcu.hpp).
+#pragma once
+
+#include <memory>
+#include <string>
+
+#include "ntsd/config/config.hpp"
+#include "ntsd/runtime/runtime.hpp"
+
+namespace ntsd::dpdk {
+
+// Checks [dataplane] for the DPDK backend (ports, addresses, workers).
+bool validate(const config::Config& cfg, std::string& error);
+
+class DpdkBackend {
+ public:
+  // Initialises the EAL, configures and starts the ports. On failure returns
+  // null with `error` saying why (EAL message, missing port, too few lcores).
+  static std::unique_ptr<DpdkBackend> create(const config::Config& cfg, runtime::Shared& shared,
+                                             std::string& error);
+  ~DpdkBackend();
+  // Launches one worker per worker lcore and waits for them (until shared.stop).
+  void run();
+
+  struct Impl;
+
+ private:
+  explicit DpdkBackend(std::unique_ptr<Impl> impl);
+  std::unique_ptr<Impl> impl_;
+};
+
+}  // namespace ntsd::dpdk

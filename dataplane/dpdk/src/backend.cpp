@@ -1,0 +1,119 @@
+#include <arpa/inet.h>
+#include <rte_eal.h>
+#include <rte_errno.h>
+#include <rte_lcore.h>
+
+#include <chrono>
+#include <thread>
+
+#include "impl.hpp"
+
+namespace ntsd::dpdk {
+
+bool parse_addresses(const std::vector<std::string>& in, Addresses& out, std::string& error) {
+  for (const auto& a : in) {
+    net::Ip4 v4{};
+    net::Ip6 v6{};
+    if (inet_pton(AF_INET, a.c_str(), v4.data()) == 1) {
+      out.ip4.push_back(v4);
+    } else if (inet_pton(AF_INET6, a.c_str(), v6.data()) == 1) {
+      out.ip6.push_back(v6);
+    } else {
+      error = "[dataplane] addresses: '" + a + "' is not an IPv4 or IPv6 address";
+      return false;
+    }
+  }
+  return true;
+}
+
+bool validate(const config::Config& cfg, std::string& error) {
+  const auto& d = cfg.dataplane;
+  if (d.ports.empty()) {
+    error = "[dataplane] ports: the DPDK backend needs at least one port (e.g. \"net_af_packet0\")";
+    return false;
+  }
+  if (d.addresses.empty()) {
+    error = "[dataplane] addresses: the DPDK backend needs the IP addresses it answers for";
+    return false;
+  }
+  Addresses a;
+  return parse_addresses(d.addresses, a, error);
+}
+
+DpdkBackend::DpdkBackend(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
+
+DpdkBackend::~DpdkBackend() {
+  if (!impl_ || !impl_->eal_up) return;
+  for (const Port& p : impl_->ports) {
+    rte_eth_dev_stop(p.id);
+    rte_eth_dev_close(p.id);
+  }
+  // No rte_eal_cleanup(): in DPDK 22.11 it unmaps memory while the EAL
+  // interrupt thread may still be handling a closing vdev's control channel
+  // (seen with net_memif: a crash at exit). The process is about to exit and
+  // the kernel releases everything; hugepage files left behind are reclaimed
+  // by the next EAL start.
+}
+
+std::unique_ptr<DpdkBackend> DpdkBackend::create(const config::Config& cfg, runtime::Shared& shared,
+                                                 std::string& error) {
+  if (!validate(cfg, error)) return nullptr;
+  auto impl = std::make_unique<Impl>(Impl{cfg, shared});
+  parse_addresses(cfg.dataplane.addresses, impl->addrs, error);
+  std::vector<std::string> args = {"ntsd"};
+  args.insert(args.end(), cfg.dataplane.eal_args.begin(), cfg.dataplane.eal_args.end());
+  // A port given with device arguments ("net_af_packet0,iface=veth0") is a
+  // virtual device to create: pass it to the EAL as --vdev.
+  for (const auto& p : cfg.dataplane.ports)
+    if (p.find(',') != std::string::npos) args.push_back("--vdev=" + p);
+  std::vector<char*> argv;
+  for (auto& a : args) argv.push_back(a.data());
+  argv.push_back(nullptr);
+  if (rte_eal_init(static_cast<int>(args.size()), argv.data()) < 0) {
+    error = std::string("DPDK EAL init failed: ") + rte_strerror(rte_errno) +
+            " (check [dataplane] eal_args; without hugepages use --no-huge -m 256 --no-shconf)";
+    return nullptr;
+  }
+  impl->eal_up = true;
+  std::unique_ptr<DpdkBackend> b(new DpdkBackend(std::move(impl)));
+  Impl& im = *b->impl_;
+  unsigned lc;
+  RTE_LCORE_FOREACH_WORKER(lc) {
+    if (im.lcores.size() < static_cast<std::size_t>(cfg.dataplane.workers)) im.lcores.push_back(lc);
+  }
+  if (im.lcores.size() < static_cast<std::size_t>(cfg.dataplane.workers)) {
+    error = "DPDK: " + std::to_string(cfg.dataplane.workers) + " worker(s) configured but the EAL has only " +
+            std::to_string(im.lcores.size()) + " worker lcore(s); give more with -l (the main lcore is the control thread)";
+    return nullptr;
+  }
+  const unsigned n_mbufs = 8191;
+  im.pool = rte_pktmbuf_pool_create("ntsd_mbufs", n_mbufs, 256, 0, RTE_MBUF_DEFAULT_BUF_SIZE,
+                                    static_cast<int>(rte_socket_id()));
+  if (im.pool == nullptr) {
+    error = std::string("DPDK mbuf pool: ") + rte_strerror(rte_errno) + " (raise -m)";
+    return nullptr;
+  }
+  for (const auto& name : cfg.dataplane.ports)
+    if (!setup_port(im, name, error)) return nullptr;
+  register_telemetry(&shared.metrics);
+  return b;
+}
+
+void DpdkBackend::run() {
+  // NIC clocks (ports with hardware RX timestamps) are refit every 250 ms,
+  // like the TSC, off the worker lcores.
+  std::thread nic_thread;
+  if (!impl_->nic_clocks.empty()) {
+    nic_thread = std::thread([this] {
+      while (!impl_->shared.stop.load()) {
+        for (auto& n : impl_->nic_clocks) n->cal.refresh();
+        std::this_thread::sleep_for(std::chrono::milliseconds(250));
+      }
+    });
+  }
+  for (unsigned lc : impl_->lcores) rte_eal_remote_launch(worker_main, impl_.get(), lc);
+  for (unsigned lc : impl_->lcores) rte_eal_wait_lcore(lc);
+  if (nic_thread.joinable()) nic_thread.join();
+}
+
+}  // namespace ntsd::dpdk

@@ -1,0 +1,79 @@
+// Internal state of the DPDK backend, shared by its source files.
+#pragma once
+
+#include <rte_ethdev.h>
+#include <rte_mbuf.h>
+#include <rte_mempool.h>
+
+#include <atomic>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "ntsd/clock/system_clock.hpp"
+#include "ntsd/clock/tsc_map.hpp"
+
+#include "ntsd/config/config.hpp"
+#include "ntsd/dpdk/backend.hpp"
+#include "ntsd/net/packet.hpp"
+
+namespace ntsd::dpdk {
+
+// A port's NIC clock as a tick counter (rte_eth_read_clock), for mapping the
+// per-packet hardware RX timestamps (mbuf dynfield) to UTC with the same
+// least-squares fit as the TSC (ptp_clock/tsc_map.hpp), against the system
+// clock, refreshed by the backend's clock thread.
+class NicTicks final : public clock::TickSource {
+ public:
+  explicit NicTicks(std::uint16_t port) : port_(port) {}
+  std::uint64_t ticks() noexcept override {
+    std::uint64_t c = 0;
+    rte_eth_read_clock(port_, &c);
+    return c;
+  }
+
+ private:
+  std::uint16_t port_;
+};
+
+struct NicClock {
+  explicit NicClock(std::uint16_t port) : ticks(port) {}
+  NicTicks ticks;
+  clock::SystemClock sys;
+  clock::TscMap map;
+  clock::Calibrator cal{sys, ticks, map};
+};
+
+struct Port {
+  std::uint16_t id = 0;
+  NicClock* nic = nullptr;  // set when the port gives per-packet RX timestamps
+  std::string name;
+  net::Mac mac{};
+  bool rx_ip_cksum = false, rx_l4_cksum = false;  // RX offloads enabled
+  bool tx_ip_cksum = false, tx_udp_cksum = false;  // TX offloads enabled
+};
+
+struct Addresses {
+  std::vector<net::Ip4> ip4;
+  std::vector<net::Ip6> ip6;
+};
+
+struct DpdkBackend::Impl {
+  const config::Config& cfg;
+  runtime::Shared& shared;
+  rte_mempool* pool = nullptr;
+  std::vector<Port> ports;
+  Addresses addrs;
+  std::vector<unsigned> lcores;  // worker lcores, one per worker
+  bool eal_up = false;
+  int ts_offset = -1;  // mbuf RX timestamp dynfield (rte_mbuf_dyn_rx_timestamp_register)
+  std::uint64_t ts_flag = 0;
+  std::vector<std::unique_ptr<NicClock>> nic_clocks;
+};
+
+bool parse_addresses(const std::vector<std::string>& in, Addresses& out, std::string& error);
+bool setup_port(DpdkBackend::Impl& b, const std::string& name, std::string& error);
+int worker_main(void* arg);  // rte_lcore_function_t
+void register_telemetry(runtime::Metrics* m);
+
+}  // namespace ntsd::dpdk

@@ -1,0 +1,52 @@
+// DPDK telemetry: /ntsd/stats gives the per-reason totals over all workers,
+// /ntsd/worker,<n> one worker's counters (dpdk-telemetry.py can query both).
+#include <rte_telemetry.h>
+
+#include <cstdlib>
+
+#include "impl.hpp"
+
+namespace ntsd::dpdk {
+namespace {
+
+runtime::Metrics* g_metrics = nullptr;  // set once before the workers start
+
+void add_worker(rte_tel_data* d, const runtime::WorkerStats& w) {
+  rte_tel_data_add_dict_u64(d, "rx", w.rx.load());
+  rte_tel_data_add_dict_u64(d, "tx", w.tx.load());
+  rte_tel_data_add_dict_u64(d, "tx_failed", w.tx_failed.load());
+  rte_tel_data_add_dict_u64(d, "arp_replies", w.arp_replies.load());
+  rte_tel_data_add_dict_u64(d, "nd_replies", w.nd_replies.load());
+  rte_tel_data_add_dict_u64(d, "echo_replies", w.echo_replies.load());
+  for (std::size_t r = 0; r < proto::kReasonCount; ++r)
+    rte_tel_data_add_dict_u64(d, proto::reason_name(static_cast<proto::Reason>(r)), w.reasons[r].load());
+  for (std::size_t r = 1; r < net::kDropCount; ++r)
+    rte_tel_data_add_dict_u64(d, net::drop_name(static_cast<net::Drop>(r)), w.net_drops[r].load());
+}
+
+int stats(const char*, const char*, rte_tel_data* d) {
+  rte_tel_data_start_dict(d);
+  for (std::size_t r = 0; r < proto::kReasonCount; ++r)
+    rte_tel_data_add_dict_u64(d, proto::reason_name(static_cast<proto::Reason>(r)),
+                              g_metrics->total_reason(static_cast<proto::Reason>(r)));
+  return 0;
+}
+
+int worker(const char*, const char* params, rte_tel_data* d) {
+  if (params == nullptr) return -1;
+  const unsigned long w = std::strtoul(params, nullptr, 10);
+  if (w >= g_metrics->workers()) return -1;
+  rte_tel_data_start_dict(d);
+  add_worker(d, g_metrics->worker(w));
+  return 0;
+}
+
+}  // namespace
+
+void register_telemetry(runtime::Metrics* m) {
+  g_metrics = m;
+  rte_telemetry_register_cmd("/ntsd/stats", stats, "NTP/NTS requests by outcome reason, all workers.");
+  rte_telemetry_register_cmd("/ntsd/worker", worker, "One worker's counters. Parameter: worker index.");
+}
+
+}  // namespace ntsd::dpdk

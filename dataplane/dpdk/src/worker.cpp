@@ -1,0 +1,197 @@
+// One DPDK worker lcore, run to completion. Per burst: one TSC read for T2,
+// one key-ring quiescent report, one server-state load; no locks, no
+// allocation, no syscalls (all buffers are allocated before the loop).
+#include <rte_lcore.h>
+#include <rte_mbuf_dyn.h>
+
+#include <array>
+#include <cstring>
+#include <memory>
+
+#include "impl.hpp"
+#include "ntsd/clock/ntp_time.hpp"
+#include "ntsd/crypto/siv.hpp"
+
+namespace ntsd::dpdk {
+namespace {
+
+constexpr std::size_t kMaxBurst = 64;
+
+struct Pending {
+  rte_mbuf* m;
+  net::Classified c;
+};
+
+class Worker {
+ public:
+  Worker(DpdkBackend::Impl& b, std::size_t index)
+      : b_(b), index_(index), stats_(b.shared.metrics.worker(index)),
+        server_(crypto::make_best_engine()), txclock_(b.shared.tsc),
+        burst_(std::min<std::size_t>(static_cast<std::size_t>(b.cfg.dataplane.burst), kMaxBurst)),
+        out_(new std::array<std::uint8_t, proto::kMaxPacketLen>[kMaxBurst]) {
+    local_.ip4 = b.addrs.ip4;
+    local_.ip6 = b.addrs.ip6;
+  }
+
+  void run() {
+    while (!b_.shared.stop.load(std::memory_order_relaxed)) {
+      ring_ = b_.shared.keys.quiescent(index_);
+      stats_.keyring_generation.store(b_.shared.keys.generation(), std::memory_order_relaxed);
+      for (const Port& p : b_.ports) poll(p);
+    }
+    b_.shared.keys.offline(index_);
+  }
+
+ private:
+  void poll(const Port& p) {
+    std::array<rte_mbuf*, kMaxBurst> rx;
+    const auto q = static_cast<std::uint16_t>(index_);
+    const std::uint16_t n = rte_eth_rx_burst(p.id, q, rx.data(), static_cast<std::uint16_t>(burst_));
+    if (n == 0) return;
+    // T2 of the burst: the TSC read right after rx_burst (the earliest point
+    // software sees the packets); hw_t2() replaces it per packet where the
+    // port stamps packets in hardware.
+    const proto::NtpTime t2 = clock::to_ntp64(b_.shared.tsc.now());
+    runtime::bump(stats_.rx, n);
+    runtime::bump(stats_.bursts);
+    local_.mac = p.mac;
+    n_tx_ = 0;
+    n_req_ = 0;
+    for (std::uint16_t i = 0; i < n; ++i) classify_one(p, rx[i], t2);
+    if (n_req_ > 0) answer(p);
+    flush(p);
+  }
+
+  void classify_one(const Port& p, rte_mbuf* m, proto::NtpTime t2) {
+    if (m->nb_segs != 1) {  // never with 2 KiB buffers and default MTU; defined anyway
+      drop(m, net::Drop::kTruncated);
+      return;
+    }
+    const std::uint64_t ip_ck = m->ol_flags & RTE_MBUF_F_RX_IP_CKSUM_MASK;
+    const std::uint64_t l4_ck = m->ol_flags & RTE_MBUF_F_RX_L4_CKSUM_MASK;
+    const net::RxOffload off{p.rx_ip_cksum && ip_ck == RTE_MBUF_F_RX_IP_CKSUM_GOOD,
+                             p.rx_l4_cksum && l4_ck == RTE_MBUF_F_RX_L4_CKSUM_GOOD};
+    const net::Bytes frame(rte_pktmbuf_mtod(m, const std::uint8_t*), rte_pktmbuf_data_len(m));
+    const net::Classified c = net::classify(frame, local_, off);
+    const net::MutBytes buf = writable(m);
+    std::size_t len = 0;
+    switch (c.kind) {
+      case net::Kind::kNtp:
+        pending_[n_req_] = {m, c};
+        reqs_[n_req_] = {frame.subspan(c.payload, c.payload_len), hw_t2(p, m, t2), proto::MutBytes(out_[n_req_])};
+        ++n_req_;
+        return;
+      case net::Kind::kArpRequest:
+        len = net::build_arp_reply(buf, frame.size(), c, p.mac);
+        if (len) runtime::bump(stats_.arp_replies);
+        break;
+      case net::Kind::kNeighborSolicit:
+        len = net::build_neighbor_advert(buf, c, p.mac);
+        if (len) runtime::bump(stats_.nd_replies);
+        break;
+      case net::Kind::kEchoRequest:
+        len = net::build_echo_reply(buf, frame.size(), c);
+        if (len) runtime::bump(stats_.echo_replies);
+        break;
+      case net::Kind::kDrop:
+        drop(m, c.drop);
+        return;
+    }
+    if (len == 0) {
+      drop(m, net::Drop::kTruncated);
+      return;
+    }
+    queue(m, len);
+  }
+
+  // The packet's hardware RX timestamp mapped to UTC, where the port gives
+  // one and its NIC clock fit exists; else the burst's T2.
+  proto::NtpTime hw_t2(const Port& p, const rte_mbuf* m, proto::NtpTime burst_t2) const noexcept {
+    if (p.nic == nullptr || (m->ol_flags & b_.ts_flag) == 0 || !p.nic->map.valid()) return burst_t2;
+    const auto ts = *RTE_MBUF_DYNFIELD(m, b_.ts_offset, const rte_mbuf_timestamp_t*);
+    return clock::to_ntp64(p.nic->map.map(ts));
+  }
+
+  void answer(const Port& p) {
+    const proto::ServerState state = runtime::server_state(b_.shared);
+    server_.handle_burst(std::span(reqs_.data(), n_req_), state, ring_, txclock_, rng_,
+                         std::span(outcomes_.data(), n_req_));
+    stats_.sync_reasons(server_.counters());
+    for (std::size_t i = 0; i < n_req_; ++i) {
+      rte_mbuf* m = pending_[i].m;
+      const proto::Outcome& o = outcomes_[i];
+      if (o.verdict == proto::Verdict::kDrop || o.len == 0) {
+        rte_pktmbuf_free(m);
+        continue;
+      }
+      if (o.verdict == proto::Verdict::kRespond) stats_.record_processing(reqs_[i].rx, net::Bytes(out_[i].data(), o.len));
+      const net::Classified& c = pending_[i].c;
+      const std::size_t len =
+          net::build_ntp_reply(writable(m), c, net::Bytes(out_[i].data(), o.len), p.tx_udp_cksum);
+      if (len == 0) {
+        rte_pktmbuf_free(m);
+        continue;
+      }
+      if (p.tx_udp_cksum) {
+        m->l2_len = net::kEthLen;
+        m->l3_len = c.ip6 ? net::kIp6Len : net::kIp4Len;
+        m->ol_flags = RTE_MBUF_F_TX_UDP_CKSUM | (c.ip6 ? RTE_MBUF_F_TX_IPV6 : RTE_MBUF_F_TX_IPV4);
+      }
+      queue(m, len);
+    }
+  }
+
+  static net::MutBytes writable(rte_mbuf* m) {
+    return {rte_pktmbuf_mtod(m, std::uint8_t*), static_cast<std::size_t>(rte_pktmbuf_data_len(m)) + rte_pktmbuf_tailroom(m)};
+  }
+
+  void queue(rte_mbuf* m, std::size_t len) {
+    m->data_len = static_cast<std::uint16_t>(len);
+    m->pkt_len = static_cast<std::uint32_t>(len);
+    tx_[n_tx_++] = m;
+  }
+
+  void drop(rte_mbuf* m, net::Drop why) {
+    runtime::bump(stats_.net_drops[static_cast<std::size_t>(why)]);
+    rte_pktmbuf_free(m);
+  }
+
+  void flush(const Port& p) {
+    if (n_tx_ == 0) return;
+    const auto q = static_cast<std::uint16_t>(index_);
+    const std::uint16_t sent = rte_eth_tx_burst(p.id, q, tx_.data(), static_cast<std::uint16_t>(n_tx_));
+    for (std::size_t i = sent; i < n_tx_; ++i) rte_pktmbuf_free(tx_[i]);  // what the device did not take
+    runtime::bump(stats_.tx, sent);
+    runtime::bump(stats_.tx_failed, n_tx_ - sent);
+  }
+
+  DpdkBackend::Impl& b_;
+  std::size_t index_;
+  runtime::WorkerStats& stats_;
+  proto::Server server_;
+  runtime::TscTxClock txclock_;
+  runtime::BufferedRandom rng_;
+  std::size_t burst_;
+  std::unique_ptr<std::array<std::uint8_t, proto::kMaxPacketLen>[]> out_;
+  net::LocalAddrs local_;
+  const crypto::KeyRing* ring_ = nullptr;
+  std::array<Pending, kMaxBurst> pending_{};
+  std::array<proto::Request, kMaxBurst> reqs_{};
+  std::array<proto::Outcome, kMaxBurst> outcomes_{};
+  std::array<rte_mbuf*, kMaxBurst> tx_{};
+  std::size_t n_req_ = 0, n_tx_ = 0;
+};
+
+}  // namespace
+
+int worker_main(void* arg) {
+  auto& b = *static_cast<DpdkBackend::Impl*>(arg);
+  const unsigned me = rte_lcore_id();
+  std::size_t index = 0;
+  while (index < b.lcores.size() && b.lcores[index] != me) ++index;
+  auto w = std::make_unique<Worker>(b, index);
+  w->run();
+  return 0;
+}
+
+}  // namespace ntsd::dpdk

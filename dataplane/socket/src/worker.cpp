@@ -1,0 +1,188 @@
+// One socket worker: poll -> recvmmsg -> handle_burst -> sendmmsg.
+// All buffers are allocated once when the worker starts.
+#include <netinet/in.h>
+#include <poll.h>
+#include <sys/socket.h>
+#include <linux/errqueue.h>
+
+#include <array>
+#include <cstring>
+#include <memory>
+#include <vector>
+
+#include "ntsd/clock/ntp_time.hpp"
+#include "ntsd/crypto/siv.hpp"
+#include "ntsd/socket/backend.hpp"
+
+namespace ntsd::sock {
+namespace {
+
+constexpr std::size_t kRxBuf = 2048;  // > proto::kMaxPacketLen, so too_long is seen, not truncated
+constexpr std::size_t kCtrl = 256;
+
+struct Slot {
+  std::array<std::uint8_t, kRxBuf> rx;
+  std::array<std::uint8_t, proto::kMaxPacketLen> out;
+  sockaddr_storage peer;
+  alignas(cmsghdr) std::array<std::uint8_t, kCtrl> rx_ctrl;
+  alignas(cmsghdr) std::array<std::uint8_t, kCtrl> tx_ctrl;
+  iovec rx_iov;
+  iovec tx_iov;
+  // Destination of the request = source of the reply.
+  bool have_dst4 = false, have_dst6 = false;
+  in_pktinfo dst4;
+  in6_pktinfo dst6;
+};
+
+class Worker {
+ public:
+  Worker(std::size_t index, const std::vector<int>& fds, const Options& opt, runtime::Shared& shared)
+      : index_(index), fds_(fds), opt_(opt), shared_(shared), stats_(shared.metrics.worker(index)),
+        server_(crypto::make_best_engine()), txclock_(shared.tsc),
+        burst_(static_cast<std::size_t>(opt.burst)), slots_(new Slot[burst_]),
+        rx_msgs_(burst_), tx_msgs_(burst_), reqs_(burst_), outcomes_(burst_), pfds_(fds.size()) {
+    for (std::size_t i = 0; i < fds_.size(); ++i) pfds_[i] = {fds_[i], POLLIN, 0};
+  }
+
+  void run() {
+    while (!shared_.stop.load(std::memory_order_relaxed)) {
+      const int ready = ::poll(pfds_.data(), pfds_.size(), 50);
+      // Quiescent point: report after the wait, so that the ring used for
+      // these bursts is the newest one, and at least every 50 ms when idle.
+      const crypto::KeyRing* ring = shared_.keys.quiescent(index_);
+      stats_.keyring_generation.store(shared_.keys.generation(), std::memory_order_relaxed);
+      if (ready <= 0) continue;
+      for (std::size_t i = 0; i < pfds_.size(); ++i)
+        if (pfds_[i].revents & POLLIN) burst(fds_[i], ring);
+    }
+    shared_.keys.offline(index_);
+  }
+
+ private:
+  void burst(int fd, const crypto::KeyRing* ring) {
+    for (std::size_t i = 0; i < burst_; ++i) {
+      Slot& s = slots_[i];
+      s.rx_iov = {s.rx.data(), s.rx.size()};
+      msghdr& h = rx_msgs_[i].msg_hdr;
+      h = {};
+      h.msg_name = &s.peer;
+      h.msg_namelen = sizeof s.peer;
+      h.msg_iov = &s.rx_iov;
+      h.msg_iovlen = 1;
+      h.msg_control = s.rx_ctrl.data();
+      h.msg_controllen = s.rx_ctrl.size();
+    }
+    const int n = ::recvmmsg(fd, rx_msgs_.data(), static_cast<unsigned>(burst_), MSG_DONTWAIT, nullptr);
+    if (n <= 0) return;
+    // Fallback T2 for packets without a kernel timestamp, read once per burst.
+    const proto::NtpTime t_after = clock::to_ntp64(shared_.tsc.now());
+    const proto::ServerState state = runtime::server_state(shared_);
+    const auto count = static_cast<std::size_t>(n);
+    for (std::size_t i = 0; i < count; ++i) {
+      Slot& s = slots_[i];
+      const proto::NtpTime t2 = parse_ctrl(rx_msgs_[i].msg_hdr, s);
+      const std::size_t len = std::min<std::size_t>(rx_msgs_[i].msg_len, kRxBuf);
+      reqs_[i] = {proto::Bytes(s.rx.data(), len), t2 != 0 ? t2 : t_after, proto::MutBytes(s.out)};
+    }
+    runtime::bump(stats_.rx, count);
+    runtime::bump(stats_.bursts);
+    server_.handle_burst(std::span(reqs_.data(), count), state, ring, txclock_, rng_,
+                         std::span(outcomes_.data(), count));
+    stats_.sync_reasons(server_.counters());  // before the replies leave: a client that got one sees it counted
+    send(fd, count);
+  }
+
+  proto::NtpTime parse_ctrl(msghdr& h, Slot& s) noexcept {
+    proto::NtpTime t2 = 0;
+    s.have_dst4 = s.have_dst6 = false;
+    for (cmsghdr* c = CMSG_FIRSTHDR(&h); c != nullptr; c = CMSG_NXTHDR(&h, c)) {
+      if (c->cmsg_level == SOL_SOCKET && c->cmsg_type == SCM_TIMESTAMPING && opt_.kernel_rx_timestamps) {
+        scm_timestamping ts;
+        std::memcpy(&ts, CMSG_DATA(c), sizeof ts);
+        if (ts.ts[0].tv_sec != 0) t2 = clock::to_ntp64(clock::from_timespec(ts.ts[0]));
+      } else if (c->cmsg_level == IPPROTO_IP && c->cmsg_type == IP_PKTINFO) {
+        std::memcpy(&s.dst4, CMSG_DATA(c), sizeof s.dst4);
+        s.have_dst4 = true;
+      } else if (c->cmsg_level == IPPROTO_IPV6 && c->cmsg_type == IPV6_PKTINFO) {
+        std::memcpy(&s.dst6, CMSG_DATA(c), sizeof s.dst6);
+        s.have_dst6 = true;
+      }
+    }
+    return t2;
+  }
+
+  void set_source(msghdr& h, Slot& s) noexcept {
+    h.msg_control = s.tx_ctrl.data();
+    cmsghdr* c = reinterpret_cast<cmsghdr*>(s.tx_ctrl.data());
+    if (s.have_dst4) {
+      in_pktinfo pi{};
+      pi.ipi_spec_dst = s.dst4.ipi_addr;  // reply from the address the client used
+      c->cmsg_level = IPPROTO_IP;
+      c->cmsg_type = IP_PKTINFO;
+      c->cmsg_len = CMSG_LEN(sizeof pi);
+      std::memcpy(CMSG_DATA(c), &pi, sizeof pi);
+      h.msg_controllen = CMSG_SPACE(sizeof pi);
+    } else if (s.have_dst6) {
+      c->cmsg_level = IPPROTO_IPV6;
+      c->cmsg_type = IPV6_PKTINFO;
+      c->cmsg_len = CMSG_LEN(sizeof s.dst6);
+      std::memcpy(CMSG_DATA(c), &s.dst6, sizeof s.dst6);
+      h.msg_controllen = CMSG_SPACE(sizeof s.dst6);
+    } else {
+      h.msg_control = nullptr;
+      h.msg_controllen = 0;
+    }
+  }
+
+  void send(int fd, std::size_t count) {
+    std::size_t m = 0;
+    for (std::size_t i = 0; i < count; ++i) {
+      const proto::Outcome& o = outcomes_[i];
+      if (o.verdict == proto::Verdict::kDrop || o.len == 0) continue;
+      Slot& s = slots_[i];
+      if (o.verdict == proto::Verdict::kRespond) stats_.record_processing(reqs_[i].rx, proto::Bytes(s.out.data(), o.len));
+      s.tx_iov = {s.out.data(), o.len};
+      msghdr& h = tx_msgs_[m].msg_hdr;
+      h = {};
+      h.msg_name = &s.peer;
+      h.msg_namelen = rx_msgs_[i].msg_hdr.msg_namelen;
+      h.msg_iov = &s.tx_iov;
+      h.msg_iovlen = 1;
+      set_source(h, s);
+      ++m;
+    }
+    std::size_t sent = 0;
+    for (int tries = 0; sent < m && tries < 2; ++tries) {
+      const int r = ::sendmmsg(fd, tx_msgs_.data() + sent, static_cast<unsigned>(m - sent), MSG_DONTWAIT);
+      if (r <= 0) break;
+      sent += static_cast<std::size_t>(r);
+    }
+    runtime::bump(stats_.tx, sent);
+    runtime::bump(stats_.tx_failed, m - sent);
+  }
+
+  std::size_t index_;
+  const std::vector<int>& fds_;
+  const Options& opt_;
+  runtime::Shared& shared_;
+  runtime::WorkerStats& stats_;
+  proto::Server server_;
+  runtime::TscTxClock txclock_;
+  runtime::BufferedRandom rng_;
+  std::size_t burst_;
+  std::unique_ptr<Slot[]> slots_;
+  std::vector<mmsghdr> rx_msgs_, tx_msgs_;
+  std::vector<proto::Request> reqs_;
+  std::vector<proto::Outcome> outcomes_;
+  std::vector<pollfd> pfds_;
+};
+
+}  // namespace
+
+void run_socket_worker(std::size_t index, const std::vector<int>& fds, const Options& opt,
+                       runtime::Shared& shared) {
+  auto w = std::make_unique<Worker>(index, fds, opt, shared);
+  w->run();
+}
+
+}  // namespace ntsd::sock

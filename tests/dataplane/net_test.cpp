@@ -1,0 +1,331 @@
+// Classifier and reply builders: every accepted kind, every drop reason, and
+// replies checked field by field with an independent checksum.
+#include <gtest/gtest.h>
+
+#include <array>
+#include <set>
+#include <string>
+
+#include "frames.hpp"
+
+using namespace ntsd;
+using namespace ntsd::test;
+using net::Drop;
+using net::Kind;
+
+namespace {
+
+const std::array<net::Ip4, 1> kV4 = {kOur4};
+const std::array<net::Ip6, 1> kV6 = {kOur6};
+net::LocalAddrs local() { return {kOurMac, kV4, kV6, 123}; }
+
+net::Classified cls(const Frame& f, net::RxOffload rx = {}) { return net::classify(f, local(), rx); }
+
+void expect_drop(const Frame& f, Drop d) {
+  const auto c = cls(f);
+  EXPECT_EQ(c.kind, Kind::kDrop);
+  EXPECT_EQ(c.drop, d) << "got " << net::drop_name(c.drop) << ", want " << net::drop_name(d);
+}
+
+bool valid_l4(const Frame& f, bool v6, std::uint8_t proto) {
+  const std::size_t l4 = v6 ? 54 : 34;
+  const std::uint32_t ps = proto == 1 ? 0 : ref_pseudo(f, v6, proto, f.size() - l4);
+  return ref_csum(f.data() + l4, f.size() - l4, ps) == 0;
+}
+
+}  // namespace
+
+TEST(Checksum, Rfc1071Example) {
+  const std::uint8_t b[] = {0x00, 0x01, 0xf2, 0x03, 0xf4, 0xf5, 0xf6, 0xf7};
+  EXPECT_EQ(net::csum_fold(net::csum_add(0, b)), 0x220d);  // RFC 1071 §3 sum ddf2
+}
+
+TEST(Checksum, KnownIpv4Header) {
+  const std::uint8_t h[] = {0x45, 0, 0, 0x73, 0, 0, 0x40, 0, 0x40, 0x11, 0, 0, 0xc0, 0xa8, 0, 1, 0xc0, 0xa8, 0, 0xc7};
+  EXPECT_EQ(net::csum_fold(net::csum_add(0, h)), 0xb861);
+}
+
+TEST(Classify, NtpOverIpv4AndIpv6) {
+  for (bool v6 : {false, true}) {
+    const Frame f = udp_frame(v6, ntp_request(48));
+    const auto c = cls(f);
+    ASSERT_EQ(c.kind, Kind::kNtp) << net::drop_name(c.drop);
+    EXPECT_EQ(c.ip6, v6);
+    EXPECT_EQ(c.payload, v6 ? 62 : 42);
+    EXPECT_EQ(c.payload_len, 48);
+  }
+}
+
+TEST(Classify, EthernetPaddingIsIgnored) {
+  Frame f = udp_frame(false, ntp_request(8));  // short frame: 14+20+8+8 = 50 < 60
+  f.resize(60, 0);
+  const auto c = cls(f);
+  ASSERT_EQ(c.kind, Kind::kNtp);
+  EXPECT_EQ(c.payload_len, 8);
+}
+
+TEST(Classify, Ipv4UdpZeroChecksumAccepted_Ipv6Rejected) {
+  Frame f4 = udp_frame(false, ntp_request());
+  put16(f4, 40, 0);
+  EXPECT_EQ(cls(f4).kind, Kind::kNtp);
+  Frame f6 = udp_frame(true, ntp_request());
+  put16(f6, 60, 0);
+  expect_drop(f6, Drop::kUdpChecksum);
+}
+
+TEST(Classify, TruncatedEverywhere) {
+  expect_drop(Frame(13, 0), Drop::kTruncated);
+  for (bool v6 : {false, true}) {
+    const Frame f = udp_frame(v6, ntp_request());
+    // Any cut inside the headers or payload is a defined drop, never an accept.
+    for (std::size_t n = 14; n < f.size(); ++n) {
+      const auto c = cls(Frame(f.begin(), f.begin() + static_cast<long>(n)));
+      EXPECT_EQ(c.kind, Kind::kDrop) << n;
+      EXPECT_EQ(c.drop, Drop::kTruncated) << n << " " << net::drop_name(c.drop);
+    }
+  }
+  Frame a = arp_request();
+  a.resize(40);
+  expect_drop(a, Drop::kTruncated);
+}
+
+TEST(Classify, BadChecksums) {
+  Frame ip = udp_frame(false, ntp_request());
+  ip[24] ^= 1;
+  expect_drop(ip, Drop::kIp4Checksum);
+  for (bool v6 : {false, true}) {
+    Frame u = udp_frame(v6, ntp_request());
+    u.back() ^= 0x40;
+    expect_drop(u, Drop::kUdpChecksum);
+    Frame e = v6 ? echo6() : echo4();
+    e.back() ^= 1;
+    expect_drop(e, Drop::kIcmpChecksum);
+  }
+  Frame ns = neighbor_solicit();
+  ns.back() ^= 1;
+  expect_drop(ns, Drop::kIcmpChecksum);
+}
+
+TEST(Classify, NicVerifiedChecksumsAreTrusted) {
+  Frame u = udp_frame(false, ntp_request());
+  u[24] ^= 1;       // IP header checksum
+  u.back() ^= 0x40;  // UDP checksum
+  EXPECT_EQ(cls(u, {true, true}).kind, Kind::kNtp);
+}
+
+TEST(Classify, WrongDestinations) {
+  Frame mac = udp_frame(false, ntp_request());
+  mac[5] = 0x77;
+  expect_drop(mac, Drop::kNotOurMac);
+  const std::vector<std::uint8_t> u = {0x9c, 0x40, 0, 123, 0, 8, 0, 0};
+  expect_drop(ip4_frame(17, u, {192, 0, 2, 99}), Drop::kNotOurAddress);
+  expect_drop(ip6_frame(17, u, kPeer6), Drop::kNotOurAddress);
+  expect_drop(udp_frame(false, ntp_request(), 124), Drop::kUdpPort);
+  expect_drop(udp_frame(true, ntp_request(), 123, 0), Drop::kUdpPort);
+  expect_drop(arp_request({192, 0, 2, 7}), Drop::kArpNotOurs);
+  expect_drop(neighbor_solicit(kPeer6), Drop::kNotOurAddress);  // solicited-node of another address
+  // Broadcast IPv4 is not for us even with our IP (only ARP may be broadcast).
+  Frame b = udp_frame(false, ntp_request());
+  std::fill(b.begin(), b.begin() + 6, 0xff);
+  expect_drop(b, Drop::kNotOurMac);
+}
+
+TEST(Classify, FragmentsOptionsAndHeaders) {
+  Frame mf = udp_frame(false, ntp_request());
+  mf[20] |= 0x20;  // More Fragments
+  put16(mf, 24, 0);
+  put16(mf, 24, ref_csum(mf.data() + 14, 20));
+  expect_drop(mf, Drop::kIp4Fragment);
+  Frame off = udp_frame(false, ntp_request());
+  put16(off, 20, 0x0010);  // fragment offset 16
+  put16(off, 24, 0);
+  put16(off, 24, ref_csum(off.data() + 14, 20));
+  expect_drop(off, Drop::kIp4Fragment);
+
+  Frame opt = udp_frame(false, ntp_request());
+  opt[14] = 0x46;
+  expect_drop(opt, Drop::kIp4Options);
+  Frame ver = udp_frame(false, ntp_request());
+  ver[14] = 0x55;
+  expect_drop(ver, Drop::kIp4Header);
+  Frame v6ver = udp_frame(true, ntp_request());
+  v6ver[14] = 0x40;
+  expect_drop(v6ver, Drop::kIp6Header);
+  expect_drop(ip6_frame(44, std::vector<std::uint8_t>(16, 0)), Drop::kIp6ExtHeader);  // fragment header
+  expect_drop(ip6_frame(0, std::vector<std::uint8_t>(16, 0)), Drop::kIp6ExtHeader);   // hop-by-hop
+  expect_drop(ip4_frame(6, std::vector<std::uint8_t>(20, 0)), Drop::kProtocol);      // TCP
+}
+
+TEST(Classify, UdpLengthMismatch) {
+  Frame f = udp_frame(false, ntp_request());
+  put16(f, 38, 40);  // UDP says 40, IP says 56
+  fix_l4(f, false, 17, 6);
+  expect_drop(f, Drop::kUdpHeader);
+}
+
+TEST(Classify, BadSources) {
+  Frame f = udp_frame(false, ntp_request());
+  f[26] = 224;  // multicast source
+  put16(f, 24, 0);
+  put16(f, 24, ref_csum(f.data() + 14, 20));
+  expect_drop(f, Drop::kIp4BadSource);
+  net::Ip6 m{};
+  m[0] = 0xff;
+  Frame g = ip6_frame(17, {0x9c, 0x40, 0, 123, 0, 8, 0, 0}, kOur6, 64, m);
+  expect_drop(g, Drop::kIp6BadSource);
+}
+
+TEST(Classify, VlanAndEthertype) {
+  expect_drop(eth(kOurMac, kPeerMac, 0x8100), Drop::kVlan);
+  Frame lldp = eth(kOurMac, kPeerMac, 0x88cc);
+  lldp.resize(60);
+  expect_drop(lldp, Drop::kEthertype);
+}
+
+TEST(Classify, ArpVariants) {
+  EXPECT_EQ(cls(arp_request()).kind, Kind::kArpRequest);
+  Frame reply = arp_request();
+  reply[21] = 2;
+  expect_drop(reply, Drop::kArpNotRequest);
+  Frame bad = arp_request();
+  bad[18] = 8;  // hlen 8
+  expect_drop(bad, Drop::kArpMalformed);
+}
+
+TEST(Classify, IcmpVariants) {
+  EXPECT_EQ(cls(echo4()).kind, Kind::kEchoRequest);
+  EXPECT_EQ(cls(echo6()).kind, Kind::kEchoRequest);
+  Frame unreach = echo4();
+  unreach[34] = 3;
+  fix_l4(unreach, false, 1, 2);
+  expect_drop(unreach, Drop::kIcmpType);
+  Frame ra = echo6();
+  ra[54] = 134;  // router advertisement
+  fix_l4(ra, true, 58, 2);
+  expect_drop(ra, Drop::kIcmpType);
+}
+
+TEST(Classify, NeighborSolicitVariants) {
+  EXPECT_EQ(cls(neighbor_solicit()).kind, Kind::kNeighborSolicit);
+  EXPECT_EQ(cls(neighbor_solicit(kOur6, true)).kind, Kind::kNeighborSolicit);  // DAD
+  Frame hops = neighbor_solicit();
+  hops[21] = 64;  // RFC 4861 §7.1.1: must be 255
+  expect_drop(hops, Drop::kNdMalformed);
+  Frame zero_opt = neighbor_solicit();
+  zero_opt[54 + 25] = 0;  // option length 0
+  fix_l4(zero_opt, true, 58, 2);
+  expect_drop(zero_opt, Drop::kNdMalformed);
+  // Solicited-node multicast of our address but a target that is not ours.
+  Frame other = neighbor_solicit();
+  other[54 + 8 + 5] ^= 1;
+  fix_l4(other, true, 58, 2);
+  expect_drop(other, Drop::kNdNotOurs);
+}
+
+TEST(Build, NtpReplyIpv4AndIpv6) {
+  for (bool v6 : {false, true}) {
+    Frame f = udp_frame(v6, ntp_request(72));
+    f.resize(f.size() + 64);  // spare buffer capacity
+    const auto c = cls(Frame(f.begin(), f.end() - 64));
+    ASSERT_EQ(c.kind, Kind::kNtp);
+    std::vector<std::uint8_t> resp(60, 0xab);
+    const std::size_t n = net::build_ntp_reply(f, c, resp);
+    ASSERT_EQ(n, (v6 ? 62u : 42u) + 60u);
+    f.resize(n);
+    EXPECT_TRUE(std::equal(kPeerMac.begin(), kPeerMac.end(), f.begin()));
+    EXPECT_TRUE(std::equal(kOurMac.begin(), kOurMac.end(), f.begin() + 6));
+    const std::size_t l4 = v6 ? 54 : 34;
+    EXPECT_EQ(get16(f, l4), 123);
+    EXPECT_EQ(get16(f, l4 + 2), 40000);
+    EXPECT_EQ(get16(f, l4 + 4), 68);
+    EXPECT_TRUE(valid_l4(f, v6, 17));
+    if (v6) {
+      EXPECT_TRUE(std::equal(kOur6.begin(), kOur6.end(), f.begin() + 22));
+      EXPECT_TRUE(std::equal(kPeer6.begin(), kPeer6.end(), f.begin() + 38));
+      EXPECT_EQ(get16(f, 18), 68);
+    } else {
+      EXPECT_TRUE(std::equal(kOur4.begin(), kOur4.end(), f.begin() + 26));
+      EXPECT_TRUE(std::equal(kPeer4.begin(), kPeer4.end(), f.begin() + 30));
+      EXPECT_EQ(get16(f, 16), 88);
+      EXPECT_EQ(ref_csum(f.data() + 14, 20), 0);
+    }
+    EXPECT_EQ(f[l4 + 8], 0xab);
+  }
+}
+
+TEST(Build, NtpReplyRefusesTooSmallBuffer) {
+  Frame f = udp_frame(false, ntp_request(48));
+  const auto c = cls(f);
+  std::vector<std::uint8_t> resp(49, 0);
+  EXPECT_EQ(net::build_ntp_reply(f, c, resp), 0u);
+}
+
+TEST(Build, ArpReply) {
+  Frame f = arp_request();
+  const auto c = cls(f);
+  ASSERT_EQ(net::build_arp_reply(f, f.size(), c, kOurMac), 42u);
+  EXPECT_TRUE(std::equal(kPeerMac.begin(), kPeerMac.end(), f.begin()));
+  EXPECT_EQ(get16(f, 20), 2);
+  EXPECT_TRUE(std::equal(kOurMac.begin(), kOurMac.end(), f.begin() + 22));
+  EXPECT_TRUE(std::equal(kOur4.begin(), kOur4.end(), f.begin() + 28));
+  EXPECT_TRUE(std::equal(kPeerMac.begin(), kPeerMac.end(), f.begin() + 32));
+  EXPECT_TRUE(std::equal(kPeer4.begin(), kPeer4.end(), f.begin() + 38));
+}
+
+TEST(Build, EchoReplies) {
+  Frame e4 = echo4(32);
+  auto c = cls(e4);
+  ASSERT_EQ(net::build_echo_reply(e4, e4.size(), c), e4.size());
+  EXPECT_EQ(e4[34], 0);
+  EXPECT_TRUE(valid_l4(e4, false, 1));
+  EXPECT_EQ(ref_csum(e4.data() + 14, 20), 0);
+  EXPECT_TRUE(std::equal(kPeer4.begin(), kPeer4.end(), e4.begin() + 30));
+
+  Frame e6 = echo6(32);
+  c = cls(e6);
+  ASSERT_EQ(net::build_echo_reply(e6, e6.size(), c), e6.size());
+  EXPECT_EQ(e6[54], 129);
+  EXPECT_TRUE(valid_l4(e6, true, 58));
+}
+
+TEST(Build, NeighborAdvertisement) {
+  for (bool dad : {false, true}) {
+    Frame f = neighbor_solicit(kOur6, dad);
+    const auto c = cls(f);
+    ASSERT_EQ(c.kind, Kind::kNeighborSolicit);
+    f.resize(128);
+    const std::size_t n = net::build_neighbor_advert(f, c, kOurMac);
+    ASSERT_EQ(n, 86u);
+    f.resize(n);
+    EXPECT_EQ(f[54], 136);
+    EXPECT_EQ(f[21], 255);
+    EXPECT_EQ(f[58], dad ? 0x20 : 0x60);
+    EXPECT_TRUE(std::equal(kOur6.begin(), kOur6.end(), f.begin() + 22));
+    EXPECT_EQ(f[38], dad ? 0xff : 0x20);
+    EXPECT_TRUE(std::equal(kOurMac.begin(), kOurMac.end(), f.begin() + 54 + 26));
+    EXPECT_TRUE(valid_l4(f, true, 58));
+  }
+}
+
+TEST(Names, EveryDropReasonHasAUniqueName) {
+  std::set<std::string> names;
+  for (std::size_t i = 0; i < net::kDropCount; ++i) {
+    const std::string n = net::drop_name(static_cast<Drop>(i));
+    EXPECT_NE(n, "unknown");
+    EXPECT_TRUE(names.insert(n).second) << n;
+  }
+}
+
+TEST(Classify, OurOwnSourceIsDropped_RepliesNeverLoop) {
+  // A reply we build is addressed from us: fed back, it must not be answered.
+  for (bool v6 : {false, true}) {
+    Frame f = udp_frame(v6, ntp_request(), 123, 123);
+    auto c = cls(f);
+    ASSERT_EQ(c.kind, Kind::kNtp);
+    std::vector<std::uint8_t> resp(48, 1);
+    const std::size_t n = net::build_ntp_reply(f, c, resp);
+    f.resize(n);
+    std::copy(kOurMac.begin(), kOurMac.end(), f.begin());  // as if looped back to our MAC
+    expect_drop(f, v6 ? Drop::kIp6BadSource : Drop::kIp4BadSource);
+  }
+}

@@ -1,0 +1,142 @@
+#!/usr/bin/env python3
+"""Minimal NTP client for the ntsd tests (no dependencies beyond Python 3).
+
+  ntp_probe.py HOST PORT plain [COUNT]      COUNT plain NTPv4 requests; prints
+                                            "ok N/COUNT offset_ms=.. leap=.. stratum=.."
+  ntp_probe.py HOST PORT bad KIND           one malformed request; prints "reply LEN"
+                                            or "noreply". KIND: short, mode4, badver,
+                                            ef_len, ef_trunc, forged_cookie
+  ntp_probe.py raw IFACE DSTMAC SRCIP DSTIP KIND
+                                            one broken Ethernet frame via AF_PACKET
+                                            (root). KIND: udp_checksum, ip_checksum,
+                                            ip_truncated, fragment
+Exit code 0 if every plain request got a valid answer (plain), always 0 for bad.
+"""
+import os
+import socket
+import struct
+import sys
+import time
+
+NTP_DELTA = 2208988800
+
+
+def ntp_now():
+    t = time.time()
+    return (int(t) + NTP_DELTA) << 32 | int((t % 1) * (1 << 32))
+
+
+def request(xmt):
+    return struct.pack("!BBbbIII", 0x23, 0, 6, -20, 0, 0, 0) + b"\0" * 24 + struct.pack("!Q", xmt)
+
+
+def ef(ftype, body):
+    n = 4 + len(body)
+    pad = (-n) % 4
+    return struct.pack("!HH", ftype, n + pad) + body + b"\0" * pad
+
+
+def bad(kind):
+    base = request(ntp_now())
+    if kind == "short":
+        return base[:47]
+    if kind == "mode4":
+        return bytes([0x24]) + base[1:]
+    if kind == "badver":
+        return bytes([0x3B]) + base[1:]  # version 7
+    if kind == "ef_len":
+        return base + struct.pack("!HH", 0x0104, 13) + b"\0" * 12  # EF length not /4
+    if kind == "ef_trunc":
+        return base + struct.pack("!HH", 0x0104, 64) + b"\0" * 28  # claims 64, has 32
+    if kind == "forged_cookie":
+        uid = ef(0x0104, os.urandom(32))
+        cookie = ef(0x0204, struct.pack("!I", 0xDEADBEEF) + os.urandom(96))
+        auth = ef(0x0404, struct.pack("!HH", 16, 16) + os.urandom(16) + os.urandom(16))
+        return base + uid + cookie + auth
+    raise SystemExit("unknown kind " + kind)
+
+
+def csum(b):
+    if len(b) % 2:
+        b += b"\0"
+    s = sum(struct.unpack("!%dH" % (len(b) // 2), b))
+    while s >> 16:
+        s = (s & 0xFFFF) + (s >> 16)
+    return ~s & 0xFFFF
+
+
+def raw(iface, dstmac, srcip, dstip, kind):
+    src = bytes(int(x, 16) for x in open("/sys/class/net/%s/address" % iface).read().strip().split(":"))
+    dst = bytes(int(x, 16) for x in dstmac.split(":"))
+    sip, dip = socket.inet_aton(srcip), socket.inet_aton(dstip)
+    payload = request(ntp_now())
+    udp = struct.pack("!HHHH", 40123, 123, 8 + len(payload), 0) + payload
+    uc = csum(sip + dip + struct.pack("!BBH", 0, 17, len(udp)) + udp)
+    if kind == "udp_checksum":
+        uc ^= 0x0101
+    udp = udp[:6] + struct.pack("!H", uc) + udp[8:]
+    total = 20 + len(udp)
+    frag = 0x2000 if kind == "fragment" else 0x4000
+    ip = struct.pack("!BBHHHBBH4s4s", 0x45, 0, total, 1, frag, 64, 17, 0, sip, dip)
+    ic = csum(ip)
+    if kind == "ip_checksum":
+        ic ^= 0x0101
+    ip = ip[:10] + struct.pack("!H", ic) + ip[12:]
+    frame = dst + src + b"\x08\x00" + ip + udp
+    if kind == "ip_truncated":
+        frame = frame[:14 + 30]  # IP says more than the frame has
+    s = socket.socket(socket.AF_PACKET, socket.SOCK_RAW)
+    s.bind((iface, 0))
+    s.send(frame)
+    print("sent %s (%d bytes)" % (kind, len(frame)))
+    return 0
+
+
+def main():
+    if sys.argv[1] == "raw":
+        return raw(*sys.argv[2:7])
+    host, port, mode = sys.argv[1], int(sys.argv[2]), sys.argv[3]
+    fam = socket.AF_INET6 if ":" in host else socket.AF_INET
+    s = socket.socket(fam, socket.SOCK_DGRAM)
+    s.settimeout(1.0)
+    if mode == "bad":
+        s.sendto(bad(sys.argv[4]), (host, port))
+        try:
+            data, _ = s.recvfrom(2048)
+            li_vn_mode, stratum = data[0], data[1]
+            refid = data[12:16]
+            print("reply %d stratum=%d refid=%s mode=%d" % (len(data), stratum, refid.decode("ascii", "replace"), li_vn_mode & 7))
+        except socket.timeout:
+            print("noreply")
+        return 0
+    count = int(sys.argv[4]) if len(sys.argv) > 4 else 1
+    ok, worst, last = 0, 0.0, ""
+    for _ in range(count):
+        xmt = ntp_now()
+        t1 = time.time()
+        s.sendto(request(xmt), (host, port))
+        try:
+            data, _ = s.recvfrom(2048)
+        except socket.timeout:
+            continue
+        t4 = time.time()
+        if len(data) < 48:
+            continue
+        li, mode_r, stratum = data[0] >> 6, data[0] & 7, data[1]
+        org, rx, tx = struct.unpack("!QQQ", data[24:48])
+        if mode_r != 4 or org != xmt:
+            continue
+        t2 = (rx >> 32) - NTP_DELTA + (rx & 0xFFFFFFFF) / 2**32
+        t3 = (tx >> 32) - NTP_DELTA + (tx & 0xFFFFFFFF) / 2**32
+        if t3 < t2:
+            continue
+        off = ((t2 - t1) + (t3 - t4)) / 2 * 1000
+        worst = max(worst, abs(off))
+        ok += 1
+        last = "leap=%d stratum=%d" % (li, stratum)
+    print("ok %d/%d max_abs_offset_ms=%.3f %s" % (ok, count, worst, last))
+    return 0 if ok == count else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,192 @@
+// The socket backend end to end in one process: plain and NTS requests over
+// loopback, and a key rotation every 50 ms while a client keeps querying
+// with the newest cookie it holds: zero failures allowed.
+#include <gtest/gtest.h>
+
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <openssl/rand.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <filesystem>
+#include <thread>
+#include <vector>
+
+#include "ntsd/clock/system_clock.hpp"
+#include "ntsd/crypto/cookie.hpp"
+#include "ntsd/keys/keyfile.hpp"
+#include "ntsd/keys/rotation.hpp"
+#include "ntsd/proto/client.hpp"
+#include "ntsd/runtime/key_watcher.hpp"
+#include "ntsd/socket/backend.hpp"
+
+using namespace ntsd;
+
+namespace {
+
+class OsRandom final : public proto::Random {
+ public:
+  void fill(proto::MutBytes out) noexcept override { RAND_bytes(out.data(), static_cast<int>(out.size())); }
+};
+
+struct Server {
+  clock::SystemClock src;
+  clock::TscTicks ticks;
+  clock::TscMap tsc;
+  clock::Calibrator cal{src, ticks, tsc};
+  clock::ServerClock sclock;
+  runtime::KeyRingRcu rcu{2};
+  runtime::Metrics metrics{2};
+  runtime::Shared shared{rcu, metrics, tsc, sclock};
+  std::unique_ptr<sock::SocketBackend> backend;
+  std::thread thread;
+  int port = 0;
+
+  Server() : sclock(cfg(), cal, src, nullptr) {
+    for (int i = 0; i < 3; ++i) {
+      if (i > 0) std::this_thread::sleep_for(std::chrono::milliseconds(50));
+      sclock.poll();
+    }
+    sock::Options o;
+    std::string err;
+    o.listen.push_back(*runtime::parse_endpoint("127.0.0.1:0", err));
+    o.workers = 2;
+    backend = std::make_unique<sock::SocketBackend>(o, shared);
+    EXPECT_TRUE(backend->open(err)) << err;
+    port = backend->bound_port(0);
+    thread = std::thread([this] { backend->run(); });
+  }
+  ~Server() {
+    shared.stop = true;
+    thread.join();
+  }
+  static clock::ServerClockConfig cfg() {
+    clock::ServerClockConfig c;
+    c.leap = clock::LeapMode::kNone;
+    return c;
+  }
+};
+
+struct Udp {
+  int fd;
+  sockaddr_in to{};
+  explicit Udp(int port) : fd(::socket(AF_INET, SOCK_DGRAM, 0)) {
+    to.sin_family = AF_INET;
+    to.sin_port = htons(static_cast<std::uint16_t>(port));
+    to.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    const timeval tv{1, 0};
+    ::setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+  }
+  ~Udp() { ::close(fd); }
+  std::vector<std::uint8_t> ask(proto::Bytes req) {
+    ::sendto(fd, req.data(), req.size(), 0, reinterpret_cast<sockaddr*>(&to), sizeof to);
+    std::vector<std::uint8_t> buf(2048);
+    const ssize_t n = ::recv(fd, buf.data(), buf.size(), 0);
+    buf.resize(n > 0 ? static_cast<std::size_t>(n) : 0);
+    return buf;
+  }
+};
+
+proto::NtpTime now() { return clock::to_ntp64(clock::system_now()); }
+
+}  // namespace
+
+TEST(SocketBackend, PlainRequestsAnswered) {
+  Server s;
+  Udp c(s.port);
+  for (int i = 0; i < 50; ++i) {
+    std::array<std::uint8_t, 48> req{};
+    proto::PendingRequest p;
+    ASSERT_EQ(proto::build_plain_request(now(), req, p), 48u);
+    const auto resp = c.ask(req);
+    const auto r = proto::verify_plain_response(resp, p, now());
+    ASSERT_EQ(r.status, proto::ClientStatus::kOk) << proto::client_status_name(r.status);
+    // Server and client read the same system clock, so a correct T2/T3 gives
+    // |offset| <= delay / 2 (RFC 5905 §8), whatever the scheduling noise on
+    // the client side; 20 us slack for the TSC fit.
+    EXPECT_LE(std::abs(r.offset_s()), r.delay_s() / 2 + 20e-6) << "request " << i;
+    EXPECT_EQ(r.leap, 0);
+  }
+  EXPECT_EQ(s.metrics.total_reason(proto::Reason::kOkPlain), 50u);
+}
+
+TEST(SocketBackend, KeyRotationWhileQueryingHasZeroFailures) {
+  Server s;
+  const std::string dir = testing::TempDir() + "/ntsd_rotation_" + std::to_string(::getpid());
+  std::filesystem::create_directories(dir);
+  const std::string path = dir + "/ntskeys";
+  keys::RotationParams rp;
+  rp.interval_s = 1;
+  const auto rnd = keys::system_random();
+  std::int64_t t = 1'790'000'000;
+  auto set = keys::generate(rp, t, rnd);
+  ASSERT_TRUE(set);
+  std::string err;
+  ASSERT_TRUE(keys::save(path, *set, keys::Format::kNtsd, t, err)) << err;
+  runtime::KeyWatcher watcher(path, s.rcu, s.metrics.gauges());
+  ASSERT_TRUE(watcher.poll());
+
+  // The client's first cookie, sealed as ntsd-ke would with the current key.
+  auto eng = crypto::make_scalar_engine();
+  std::array<std::uint8_t, 32> c2s_b{}, s2c_b{};
+  RAND_bytes(c2s_b.data(), 32);
+  RAND_bytes(s2c_b.data(), 32);
+  const crypto::CookieKeys ck{*crypto::SivKey::from_bytes(c2s_b), *crypto::SivKey::from_bytes(s2c_b)};
+  auto ring = keys::load_ring(path, err);
+  ASSERT_TRUE(ring);
+  std::vector<std::uint8_t> cookie(crypto::cookie_len(crypto::AeadId::kSivCmac256));
+  std::array<std::uint8_t, 16> nonce{};
+  RAND_bytes(nonce.data(), 16);
+  ASSERT_TRUE(crypto::seal_cookie(*eng, ring->current(), ck, nonce, cookie));
+
+  // The control thread: rotate the file every 50 ms, the watcher polls every 5 ms.
+  std::atomic<bool> stop{false};
+  std::atomic<int> rotations{0};
+  std::thread control([&] {
+    auto next = std::chrono::steady_clock::now();
+    while (!stop) {
+      if (std::chrono::steady_clock::now() >= next) {
+        t += rp.interval_s;
+        keys::rotate_once(*set, rp, t, rnd);
+        std::string e;
+        if (keys::save(path, *set, keys::Format::kNtsd, t, e)) rotations.fetch_add(1);
+        next += std::chrono::milliseconds(50);
+      }
+      watcher.poll();
+      s.rcu.reclaim();
+      std::this_thread::sleep_for(std::chrono::milliseconds(5));
+    }
+  });
+
+  proto::Client client(crypto::make_scalar_engine());
+  OsRandom rng;
+  Udp c(s.port);
+  int ok = 0, failures = 0;
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(3);
+  while (std::chrono::steady_clock::now() < deadline && (rotations < 20 || ok < 500)) {
+    std::array<std::uint8_t, 512> req{};
+    proto::PendingRequest p;
+    proto::NtsRequestSpec spec{&ck.c2s, cookie, 0, now(), 0};
+    const std::size_t n = client.build_nts_request(spec, rng, req, p);
+    ASSERT_GT(n, 0u);
+    const auto resp = c.ask(proto::Bytes(req.data(), n));
+    const auto r = client.verify_nts_response(resp, p, ck.s2c, now());
+    if (r.status != proto::ClientStatus::kOk || r.cookie_count != 1) {
+      ++failures;
+      ADD_FAILURE() << "request " << ok + failures << ": " << proto::client_status_name(r.status);
+      break;
+    }
+    cookie.assign(r.cookies[0].begin(), r.cookies[0].end());  // always use the newest cookie
+    ++ok;
+  }
+  stop = true;
+  control.join();
+  EXPECT_EQ(failures, 0);
+  EXPECT_GE(rotations.load(), 20) << "rotations during the run";
+  EXPECT_GE(ok, 500);
+  EXPECT_EQ(s.metrics.total_reason(proto::Reason::kOkNts), static_cast<std::uint64_t>(ok));
+  EXPECT_EQ(s.metrics.gauges().key_reload_errors.load(), 0u);
+  std::filesystem::remove_all(dir);
+}
