@@ -61,15 +61,13 @@ CookieStatus finish_open(SivStatus st, CookieWork& work, CookieKeys& keys) noexc
     result = CookieStatus::kAuthFail;
   } else if (st != SivStatus::kOk || half == 0) {
     result = CookieStatus::kMalformed;  // prepare_open failed or was not called
+  } else if (aead_for_key_len(half)) {
+    // Both halves have one length, so both assignments succeed: written in
+    // place, no SivKey temporaries to copy and wipe per cookie.
+    keys.c2s.assign(Bytes(work.plain.data(), half));
+    keys.s2c.assign(Bytes(work.plain.data() + half, half));
   } else {
-    auto c2s = SivKey::from_bytes(Bytes(work.plain.data(), half));
-    auto s2c = SivKey::from_bytes(Bytes(work.plain.data() + half, half));
-    if (c2s && s2c) {
-      keys.c2s = *c2s;
-      keys.s2c = *s2c;
-    } else {
-      result = CookieStatus::kMalformed;
-    }
+    result = CookieStatus::kMalformed;
   }
   // Session keys must not linger in scratch that the next burst reuses.
   OPENSSL_cleanse(work.plain.data(), work.plain.size());

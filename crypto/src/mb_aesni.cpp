@@ -71,6 +71,31 @@ NTSD_AESNI_INLINE __m128i shift_xor(__m128i k) {
   return _mm_xor_si128(k, _mm_slli_si128(k, 4));
 }
 
+// AES-128 key expansion of N independent keys at once. RotWord+SubWord of
+// w3 comes from aesenclast on a state whose four columns all hold
+// RotWord(w3) (ShiftRows is then the identity) with rcon in every column as
+// the round key (S. Gueron's AES-GCM-SIV reference, AES_128_Key_Expansion):
+// aesenclast pipelines at one per cycle where aeskeygenassist does not, so
+// the schedules of a burst's per-request keys overlap instead of serialising.
+template <std::size_t... L>
+NTSD_AESNI_INLINE void expand128_lanes(const std::uint8_t* const* keys, Schedule* const* out,
+                                       std::index_sequence<L...>) {
+  const __m128i rot = _mm_set1_epi32(0x0c0f0e0d);
+  __m128i k[sizeof...(L)];
+  ((k[L] = load(keys[L])), ...);
+  ((store(out[L]->rk[0], k[L])), ...);
+  __m128i rcon = _mm_set1_epi32(1);
+  for (int r = 1; r <= 10; ++r) {
+    if (r == 9) rcon = _mm_set1_epi32(0x1b);  // FIPS 197 Rcon after 0x80
+    ((k[L] =
+          _mm_xor_si128(shift_xor(k[L]), _mm_aesenclast_si128(_mm_shuffle_epi8(k[L], rot), rcon))),
+     ...);
+    ((store(out[L]->rk[r], k[L])), ...);
+    rcon = _mm_slli_epi32(rcon, 1);
+  }
+  ((out[L]->rounds = 10), ...);
+}
+
 NTSD_AESNI void expand256(const std::uint8_t* key, Schedule& s) {
   __m128i a = load(key);
   __m128i b = load(key + 16);
@@ -280,6 +305,21 @@ void expand_key_pair(const std::uint8_t* k1, const std::uint8_t* k2, std::size_t
     expand256(k1, s1);
     expand256(k2, s2);
   }
+}
+
+NTSD_AESNI void expand128_keys(const std::uint8_t* const* keys, Schedule* const* out,
+                               std::size_t n) noexcept {
+  std::size_t i = 0;
+  for (; i + 8 <= n; i += 8) expand128_lanes(keys + i, out + i, std::make_index_sequence<8>{});
+  if (n - i >= 4) {
+    expand128_lanes(keys + i, out + i, std::make_index_sequence<4>{});
+    i += 4;
+  }
+  if (n - i >= 2) {
+    expand128_lanes(keys + i, out + i, std::make_index_sequence<2>{});
+    i += 2;
+  }
+  if (n - i == 1) expand128_lanes(keys + i, out + i, std::make_index_sequence<1>{});
 }
 
 void cmac(const CmacTask* tasks, std::size_t n) noexcept {

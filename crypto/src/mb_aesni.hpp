@@ -26,6 +26,9 @@ bool cpu_supported() noexcept;
 void expand_key_pair(const std::uint8_t* k1, const std::uint8_t* k2, std::size_t len, Schedule& s1,
                      Schedule& s2) noexcept;
 
+// Expands n AES-128 keys (16 bytes each) into out[i], interleaved across keys.
+void expand128_keys(const std::uint8_t* const* keys, Schedule* const* out, std::size_t n) noexcept;
+
 // One AES-CMAC (RFC 4493) to compute. With sk1 = 0^128 and a single full
 // block, the CMAC degenerates to one AES encryption, which the engine uses
 // for L = E(K, 0^128) of the subkey derivation.

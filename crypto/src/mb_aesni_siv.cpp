@@ -52,8 +52,16 @@ std::uint8_t AesniSiv::key_index(const SivKey* key) noexcept {
   const std::size_t i = nkeys_++;
   key_ptrs_[i] = key;
   KeyState& ks = keys_[i];
-  aesni::expand_key_pair(key->mac_key().data(), key->ctr_key().data(), key->mac_key().size(),
-                         ks.mac, ks.ctr);
+  if (key->mac_key().size() == 16) {
+    // AES-128 halves are expanded together in expand_new_keys().
+    exp_src_[nexp_] = key->mac_key().data();
+    exp_dst_[nexp_++] = &ks.mac;
+    exp_src_[nexp_] = key->ctr_key().data();
+    exp_dst_[nexp_++] = &ks.ctr;
+  } else {
+    aesni::expand_key_pair(key->mac_key().data(), key->ctr_key().data(), key->mac_key().size(),
+                           ks.mac, ks.ctr);
+  }
   // L = E(K1, 0^128) (RFC 4493 §2.3) as a one-block CMAC with a zero subkey,
   // so that the L of every new key in the burst shares one lane pass.
   tasks_[ntasks_++] = {&ks.mac, &zero_, &zero_, zero_.b, 16, ks.sk1.b};
@@ -64,6 +72,7 @@ void AesniSiv::admit(std::span<const SivOp> ops, std::span<SivStatus> status,
                      bool sealing) noexcept {
   nkeys_ = 0;
   ntasks_ = 0;
+  nexp_ = 0;
   for (std::size_t i = 0; i < ops.size(); ++i) {
     OpState& st = ops_[i];
     st.active = eligible(ops[i], sealing);
@@ -76,6 +85,10 @@ void AesniSiv::admit(std::span<const SivOp> ops, std::span<SivStatus> status,
     }
     st.key = key_index(ops[i].key);
   }
+  // One interleaved pass over every new AES-128 key of the chunk: with one
+  // key per request (C2S/S2C), serial schedules would be latency bound.
+  aesni::expand128_keys(exp_src_.data(), exp_dst_.data(), nexp_);
+  nexp_ = 0;
 }
 
 void AesniSiv::derive_subkeys() noexcept {

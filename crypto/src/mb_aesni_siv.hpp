@@ -72,6 +72,10 @@ class AesniSiv final : public SivEngine {
   std::array<aesni::CmacTask, kChunk*(kMaxAdComponents + 1)> tasks_;
   std::size_t ntasks_ = 0;
   std::array<aesni::CtrTask, kChunk> ctr_tasks_;
+  // AES-128 keys (K1, K2 of each new 32-byte SIV key) awaiting expansion.
+  std::array<const std::uint8_t*, 2 * kChunk> exp_src_{};
+  std::array<aesni::Schedule*, 2 * kChunk> exp_dst_{};
+  std::size_t nexp_ = 0;
   Block zero_{};  // 0^128: the message of D0 and L, and the subkey that makes CMAC plain AES
 };
 

@@ -38,6 +38,18 @@ std::optional<SivKey> SivKey::from_bytes(Bytes key) noexcept {
   return k;
 }
 
+bool SivKey::assign(Bytes key) noexcept {
+  const auto aead = aead_for_key_len(key.size());
+  if (!aead) return false;
+  const std::size_t old_len = len_;
+  std::memmove(bytes_.data(), key.data(), key.size());
+  // Bytes past len_ are always zero; only a longer old key leaves some behind.
+  if (old_len > key.size()) OPENSSL_cleanse(bytes_.data() + key.size(), old_len - key.size());
+  len_ = static_cast<std::uint8_t>(key.size());
+  aead_ = *aead;
+  return true;
+}
+
 SivKey::SivKey(const SivKey& other) noexcept
     : bytes_(other.bytes_), len_(other.len_), aead_(other.aead_) {}
 

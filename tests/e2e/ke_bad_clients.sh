@@ -86,6 +86,10 @@ held=$(in_s ss -Htn state established "( sport = :4460 )" | wc -l)
 [ "$held" -le 60 ] || e2e_fail "$held connections held, bound is 60"
 e2e_log "$held connections held with 70 attempts (bound 60)"
 for pid in "${slow[@]}"; do kill "$pid" 2>/dev/null || true; wait "$pid" 2>/dev/null || true; done
+# The server frees a slot only when its event loop sees the close: wait for
+# that, or the next connection can still find the bound full.
+wait_for "[ \$(in_s ss -Htn state established state close-wait '( sport = :4460 )' | wc -l) -eq 0 ]" 5 ||
+  e2e_fail "held connections were not released after their clients closed"
 
 query() { in_c "$(e2e_bin ntsd-query)" "$@" --ke-only --timeout 3000; }
 out=$(query "[$S6]" --ca "$PKI_CA") || e2e_fail "IPv6 NTS-KE failed: $out"

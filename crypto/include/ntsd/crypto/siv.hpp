@@ -68,6 +68,11 @@ class SivKey {
   SivKey() noexcept = default;
   // Fails unless key.size() is 32, 48 or 64.
   static std::optional<SivKey> from_bytes(Bytes key) noexcept;
+  // Replaces this key with `key` in place, as `*this = *from_bytes(key)`
+  // would, but without the temporaries (and their wipes) on the per-packet
+  // cookie path. Returns false, leaving this key unchanged, unless
+  // key.size() is 32, 48 or 64.
+  bool assign(Bytes key) noexcept;
   SivKey(const SivKey& other) noexcept;
   SivKey& operator=(const SivKey& other) noexcept;
   ~SivKey();
