@@ -104,4 +104,4 @@ run() {
 echo "| mode | valid responses/s at the knee (<0.1 % loss) | T3-T2 p50 (us) | T3-T2 p99 (us) |"
 echo "|---|---|---|---|"
 run ntp 200000 ""
-run nts 20000 "--ke 127.0.0.1:$ke_port --ca $work/cert.pem --sessions 64"
+run nts 100000 "--ke 127.0.0.1:$ke_port --ca $work/cert.pem --sessions 64"
