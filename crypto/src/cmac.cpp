@@ -20,26 +20,10 @@
 #include <algorithm>
 #include <cstring>
 
+#include "aes_cipher.hpp"
+
 namespace ntsd::crypto {
 namespace {
-
-// Fetched once per process (OpenSSL 3: explicit fetch avoids a provider
-// lookup on every init). Never freed: they live as long as the process.
-const EVP_CIPHER* cbc_cipher(std::size_t key_len) noexcept {
-  static EVP_CIPHER* c128 = EVP_CIPHER_fetch(nullptr, "AES-128-CBC", nullptr);
-  static EVP_CIPHER* c192 = EVP_CIPHER_fetch(nullptr, "AES-192-CBC", nullptr);
-  static EVP_CIPHER* c256 = EVP_CIPHER_fetch(nullptr, "AES-256-CBC", nullptr);
-  switch (key_len) {
-    case 16:
-      return c128;
-    case 24:
-      return c192;
-    case 32:
-      return c256;
-    default:
-      return nullptr;
-  }
-}
 
 constexpr std::size_t kChunk = 512;  // bytes per EVP call; bounded stack scratch
 
@@ -66,7 +50,7 @@ Cmac::~Cmac() {
 
 bool Cmac::set_key(std::span<const std::uint8_t> key) noexcept {
   keyed_ = false;
-  const EVP_CIPHER* cipher = cbc_cipher(key.size());
+  const EVP_CIPHER* cipher = aes_cipher(AesMode::kCbc, key.size());
   if (cipher == nullptr) return false;
   if (ctx_ == nullptr && (ctx_ = EVP_CIPHER_CTX_new()) == nullptr) return false;
   static constexpr Block kZero{};
