@@ -10,6 +10,8 @@
 //   7 engine.seal  all responses            (S2C)
 #include "ntsd/proto/server.hpp"
 
+#include <openssl/crypto.h>
+
 #include <algorithm>
 #include <cstring>
 
@@ -280,6 +282,10 @@ void Chunk::prepare_seals(Random& rng) noexcept {
 void Chunk::seal_cookies() noexcept {
   for (std::size_t k = 0; k < nops_; ++k) sc_.ops[k] = sc_.seal_work[k].op;
   run(true, Reason::kInternal);
+  // prepare_seal copied C2S || S2C into the work's plaintext: session keys
+  // must not outlive the burst in scratch the next burst may not reuse.
+  for (std::size_t k = 0; k < nops_; ++k)
+    OPENSSL_cleanse(sc_.seal_work[k].plain.data(), sc_.seal_work[k].op.in.size());
 }
 
 void Chunk::write(const ServerState& state, TxClock& clock) noexcept {
@@ -299,7 +305,7 @@ void Chunk::write(const ServerState& state, TxClock& clock) noexcept {
     // of the request is read after this phase starts, which is what makes
     // answering in the request's own buffer safe.
     if (p != r.bytes.data() + s.p.uid.offset)
-      std::memcpy(p, r.bytes.data() + s.p.uid.offset, s.p.uid.len);
+      std::memmove(p, r.bytes.data() + s.p.uid.offset, s.p.uid.len);  // may overlap in place
     if (v == Verdict::kNak) continue;
     write_nts(s, r);
     add_op(i);
@@ -329,10 +335,14 @@ void Chunk::seal_responses() noexcept {
 
 void Chunk::finish(std::span<Outcome> outcomes, ReasonCounters& counters) noexcept {
   for (std::size_t i = 0; i < reqs_.size(); ++i) {
-    const Slot& s = sc_.slots[i];
+    Slot& s = sc_.slots[i];
     const Verdict v = reason_verdict(s.reason);
     outcomes[i] = Outcome{v, s.reason, v == Verdict::kDrop ? std::uint16_t{0} : s.resp_len};
     ++counters.n[static_cast<std::size_t>(s.reason)];
+    if (!s.keys.c2s.empty()) {  // the cookie opened: wipe its session keys (RFC 8915 §6)
+      s.keys.c2s.wipe();
+      s.keys.s2c.wipe();
+    }
   }
 }
 

@@ -6,6 +6,7 @@
 #include <linux/errqueue.h>
 
 #include <array>
+#include <cerrno>
 #include <cstring>
 #include <memory>
 #include <vector>
@@ -40,7 +41,7 @@ class Worker {
       : index_(index), fds_(fds), opt_(opt), shared_(shared), stats_(shared.metrics.worker(index)),
         server_(crypto::make_best_engine()), txclock_(shared.tsc),
         burst_(static_cast<std::size_t>(opt.burst)), slots_(new Slot[burst_]),
-        rx_msgs_(burst_), tx_msgs_(burst_), reqs_(burst_), outcomes_(burst_), pfds_(fds.size()) {
+        rx_msgs_(burst_), tx_msgs_(burst_), reqs_(burst_), slot_of_(burst_), outcomes_(burst_), pfds_(fds.size()) {
     for (std::size_t i = 0; i < fds_.size(); ++i) pfds_[i] = {fds_[i], POLLIN, 0};
   }
 
@@ -77,19 +78,50 @@ class Worker {
     // Fallback T2 for packets without a kernel timestamp, read once per burst.
     const proto::NtpTime t_after = clock::to_ntp64(shared_.tsc.now());
     const proto::ServerState state = runtime::server_state(shared_);
-    const auto count = static_cast<std::size_t>(n);
-    for (std::size_t i = 0; i < count; ++i) {
+    const auto received = static_cast<std::size_t>(n);
+    std::size_t count = 0;  // requests handed to the core; slot_of_ maps them back
+    for (std::size_t i = 0; i < received; ++i) {
       Slot& s = slots_[i];
       const proto::NtpTime t2 = parse_ctrl(rx_msgs_[i].msg_hdr, s);
+      if (!answerable(s)) continue;  // counted in answerable()
       const std::size_t len = std::min<std::size_t>(rx_msgs_[i].msg_len, kRxBuf);
-      reqs_[i] = {proto::Bytes(s.rx.data(), len), t2 != 0 ? t2 : t_after, proto::MutBytes(s.out)};
+      reqs_[count] = {proto::Bytes(s.rx.data(), len), t2 != 0 ? t2 : t_after, proto::MutBytes(s.out)};
+      slot_of_[count++] = i;
     }
-    runtime::bump(stats_.rx, count);
+    runtime::bump(stats_.rx, received);
     runtime::bump(stats_.bursts);
     server_.handle_burst(std::span(reqs_.data(), count), state, ring, txclock_, rng_,
                          std::span(outcomes_.data(), count));
     stats_.sync_reasons(server_.counters());  // before the replies leave: a client that got one sees it counted
     send(fd, count);
+  }
+
+  // A reply must be deliverable and must not leave from a broadcast or
+  // multicast address: source port 0 (RFC 768 allows it for "no reply
+  // expected") and non-unicast destinations are dropped here, as the DPDK
+  // classifier does, before the core spends any crypto on them.
+  bool answerable(const Slot& s) noexcept {
+    in_port_t port = 0;
+    if (s.peer.ss_family == AF_INET) {
+      port = reinterpret_cast<const sockaddr_in&>(s.peer).sin_port;
+    } else if (s.peer.ss_family == AF_INET6) {
+      port = reinterpret_cast<const sockaddr_in6&>(s.peer).sin6_port;
+    }
+    if (port == 0) {
+      runtime::bump(stats_.net_drops[static_cast<std::size_t>(net::Drop::kUdpPort)]);
+      return false;
+    }
+    if (s.have_dst4) {
+      const std::uint32_t dst = ntohl(s.dst4.ipi_addr.s_addr);
+      if (IN_MULTICAST(dst) || dst == INADDR_BROADCAST) {
+        runtime::bump(stats_.net_drops[static_cast<std::size_t>(net::Drop::kIp4BadSource)]);
+        return false;
+      }
+    } else if (s.have_dst6 && IN6_IS_ADDR_MULTICAST(&s.dst6.ipi6_addr)) {
+      runtime::bump(stats_.net_drops[static_cast<std::size_t>(net::Drop::kIp6BadSource)]);
+      return false;
+    }
+    return true;
   }
 
   proto::NtpTime parse_ctrl(msghdr& h, Slot& s) noexcept {
@@ -136,11 +168,12 @@ class Worker {
 
   void send(int fd, std::size_t count) {
     std::size_t m = 0;
-    for (std::size_t i = 0; i < count; ++i) {
-      const proto::Outcome& o = outcomes_[i];
+    for (std::size_t j = 0; j < count; ++j) {
+      const proto::Outcome& o = outcomes_[j];
       if (o.verdict == proto::Verdict::kDrop || o.len == 0) continue;
+      const std::size_t i = slot_of_[j];
       Slot& s = slots_[i];
-      if (o.verdict == proto::Verdict::kRespond) stats_.record_processing(reqs_[i].rx, proto::Bytes(s.out.data(), o.len));
+      if (o.verdict == proto::Verdict::kRespond) stats_.record_processing(reqs_[j].rx, proto::Bytes(s.out.data(), o.len));
       s.tx_iov = {s.out.data(), o.len};
       msghdr& h = tx_msgs_[m].msg_hdr;
       h = {};
@@ -151,11 +184,22 @@ class Worker {
       set_source(h, s);
       ++m;
     }
-    std::size_t sent = 0;
-    for (int tries = 0; sent < m && tries < 2; ++tries) {
-      const int r = ::sendmmsg(fd, tx_msgs_.data() + sent, static_cast<unsigned>(m - sent), MSG_DONTWAIT);
-      if (r <= 0) break;
-      sent += static_cast<std::size_t>(r);
+    // sendmmsg stops at the first message the kernel refuses and reports only
+    // those before it. A refused message (EINVAL, EACCES, unreachable, ...)
+    // is skipped so that it cannot take the rest of the burst with it; a
+    // full socket (EAGAIN/ENOBUFS) ends the burst after one more try.
+    std::size_t pos = 0, sent = 0;
+    int full_tries = 0;
+    while (pos < m) {
+      const int r = ::sendmmsg(fd, tx_msgs_.data() + pos, static_cast<unsigned>(m - pos), MSG_DONTWAIT);
+      if (r > 0) {
+        pos += static_cast<std::size_t>(r);
+        sent += static_cast<std::size_t>(r);
+      } else if (errno == EAGAIN || errno == EWOULDBLOCK || errno == ENOBUFS || errno == EINTR) {
+        if (++full_tries >= 2) break;
+      } else {
+        ++pos;  // this one message is undeliverable
+      }
     }
     runtime::bump(stats_.tx, sent);
     runtime::bump(stats_.tx_failed, m - sent);
@@ -173,6 +217,7 @@ class Worker {
   std::unique_ptr<Slot[]> slots_;
   std::vector<mmsghdr> rx_msgs_, tx_msgs_;
   std::vector<proto::Request> reqs_;
+  std::vector<std::size_t> slot_of_;  // reqs_[j] came from slots_[slot_of_[j]]
   std::vector<proto::Outcome> outcomes_;
   std::vector<pollfd> pfds_;
 };
