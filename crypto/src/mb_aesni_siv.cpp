@@ -25,19 +25,11 @@ AesniSiv::~AesniSiv() {
 }
 
 void AesniSiv::seal(std::span<const SivOp> ops, std::span<SivStatus> status) noexcept {
-  if (status.size() != ops.size()) return;
-  for (std::size_t i = 0; i < ops.size(); i += kChunk) {
-    const std::size_t n = std::min(kChunk, ops.size() - i);
-    seal_chunk(ops.subspan(i, n), status.subspan(i, n));
-  }
+  mb::for_each_chunk<kChunk>(ops, status, [this](auto o, auto s) { seal_chunk(o, s); });
 }
 
 void AesniSiv::open(std::span<const SivOp> ops, std::span<SivStatus> status) noexcept {
-  if (status.size() != ops.size()) return;
-  for (std::size_t i = 0; i < ops.size(); i += kChunk) {
-    const std::size_t n = std::min(kChunk, ops.size() - i);
-    open_chunk(ops.subspan(i, n), status.subspan(i, n));
-  }
+  mb::for_each_chunk<kChunk>(ops, status, [this](auto o, auto s) { open_chunk(o, s); });
 }
 
 void AesniSiv::add_task(const KeyState& ks, const std::uint8_t* src, std::size_t len,

@@ -6,8 +6,20 @@
 #include <cstddef>
 #include <cstdint>
 #include <cstring>
+#include <span>
 
 namespace ntsd::crypto::mb {
+
+// Runs `chunk_fn` over ops in pieces of at most `chunk`, the size every
+// burst engine sizes its scratch for; larger bursts are split, never queued.
+template <std::size_t chunk, typename Op, typename Status, typename Fn>
+void for_each_chunk(std::span<Op> ops, std::span<Status> status, Fn&& chunk_fn) noexcept {
+  if (status.size() != ops.size()) return;
+  for (std::size_t i = 0; i < ops.size(); i += chunk) {
+    const std::size_t n = ops.size() - i < chunk ? ops.size() - i : chunk;
+    chunk_fn(ops.subspan(i, n), status.subspan(i, n));
+  }
+}
 
 struct alignas(16) Block {
   std::uint8_t b[16];

@@ -179,7 +179,7 @@ void Client::build_nts_burst(std::span<const NtsRequestSpec> specs, Random& rng,
       detail::put16(a + 6, static_cast<std::uint16_t>(crypto::kSivTagLen));
       rng.fill(out.subspan(pos + 8, kNonceLen));
       const Bytes all(out.data(), out.size());
-      detail::set_aead_op(sc.ops[nops], *s.c2s, all.first(pos), all.subspan(pos + 8, kNonceLen),
+      crypto::set_aead_op(sc.ops[nops], *s.c2s, all.first(pos), all.subspan(pos + 8, kNonceLen),
                           Bytes{}, out.subspan(pos + 8 + kNonceLen, crypto::kSivTagLen));
       sc.owner[nops++] = static_cast<std::uint16_t>(i);
       lens[i] = len;
@@ -238,7 +238,7 @@ void Client::verify_nts_burst(std::span<const VerifyJob> jobs,
         continue;
       }
       const std::size_t plain = ab.ciphertext.size() - crypto::kSivTagLen;
-      detail::set_aead_op(sc.ops[nops], *job.s2c, job.resp.first(auth->offset), ab.nonce,
+      crypto::set_aead_op(sc.ops[nops], *job.s2c, job.resp.first(auth->offset), ab.nonce,
                           ab.ciphertext, MutBytes(sc.plain[j]).first(plain));
       sc.owner[nops++] = static_cast<std::uint16_t>(j);
     }

@@ -79,17 +79,4 @@ constexpr std::size_t pad4(std::size_t n) noexcept {
   return (n + 3) & ~std::size_t{3};
 }
 
-// crypto::make_aead_op, but filling the op in place: building a temporary and
-// copying it made the compiler store it in 8-byte pieces and reload it in
-// 16-byte ones, a store-forwarding stall that cost more than the parse.
-inline void set_aead_op(crypto::SivOp& op, const crypto::SivKey& key, Bytes ad, Bytes nonce,
-                        Bytes in, MutBytes out) noexcept {
-  op.key = &key;
-  op.ad[0] = ad;
-  op.ad[1] = nonce;
-  op.ad_count = 2;
-  op.in = in;
-  op.out = out;
-}
-
 }  // namespace ntsd::proto::detail

@@ -220,7 +220,7 @@ void Chunk::verify() noexcept {
     if (!is_nts_pending(s.reason)) continue;
     // Fits: the ciphertext is inside a request of at most kMaxPacketLen bytes.
     const std::size_t plain = s.p.auth.ciphertext.size() - crypto::kSivTagLen;
-    detail::set_aead_op(sc_.ops[nops_], s.keys.c2s, reqs_[i].bytes.first(s.p.auth_offset),
+    crypto::set_aead_op(sc_.ops[nops_], s.keys.c2s, reqs_[i].bytes.first(s.p.auth_offset),
                         s.p.auth.nonce, s.p.auth.ciphertext,
                         MutBytes(sc_.req_arena).subspan(arena, plain));
     arena += plain;
@@ -324,7 +324,7 @@ void Chunk::write_nts(Slot& s, const Request& r) noexcept {
   detail::put16(p + 6, static_cast<std::uint16_t>(ct_len));
   std::memcpy(p + 8, s.resp_nonce.data(), kNonceLen);
   const Bytes out_all(r.out.data(), r.out.size());
-  detail::set_aead_op(sc_.ops[nops_], s.keys.s2c, out_all.first(auth_off),
+  crypto::set_aead_op(sc_.ops[nops_], s.keys.s2c, out_all.first(auth_off),
                       out_all.subspan(auth_off + 8, kNonceLen), Bytes(s.resp_plain, s.plain_len),
                       r.out.subspan(auth_off + 8 + kNonceLen, ct_len));
 }
