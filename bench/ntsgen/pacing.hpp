@@ -27,7 +27,7 @@ class Pacer {
   std::uint64_t scheduled(std::uint64_t now_ns) const noexcept;
 
  private:
-  double rate_;
+  double rate_per_ns_;
   std::uint64_t limit_;
   std::uint64_t duration_ns_;
   std::uint64_t start_ns_;

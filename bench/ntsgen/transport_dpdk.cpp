@@ -79,7 +79,7 @@ class DpdkTransport final : public Transport {
     max = std::min(max, kBurst);
     const std::uint16_t n = rte_eth_rx_burst(port_, 0, rxm_.data(), static_cast<std::uint16_t>(max));
     if (n == 0) return {};
-    const std::uint64_t now = mono_ns();
+    const std::uint64_t now = now_ns();
     std::size_t got = 0;
     for (std::uint16_t i = 0; i < n; ++i) {
       rte_mbuf* mb = rxm_[i];
@@ -95,7 +95,12 @@ class DpdkTransport final : public Transport {
     return {rx_.data(), got};
   }
 
-  std::uint64_t now_ns() const noexcept override { return mono_ns(); }
+  // The TSC, scaled to ns: the run loop reads the time every iteration, and
+  // clock_gettime cost ~18 % of the sender's core at 2 M req/s. EAL measured
+  // the TSC rate at init; timestamps are only compared with each other.
+  std::uint64_t now_ns() const noexcept override {
+    return static_cast<std::uint64_t>((static_cast<unsigned __int128>(rte_rdtsc() - tsc0_) * tsc_mult_) >> 32);
+  }
   std::string describe() const override { return desc_; }
 
  private:
@@ -113,6 +118,8 @@ class DpdkTransport final : public Transport {
 
   std::uint16_t port_ = 0;
   bool started_ = false;
+  std::uint64_t tsc0_ = 0;
+  std::uint64_t tsc_mult_ = 0;  // ns per TSC tick, 32.32 fixed point
   rte_mempool* pool_ = nullptr;
   std::unique_ptr<FrameBuilder> fb_;
   std::uint32_t next_client_ = 0;
@@ -203,6 +210,13 @@ bool DpdkTransport::open(const Options& o, std::string& err) {
     err = "no DPDK port (give one with --eal '--vdev=...')";
     return false;
   }
+  const std::uint64_t hz = rte_get_tsc_hz();
+  if (hz == 0) {
+    err = "DPDK reports no TSC frequency";
+    return false;
+  }
+  tsc0_ = rte_rdtsc();
+  tsc_mult_ = static_cast<std::uint64_t>((static_cast<unsigned __int128>(1'000'000'000ull) << 32) / hz);
   port_ = static_cast<std::uint16_t>(rte_eth_find_next(0));
   pool_ = rte_pktmbuf_pool_create("ntsgen_pool", 16383, 256, 0, RTE_MBUF_DEFAULT_BUF_SIZE,
                                   static_cast<int>(rte_socket_id()));

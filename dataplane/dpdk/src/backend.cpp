@@ -112,6 +112,16 @@ void DpdkBackend::run() {
     });
   }
   for (unsigned lc : impl_->lcores) rte_eal_remote_launch(worker_main, impl_.get(), lc);
+  // rte_eal_wait_lcore() spins: called at once it would burn the main lcore
+  // (which other software, e.g. a generator on a small box, may share) for
+  // the whole run. Sleep until stop is asked or every worker has returned.
+  const auto running = [this] {
+    for (unsigned lc : impl_->lcores)
+      if (rte_eal_get_lcore_state(lc) != WAIT) return true;
+    return false;
+  };
+  do std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  while (!impl_->shared.stop.load() && running());
   for (unsigned lc : impl_->lcores) rte_eal_wait_lcore(lc);
   if (nic_thread.joinable()) nic_thread.join();
 }
