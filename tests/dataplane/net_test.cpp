@@ -329,3 +329,110 @@ TEST(Classify, OurOwnSourceIsDropped_RepliesNeverLoop) {
     expect_drop(f, v6 ? Drop::kIp6BadSource : Drop::kIp4BadSource);
   }
 }
+
+namespace {
+
+// A valid UDP/123 request frame from `src` (checksums fixed), IPv4.
+Frame udp4_from(net::Ip4 src) {
+  Frame f = udp_frame(false, ntp_request());
+  std::copy(src.begin(), src.end(), f.begin() + 26);
+  put16(f, 24, 0);
+  put16(f, 24, ref_csum(f.data() + 14, 20));
+  fix_l4(f, false, 17, 6);
+  return f;
+}
+
+// The same over IPv6 from `src`.
+Frame udp6_from(net::Ip6 src) {
+  Frame f = udp_frame(true, ntp_request());
+  std::copy(src.begin(), src.end(), f.begin() + 22);
+  fix_l4(f, true, 17, 6);
+  return f;
+}
+
+}  // namespace
+
+// Spoofed-source reflection: requests from sources that cannot have sent
+// them never reach the core (packet.hpp, bad_source_ip4/6).
+TEST(Classify, SpoofedIpv4SourcesAreDropped) {
+  const net::Ip4 bad[] = {{127, 0, 0, 1}, {127, 255, 1, 2}, {0, 0, 0, 0}, {0, 1, 2, 3},
+                          {224, 0, 1, 1}, {239, 1, 1, 1}, {240, 0, 0, 1}, {255, 255, 255, 255}};
+  for (const auto& s : bad) {
+    SCOPED_TRACE(int(s[0]));
+    expect_drop(udp4_from(s), Drop::kIp4BadSource);
+    EXPECT_TRUE(net::bad_source_ip4(s));
+  }
+  // Neighbours of the bad ranges are ordinary clients.
+  const net::Ip4 good[] = {{1, 0, 0, 1}, {126, 255, 255, 255}, {128, 0, 0, 1}, {223, 255, 255, 254}, {10, 1, 2, 3}};
+  for (const auto& s : good) {
+    SCOPED_TRACE(int(s[0]));
+    EXPECT_EQ(cls(udp4_from(s)).kind, Kind::kNtp);
+    EXPECT_FALSE(net::bad_source_ip4(s));
+  }
+}
+
+TEST(Classify, SpoofedIpv6SourcesAreDropped) {
+  net::Ip6 loop{}, any{}, mapped_loop{}, mapped{}, mcast{};
+  loop[15] = 1;
+  mapped_loop[10] = mapped_loop[11] = 0xff;
+  mapped_loop[12] = 127;
+  mapped_loop[15] = 1;
+  mapped[10] = mapped[11] = 0xff;
+  mapped[12] = 192;
+  mapped[15] = 7;
+  mcast[0] = 0xff;
+  mcast[1] = 0x0e;
+  mcast[15] = 1;
+  for (const auto& s : {loop, any, mapped_loop, mapped, mcast}) {
+    SCOPED_TRACE(int(s[15]));
+    expect_drop(udp6_from(s), Drop::kIp6BadSource);
+    EXPECT_TRUE(net::bad_source_ip6(s));
+  }
+  net::Ip6 v4compat_like{};  // ::2 is unassigned, not loopback: not ours to judge
+  v4compat_like[15] = 2;
+  EXPECT_FALSE(net::bad_source_ip6(v4compat_like));
+  EXPECT_EQ(cls(udp6_from(kPeer6)).kind, Kind::kNtp);
+  // ICMPv6 echo from :: is dropped too; only DAD may use the unspecified source.
+  Frame e = echo6();
+  std::fill(e.begin() + 22, e.begin() + 38, 0);
+  fix_l4(e, true, 58, 2);
+  expect_drop(e, Drop::kIp6BadSource);
+  EXPECT_EQ(cls(neighbor_solicit(kOur6, true)).kind, Kind::kNeighborSolicit);
+  // An NS from ::1 is no DAD: dropped.
+  Frame ns = neighbor_solicit();
+  std::copy(loop.begin(), loop.end(), ns.begin() + 22);
+  fix_l4(ns, true, 58, 2);
+  expect_drop(ns, Drop::kIp6BadSource);
+}
+
+TEST(Classify, LoopbackHelpers) {
+  EXPECT_TRUE(net::is_loopback_ip4(net::Ip4{127, 0, 0, 1}));
+  EXPECT_TRUE(net::is_loopback_ip4(net::Ip4{127, 9, 9, 9}));
+  EXPECT_FALSE(net::is_loopback_ip4(net::Ip4{128, 0, 0, 1}));
+  net::Ip6 l{};
+  l[15] = 1;
+  EXPECT_TRUE(net::is_loopback_ip6(l));
+  l[15] = 0;
+  EXPECT_FALSE(net::is_loopback_ip6(l));
+}
+
+// The socket backend's rule: loopback sources only towards loopback.
+TEST(Classify, HostSourceRules) {
+  const net::Ip4 lo{127, 0, 0, 1}, lo2{127, 1, 2, 3}, pub{192, 0, 2, 1}, zero{0, 0, 0, 0}, mc{224, 0, 0, 1};
+  EXPECT_TRUE(net::host_source_ok_ip4(lo, lo2));    // stayed inside the host
+  EXPECT_FALSE(net::host_source_ok_ip4(lo, pub));   // 127/8 towards a public address: spoofed
+  EXPECT_TRUE(net::host_source_ok_ip4(pub, pub));
+  EXPECT_TRUE(net::host_source_ok_ip4(pub, lo));
+  EXPECT_FALSE(net::host_source_ok_ip4(zero, lo));  // 0/8 is never fine
+  EXPECT_FALSE(net::host_source_ok_ip4(mc, lo));
+  net::Ip6 l6{}, any{}, mapped_lo{};
+  l6[15] = 1;
+  mapped_lo[10] = mapped_lo[11] = 0xff;
+  mapped_lo[12] = 127;
+  mapped_lo[15] = 1;
+  EXPECT_TRUE(net::host_source_ok_ip6(l6, l6));
+  EXPECT_FALSE(net::host_source_ok_ip6(l6, kOur6));
+  EXPECT_FALSE(net::host_source_ok_ip6(any, l6));
+  EXPECT_FALSE(net::host_source_ok_ip6(mapped_lo, l6));
+  EXPECT_TRUE(net::host_source_ok_ip6(kPeer6, kOur6));
+}

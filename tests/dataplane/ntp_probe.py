@@ -6,6 +6,14 @@
   ntp_probe.py HOST PORT bad KIND           one malformed request; prints "reply LEN"
                                             or "noreply". KIND: short, mode4, badver,
                                             ef_len, ef_trunc, forged_cookie
+  ntp_probe.py HOST PORT flood KIND COUNT [SRC]
+                                            COUNT requests sent back to back from
+                                            address SRC (KIND plain, or nts: a
+                                            well-formed NTS request whose cookie no
+                                            key opens, NAKed when answered), then
+                                            replies collected for 1 s; prints
+                                            "ok=N rate=N nak=N other=N noreply=N"
+                                            (rate = RATE Kiss-o'-Death)
   ntp_probe.py raw IFACE DSTMAC SRCIP DSTIP KIND
                                             one broken Ethernet frame via AF_PACKET
                                             (root). KIND: udp_checksum, ip_checksum,
@@ -92,9 +100,53 @@ def raw(iface, dstmac, srcip, dstip, kind):
     return 0
 
 
+def flood(host, port, kind, count, src):
+    """Sends COUNT requests without waiting, then sorts the replies by kind."""
+    fam = socket.AF_INET6 if ":" in host else socket.AF_INET
+    s = socket.socket(fam, socket.SOCK_DGRAM)
+    if src:
+        s.bind((src, 0))
+    sent = {}
+    for i in range(count):
+        xmt = ntp_now() + i  # distinct origin timestamps: each reply maps to one request
+        if kind == "plain":
+            req = request(xmt)
+        else:
+            forged = bad("forged_cookie")
+            req = forged[:40] + struct.pack("!Q", xmt) + forged[48:]
+        sent[xmt] = True
+        s.sendto(req, (host, port))
+    got = {"ok": 0, "rate": 0, "nak": 0, "other": 0}
+    seen = 0
+    deadline = time.time() + 1.0
+    while seen < count:
+        s.settimeout(max(0.01, deadline - time.time()))
+        try:
+            data, _ = s.recvfrom(2048)
+        except socket.timeout:
+            break
+        seen += 1
+        if len(data) < 48 or struct.unpack("!Q", data[24:32])[0] not in sent:
+            got["other"] += 1
+        elif data[1] == 0 and data[12:16] == b"RATE":
+            got["rate"] += 1 if len(data) == 48 else 0
+            got["other"] += 0 if len(data) == 48 else 1
+        elif data[1] == 0 and data[12:16] == b"NTSN":
+            got["nak"] += 1
+        elif data[1] != 0 and data[0] & 7 == 4:
+            got["ok"] += 1
+        else:
+            got["other"] += 1
+    print("ok=%d rate=%d nak=%d other=%d noreply=%d" % (got["ok"], got["rate"], got["nak"], got["other"], count - seen))
+    return 0
+
+
 def main():
     if sys.argv[1] == "raw":
         return raw(*sys.argv[2:7])
+    if len(sys.argv) > 3 and sys.argv[3] == "flood":
+        src = sys.argv[6] if len(sys.argv) > 6 else None
+        return flood(sys.argv[1], int(sys.argv[2]), sys.argv[4], int(sys.argv[5]), src)
     host, port, mode = sys.argv[1], int(sys.argv[2]), sys.argv[3]
     fam = socket.AF_INET6 if ":" in host else socket.AF_INET
     s = socket.socket(fam, socket.SOCK_DGRAM)

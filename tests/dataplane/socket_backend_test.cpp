@@ -44,7 +44,13 @@ struct Server {
   std::thread thread;
   int port = 0;
 
-  Server() : sclock(cfg(), cal, src, nullptr) {
+  // With `rl`, per-client rate limiting is on (runtime/ratelimit.hpp).
+  explicit Server(const limit::Params* rl = nullptr) : sclock(cfg(), cal, src, nullptr) {
+    if (rl != nullptr) {
+      shared.ratelimit = true;
+      shared.ratelimit_params = *rl;
+      shared.ratelimit_secret = limit::Secret::random();
+    }
     for (int i = 0; i < 3; ++i) {
       if (i > 0) std::this_thread::sleep_for(std::chrono::milliseconds(50));
       sclock.poll();
@@ -72,12 +78,18 @@ struct Server {
 struct Udp {
   int fd;
   sockaddr_in to{};
-  explicit Udp(int port) : fd(::socket(AF_INET, SOCK_DGRAM, 0)) {
+  // `from`: the client's own loopback address (127.0.0.1 unless given).
+  explicit Udp(int port, std::uint32_t from = INADDR_LOOPBACK, int timeout_ms = 1000)
+      : fd(::socket(AF_INET, SOCK_DGRAM, 0)) {
     to.sin_family = AF_INET;
     to.sin_port = htons(static_cast<std::uint16_t>(port));
     to.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    const timeval tv{1, 0};
+    const timeval tv{timeout_ms / 1000, (timeout_ms % 1000) * 1000};
     ::setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+    sockaddr_in me{};
+    me.sin_family = AF_INET;
+    me.sin_addr.s_addr = htonl(from);
+    ::bind(fd, reinterpret_cast<sockaddr*>(&me), sizeof me);
   }
   ~Udp() { ::close(fd); }
   std::vector<std::uint8_t> ask(proto::Bytes req) {
@@ -189,4 +201,71 @@ TEST(SocketBackend, KeyRotationWhileQueryingHasZeroFailures) {
   EXPECT_EQ(s.metrics.total_reason(proto::Reason::kOkNts), static_cast<std::uint64_t>(ok));
   EXPECT_EQ(s.metrics.gauges().key_reload_errors.load(), 0u);
   std::filesystem::remove_all(dir);
+}
+
+// Rate limiting over the socket backend: a client over its burst gets RATE
+// kisses for plain requests and silence for NTS ones, another client address
+// is unaffected, and the counters say so.
+TEST(SocketBackend, RateLimitKissesPlainAndDropsNts) {
+  limit::Params rl;
+  rl.interval = 12;  // one request per 4096 s after the burst: nothing refills during the test
+  rl.burst = 3;
+  rl.leak = 0;
+  rl.table_size = 64;
+  Server s(&rl);
+  Udp a(s.port, INADDR_LOOPBACK, 300);
+  Udp b(s.port, INADDR_LOOPBACK + 1, 1000);  // 127.0.0.2
+  int ok = 0, rate = 0;
+  for (int i = 0; i < 8; ++i) {
+    std::array<std::uint8_t, 48> req{};
+    proto::PendingRequest p;
+    ASSERT_EQ(proto::build_plain_request(now(), req, p), 48u);
+    const auto resp = a.ask(req);
+    ASSERT_EQ(resp.size(), 48u) << "request " << i;  // a kiss is never longer than the request
+    const auto r = proto::verify_plain_response(resp, p, now());
+    if (r.status == proto::ClientStatus::kOk) ++ok;
+    if (r.status == proto::ClientStatus::kKod && r.refid == proto::kiss_code("RATE") && r.stratum == 0) ++rate;
+  }
+  EXPECT_EQ(ok, 3);
+  EXPECT_EQ(rate, 5);
+
+  // NTS from the same address: dropped silently. Structurally valid but with
+  // a cookie no key opens, so that from an unlimited address it draws a NAK.
+  proto::Client client(crypto::make_scalar_engine());
+  OsRandom rng;
+  std::array<std::uint8_t, 32> kb{};
+  RAND_bytes(kb.data(), 32);
+  const auto c2s = *crypto::SivKey::from_bytes(kb);
+  std::vector<std::uint8_t> cookie(100, 0x5a);
+  auto nts = [&](Udp& u) {
+    std::array<std::uint8_t, 512> req{};
+    proto::PendingRequest p;
+    const std::size_t n = client.build_nts_request({&c2s, cookie, 0, now(), 0}, rng, req, p);
+    return u.ask(proto::Bytes(req.data(), n));
+  };
+  for (int i = 0; i < 3; ++i) EXPECT_TRUE(nts(a).empty()) << "NTS request " << i << " over the limit was answered";
+  const auto nak = nts(b);
+  ASSERT_GE(nak.size(), 48u) << "the other client got no answer";
+  EXPECT_EQ(nak[1], 0);  // stratum 0: the NTSN kiss (no key ring loaded)
+
+  // The other address keeps its own burst.
+  for (int i = 0; i < 2; ++i) {
+    std::array<std::uint8_t, 48> req{};
+    proto::PendingRequest p;
+    ASSERT_EQ(proto::build_plain_request(now(), req, p), 48u);
+    EXPECT_EQ(proto::verify_plain_response(b.ask(req), p, now()).status, proto::ClientStatus::kOk);
+  }
+  std::uint64_t kod = 0, dropped = 0, leaked = 0;
+  for (std::size_t w = 0; w < s.metrics.workers(); ++w) {
+    kod += s.metrics.worker(w).ratelimit_kod.load();
+    dropped += s.metrics.worker(w).ratelimit_dropped.load();
+    leaked += s.metrics.worker(w).ratelimit_leaked.load();
+  }
+  EXPECT_EQ(kod, 5u);
+  EXPECT_EQ(dropped, 3u);
+  EXPECT_EQ(leaked, 0u);
+  EXPECT_EQ(s.metrics.total_reason(proto::Reason::kRateLimited), 5u);
+  EXPECT_EQ(s.metrics.total_reason(proto::Reason::kOkPlain), 5u);
+  const std::string text = s.metrics.render();
+  EXPECT_NE(text.find("action=\"kod\"} "), std::string::npos);
 }

@@ -49,6 +49,10 @@ TEST(Stats, PrometheusTextHasHelpAndTypeForEverySample) {
   m.worker(0).reasons[static_cast<std::size_t>(proto::Reason::kOkNts)].store(5);
   m.worker(1).net_drops[static_cast<std::size_t>(net::Drop::kUdpChecksum)].store(3);
   m.worker(0).record_processing(kT2, response_with_t3(plus_ns(kT2, 150)));
+  runtime::bump(m.worker(1).ratelimit_kod, 4);
+  runtime::bump(m.worker(1).ratelimit_dropped, 2);
+  runtime::bump(m.worker(0).ratelimit_leaked);
+  m.worker(0).ratelimit_evictions.store(9);
   const std::string text = m.render();
   std::set<std::string> help, type, sampled;
   std::istringstream in(text);
@@ -71,4 +75,8 @@ TEST(Stats, PrometheusTextHasHelpAndTypeForEverySample) {
   EXPECT_NE(text.find("ntsd_processing_seconds_bucket{worker=\"0\",le=\"0.0000001\"} 0\n"), std::string::npos);
   EXPECT_NE(text.find("ntsd_processing_seconds_bucket{worker=\"0\",le=\"0.0000002\"} 1\n"), std::string::npos);
   EXPECT_NE(text.find("ntsd_processing_seconds_count{worker=\"0\"} 1\n"), std::string::npos);
+  EXPECT_NE(text.find("ntsd_ratelimit_total{worker=\"1\",action=\"kod\"} 4\n"), std::string::npos);
+  EXPECT_NE(text.find("ntsd_ratelimit_total{worker=\"1\",action=\"drop\"} 2\n"), std::string::npos);
+  EXPECT_NE(text.find("ntsd_ratelimit_total{worker=\"0\",action=\"leak\"} 1\n"), std::string::npos);
+  EXPECT_NE(text.find("ntsd_ratelimit_evictions_total{worker=\"0\"} 9\n"), std::string::npos);
 }

@@ -31,6 +31,10 @@ class Section {
     dst = static_cast<Int>(v->integer);
   }
 
+  void boolean(const char* key, bool& dst) {
+    if (const TomlValue* v = get(key, Type::kBool)) dst = v->boolean;
+  }
+
   void string(const char* key, std::string& dst) {
     if (const TomlValue* v = get(key, Type::kString)) dst = v->str;
   }
@@ -208,6 +212,22 @@ void read_dataplane(Section& s, DataplaneConfig& c) {
 
 void read_metrics(Section& s, MetricsConfig& c) { s.string("listen", c.listen); }
 
+void read_ratelimit(Section& s, RateLimitConfig& c) {
+  s.boolean("enabled", c.enabled);
+  // chrony allows interval -19..12; below 2^-10 s per request a limit per
+  // client means little, and 2^12 s is chrony's bound too.
+  s.integer("interval", c.interval, -10, 12);
+  s.integer("burst", c.burst, 1, 256);
+  s.integer("leak", c.leak, 0, 8);
+  s.integer("ipv4_prefix", c.ipv4_prefix, 1, 32);
+  s.integer("ipv6_prefix", c.ipv6_prefix, 1, 128);
+  // 16 bytes per entry: 2^24 entries is 256 MiB per worker, plenty.
+  s.integer("table_size", c.table_size, 4, std::int64_t{1} << 24);
+  s.check("table_size", (c.table_size & (c.table_size - 1)) != 0
+                            ? "must be a power of two (got " + std::to_string(c.table_size) + ")"
+                            : "");
+}
+
 }  // namespace
 
 std::optional<Config> parse_config(std::string_view text, std::string& error) {
@@ -226,9 +246,11 @@ std::optional<Config> parse_config(std::string_view text, std::string& error) {
   run("keys", read_keys, cfg.keys);
   run("dataplane", read_dataplane, cfg.dataplane);
   run("metrics", read_metrics, cfg.metrics);
+  run("ratelimit", read_ratelimit, cfg.ratelimit);
   if (!error.empty()) return std::nullopt;
   for (const auto& [name, table] : *doc) {
-    if (name != "server" && name != "ke" && name != "keys" && name != "dataplane" && name != "metrics") {
+    if (name != "server" && name != "ke" && name != "keys" && name != "dataplane" && name != "metrics" &&
+        name != "ratelimit") {
       error = "line " + std::to_string(table.line) + ": [" + name + "]: unknown table";
       return std::nullopt;
     }

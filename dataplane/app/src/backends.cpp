@@ -24,6 +24,7 @@ class DpdkAdapter final : public Backend {
  public:
   explicit DpdkAdapter(std::unique_ptr<dpdk::DpdkBackend> b) : b_(std::move(b)) {}
   void run() override { b_->run(); }
+  std::unique_ptr<clock::ClockSource> nic_clock(std::string& error) override { return b_->nic_clock(error); }
 
  private:
   std::unique_ptr<dpdk::DpdkBackend> b_;

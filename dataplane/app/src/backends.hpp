@@ -5,6 +5,7 @@
 #include <string>
 
 #include "options.hpp"
+#include "ntsd/clock/source.hpp"
 #include "ntsd/runtime/runtime.hpp"
 
 namespace ntsd::app {
@@ -13,6 +14,12 @@ class Backend {
  public:
   virtual ~Backend() = default;
   virtual void run() = 0;  // until shared.stop
+  // clock = "dpdk": the NIC clock of the backend's first port, or null with
+  // `error` saying why (the socket backend has none).
+  virtual std::unique_ptr<clock::ClockSource> nic_clock(std::string& error) {
+    error = "clock = \"dpdk\" needs the DPDK backend ([dataplane] backend = \"dpdk\")";
+    return nullptr;
+  }
 };
 
 // Checks the backend part of the configuration (addresses, ports, EAL args).

@@ -21,8 +21,32 @@ volatile std::sig_atomic_t g_signal = 0;
 
 void on_signal(int sig) { g_signal = sig; }
 
-std::unique_ptr<clock::ClockSource> make_source(const std::string& spec, std::string& error) {
+// clock = "dpdk": the NIC clock exists only once the DPDK backend has
+// started its ports, which comes after the server clock is built; this
+// stands in for it until then (reads fail: unhealthy, leap 3).
+class LateSource final : public clock::ClockSource {
+ public:
+  void set(std::unique_ptr<clock::ClockSource> s) { s_ = std::move(s); }
+  const std::string& name() const noexcept override { return s_ ? s_->name() : name_; }
+  clock::Reading read() noexcept override { return s_ ? s_->read() : clock::Reading{}; }
+  const std::string& last_error() const noexcept override { return s_ ? s_->last_error() : error_; }
+
+ private:
+  std::unique_ptr<clock::ClockSource> s_;
+  std::string name_ = "dpdk";
+  std::string error_ = "the DPDK ports are not started yet";
+};
+
+std::unique_ptr<clock::ClockSource> make_source(const config::Config& cfg, std::string& error) {
+  const std::string& spec = cfg.server.clock;
   if (spec == "system") return std::make_unique<clock::SystemClock>();
+  if (spec == "dpdk") {
+    if (cfg.dataplane.backend != config::Backend::kDpdk) {
+      error = "clock = \"dpdk\" reads the NIC clock of a DPDK port: it needs [dataplane] backend = \"dpdk\"";
+      return nullptr;
+    }
+    return std::make_unique<LateSource>();
+  }
   if (spec.rfind("phc:", 0) == 0) {
     // A PHC normally runs on TAI; 37 s is TAI-UTC since 2017 (IERS Bulletin C).
     auto phc = std::make_unique<clock::PhcClock>(spec.substr(4), 37);
@@ -32,7 +56,7 @@ std::unique_ptr<clock::ClockSource> make_source(const std::string& spec, std::st
     }
     return phc;
   }
-  error = "clock '" + spec + "' is not available in this build (use system or phc:/dev/ptpN)";
+  error = "clock '" + spec + "' is not available (use system, phc:/dev/ptpN or dpdk)";
   return nullptr;
 }
 
@@ -55,6 +79,31 @@ clock::ServerClockConfig clock_config(const config::ServerConfig& s) {
   return c;
 }
 
+// [ratelimit] into the workers' settings; the secret is drawn once here.
+bool configure_ratelimit(const config::RateLimitConfig& r, runtime::Shared& shared, std::string& error) {
+  if (!r.enabled) return true;
+  limit::Params p;
+  p.interval = r.interval;
+  p.burst = r.burst;
+  p.leak = r.leak;
+  p.ipv4_prefix = r.ipv4_prefix;
+  p.ipv6_prefix = r.ipv6_prefix;
+  p.table_size = static_cast<std::size_t>(r.table_size);
+  if (const char* why = limit::check(p); *why != '\0') {
+    error = why;
+    return false;
+  }
+  shared.ratelimit = true;
+  shared.ratelimit_params = p;
+  shared.ratelimit_secret = limit::Secret::random();
+  const std::string leak = p.leak == 0 ? "no leak" : "leak 1 in " + std::to_string(1 << p.leak);
+  runtime::log("rate limit per client: burst " + std::to_string(p.burst) + ", then one request per 2^" +
+               std::to_string(p.interval) + " s, " + leak + ", prefixes /" + std::to_string(p.ipv4_prefix) +
+               " and /" + std::to_string(p.ipv6_prefix) + ", " + std::to_string(p.table_size) +
+               " entries per worker");
+  return true;
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -67,7 +116,7 @@ int main(int argc, char** argv) {
     std::fprintf(stderr, "ntsd: %s\n", error.c_str());
     return 1;
   }
-  auto source = make_source(cfg.server.clock, error);
+  auto source = make_source(cfg, error);
   if (!source) {
     std::fprintf(stderr, "ntsd: %s\n", error.c_str());
     return 1;
@@ -84,10 +133,14 @@ int main(int argc, char** argv) {
   clock::ServerClock sclock(clock_config(cfg.server), cal, *source, [](const std::string& m) { runtime::log(m); });
   // Three samples over 100 ms: the TSC fit exists, with a usable rate,
   // before any worker starts; refreshes refine it from there.
-  for (int i = 0; i < 3; ++i) {
-    if (i > 0) std::this_thread::sleep_for(std::chrono::milliseconds(50));
-    sclock.poll();
-  }
+  auto calibrate = [&] {
+    for (int i = 0; i < 3; ++i) {
+      if (i > 0) std::this_thread::sleep_for(std::chrono::milliseconds(50));
+      sclock.poll();
+    }
+  };
+  auto* late = dynamic_cast<LateSource*>(source.get());
+  if (late == nullptr) calibrate();
 
   const auto workers = static_cast<std::size_t>(cfg.dataplane.workers);
   runtime::KeyRingRcu rcu(workers);
@@ -95,6 +148,10 @@ int main(int argc, char** argv) {
   runtime::Shared shared{rcu, metrics, tsc, sclock};
   shared.root_delay = runtime::ntp_short_from_us(cfg.server.root_delay_us);
   shared.root_dispersion = runtime::ntp_short_from_us(cfg.server.root_dispersion_us);
+  if (!configure_ratelimit(cfg.ratelimit, shared, error)) {
+    std::fprintf(stderr, "ntsd: [ratelimit] %s\n", error.c_str());
+    return 1;
+  }
   runtime::KeyWatcher keys(opt->keys_file, rcu, metrics.gauges());
   keys.poll();
 
@@ -112,6 +169,15 @@ int main(int argc, char** argv) {
   if (!backend) {
     std::fprintf(stderr, "ntsd: %s\n", error.c_str());
     return 1;
+  }
+  if (late != nullptr) {  // clock = "dpdk": now that the ports run
+    auto nic = backend->nic_clock(error);
+    if (!nic) {
+      std::fprintf(stderr, "ntsd: %s\n", error.c_str());
+      return 1;
+    }
+    late->set(std::move(nic));
+    calibrate();
   }
   struct sigaction sa {};
   sa.sa_handler = on_signal;

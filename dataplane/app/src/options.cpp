@@ -18,7 +18,7 @@ constexpr const char* kUsage =
     "  --workers N           worker threads / lcores\n"
     "  --keys-file PATH      master-key file written by ntsd-ke ([keys] file)\n"
     "  --metrics ADDR:PORT   Prometheus endpoint ([metrics] listen; \"\" = off)\n"
-    "  --clock SPEC          system | phc:/dev/ptpN ([server] clock)\n"
+    "  --clock SPEC          system | phc:/dev/ptpN | dpdk ([server] clock)\n"
     "  --leap MODE           auto | none | insert | delete ([server] leap)\n";
 
 bool load(const std::string& path, Options& o) {

@@ -63,6 +63,21 @@ std::string Metrics::render() const {
       sample(out, "ntsd_frames_dropped_total",
              "worker=\"" + std::to_string(w) + "\",reason=\"" + net::drop_name(static_cast<net::Drop>(d)) + "\"",
              workers_[w].net_drops[d].load(std::memory_order_relaxed));
+  header(out, "ntsd_ratelimit_total", "counter",
+         "Requests over the per-client rate limit, by worker and action: kod = plain request answered with a "
+         "RATE Kiss-o'-Death, drop = NTS request dropped silently, leak = answered anyway (1 in 2^leak).");
+  for (std::size_t w = 0; w < n_; ++w) {
+    const WorkerStats& ws = workers_[w];
+    const std::string wl = "worker=\"" + std::to_string(w) + "\",action=";
+    sample(out, "ntsd_ratelimit_total", wl + "\"kod\"", ws.ratelimit_kod.load(std::memory_order_relaxed));
+    sample(out, "ntsd_ratelimit_total", wl + "\"drop\"", ws.ratelimit_dropped.load(std::memory_order_relaxed));
+    sample(out, "ntsd_ratelimit_total", wl + "\"leak\"", ws.ratelimit_leaked.load(std::memory_order_relaxed));
+  }
+  header(out, "ntsd_ratelimit_evictions_total", "counter",
+         "Rate-limit table entries replaced by a new client (table full in that bucket).");
+  for (std::size_t w = 0; w < n_; ++w)
+    sample(out, "ntsd_ratelimit_evictions_total", "worker=\"" + std::to_string(w) + "\"",
+           workers_[w].ratelimit_evictions.load(std::memory_order_relaxed));
   header(out, "ntsd_worker_keyring_generation", "gauge", "Key-ring generation the worker last picked up.");
   for (std::size_t w = 0; w < n_; ++w)
     sample(out, "ntsd_worker_keyring_generation", "worker=\"" + std::to_string(w) + "\"",

@@ -99,6 +99,46 @@ std::unique_ptr<DpdkBackend> DpdkBackend::create(const config::Config& cfg, runt
   return b;
 }
 
+namespace {
+
+// clock = "dpdk": the NIC clock as the server's clock source, owned by the
+// control thread (its own fit, independent of the RX-timestamp one).
+class NicClockSource final : public clock::ClockSource {
+ public:
+  NicClockSource(std::uint16_t port, const std::string& name) : nic_(port, name) {}
+  const std::string& name() const noexcept override { return nic_.clock.name(); }
+  clock::Reading read() noexcept override { return nic_.clock.read(); }
+  const std::string& last_error() const noexcept override { return nic_.clock.last_error(); }
+  clock::TickClock& tick_clock() noexcept { return nic_.clock; }
+
+ private:
+  NicClock nic_;
+};
+
+}  // namespace
+
+std::unique_ptr<clock::ClockSource> DpdkBackend::nic_clock(std::string& error) {
+  const Port& p = impl_->ports.front();  // create() fails without a port
+  std::uint64_t c = 0;
+  const int rc = rte_eth_read_clock(p.id, &c);
+  if (rc != 0) {
+    error = "clock = \"dpdk\": DPDK port " + p.name + " (" + p.driver + "): the PMD has no readable clock (rte_eth_read_clock: " +
+            rte_strerror(-rc) + "); use clock = \"system\" or \"phc:/dev/ptpN\", or a NIC whose PMD can read its clock (e.g. mlx5)";
+    return nullptr;
+  }
+  auto src = std::make_unique<NicClockSource>(p.id, p.name);
+  // Two samples 20 ms apart give a first rate, so that the server clock's
+  // first polls see a working source; later reads refine it every 100 ms.
+  src->tick_clock().refresh();
+  std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  if (!src->tick_clock().refresh().ok) {
+    error = "clock = \"dpdk\": " + src->last_error();
+    return nullptr;
+  }
+  runtime::log("clock source: the NIC clock of DPDK port " + p.name + " (" + p.driver + "), mapped to UTC against the system clock");
+  return src;
+}
+
 void DpdkBackend::run() {
   // NIC clocks (ports with hardware RX timestamps) are refit every 250 ms,
   // like the TSC, off the worker lcores.
@@ -106,7 +146,7 @@ void DpdkBackend::run() {
   if (!impl_->nic_clocks.empty()) {
     nic_thread = std::thread([this] {
       while (!impl_->shared.stop.load()) {
-        for (auto& n : impl_->nic_clocks) n->cal.refresh();
+        for (auto& n : impl_->nic_clocks) n->clock.refresh();
         std::this_thread::sleep_for(std::chrono::milliseconds(250));
       }
     });

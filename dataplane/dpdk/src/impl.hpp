@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "ntsd/clock/system_clock.hpp"
+#include "ntsd/clock/tick_clock.hpp"
 #include "ntsd/clock/tsc_map.hpp"
 
 #include "ntsd/config/config.hpp"
@@ -19,10 +20,7 @@
 
 namespace ntsd::dpdk {
 
-// A port's NIC clock as a tick counter (rte_eth_read_clock), for mapping the
-// per-packet hardware RX timestamps (mbuf dynfield) to UTC with the same
-// least-squares fit as the TSC (ptp_clock/tsc_map.hpp), against the system
-// clock, refreshed by the backend's clock thread.
+// A port's NIC clock as a tick counter (rte_eth_read_clock).
 class NicTicks final : public clock::TickSource {
  public:
   explicit NicTicks(std::uint16_t port) : port_(port) {}
@@ -36,18 +34,22 @@ class NicTicks final : public clock::TickSource {
   std::uint16_t port_;
 };
 
+// The NIC clock mapped to UTC (ptp_clock/tick_clock.hpp: the TSC's offset +
+// drift fit, against the system clock). Used for the per-packet hardware RX
+// timestamps (mbuf dynfield), refreshed by the backend's clock thread, and,
+// as a separate instance owned by the control thread, for clock = "dpdk".
 struct NicClock {
-  explicit NicClock(std::uint16_t port) : ticks(port) {}
+  NicClock(std::uint16_t port, const std::string& name) : ticks(port), clock("nic " + name, ticks, sys) {}
   NicTicks ticks;
   clock::SystemClock sys;
-  clock::TscMap map;
-  clock::Calibrator cal{sys, ticks, map};
+  clock::TickClock clock;
 };
 
 struct Port {
   std::uint16_t id = 0;
   NicClock* nic = nullptr;  // set when the port gives per-packet RX timestamps
   std::string name;
+  std::string driver;  // the PMD, e.g. "net_af_packet"
   net::Mac mac{};
   bool rx_ip_cksum = false, rx_l4_cksum = false;  // RX offloads enabled
   bool tx_ip_cksum = false, tx_udp_cksum = false;  // TX offloads enabled

@@ -101,9 +101,9 @@ bool setup_port(DpdkBackend::Impl& b, const std::string& spec, std::string& erro
   }
   std::uint64_t probe = 0;
   if (want_ts && rte_eth_read_clock(p.id, &probe) == 0) {
-    b.nic_clocks.push_back(std::make_unique<NicClock>(p.id));
+    b.nic_clocks.push_back(std::make_unique<NicClock>(p.id, name));
     p.nic = b.nic_clocks.back().get();
-    p.nic->cal.refresh();
+    p.nic->clock.refresh();
   }
   rte_ether_addr mac{};
   rte_eth_macaddr_get(p.id, &mac);
@@ -115,6 +115,7 @@ bool setup_port(DpdkBackend::Impl& b, const std::string& spec, std::string& erro
                ", rx cksum offload " + (p.rx_l4_cksum ? "on" : "off") + ", tx cksum offload " +
                (p.tx_udp_cksum ? "on" : "off") +
                (p.nic ? ", T2 from hardware RX timestamps (NIC clock mapped to UTC)" : ", T2 read after rx_burst"));
+  p.driver = info.driver_name;
   b.ports.push_back(p);
   return true;
 }

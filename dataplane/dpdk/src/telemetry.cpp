@@ -18,6 +18,10 @@ void add_worker(rte_tel_data* d, const runtime::WorkerStats& w) {
   rte_tel_data_add_dict_u64(d, "arp_replies", w.arp_replies.load());
   rte_tel_data_add_dict_u64(d, "nd_replies", w.nd_replies.load());
   rte_tel_data_add_dict_u64(d, "echo_replies", w.echo_replies.load());
+  rte_tel_data_add_dict_u64(d, "ratelimit_kod", w.ratelimit_kod.load());
+  rte_tel_data_add_dict_u64(d, "ratelimit_dropped", w.ratelimit_dropped.load());
+  rte_tel_data_add_dict_u64(d, "ratelimit_leaked", w.ratelimit_leaked.load());
+  rte_tel_data_add_dict_u64(d, "ratelimit_evictions", w.ratelimit_evictions.load());
   for (std::size_t r = 0; r < proto::kReasonCount; ++r)
     rte_tel_data_add_dict_u64(d, proto::reason_name(static_cast<proto::Reason>(r)), w.reasons[r].load());
   for (std::size_t r = 1; r < net::kDropCount; ++r)

@@ -1,6 +1,9 @@
 // One DPDK worker lcore, run to completion. Per burst: one TSC read for T2,
 // one key-ring quiescent report, one server-state load; no locks, no
-// allocation, no syscalls (all buffers are allocated before the loop).
+// allocation, no syscalls (all buffers, and the rate-limit table, are
+// allocated before the loop). Per NTP request, the rate-limit gate
+// (runtime/ratelimit.hpp) decides before the core: the core's burst, a RATE
+// kiss after it, or a silent drop.
 #include <rte_lcore.h>
 #include <rte_mbuf_dyn.h>
 
@@ -11,6 +14,7 @@
 #include "impl.hpp"
 #include "ntsd/clock/ntp_time.hpp"
 #include "ntsd/crypto/siv.hpp"
+#include "ntsd/runtime/ratelimit.hpp"
 
 namespace ntsd::dpdk {
 namespace {
@@ -26,7 +30,7 @@ class Worker {
  public:
   Worker(DpdkBackend::Impl& b, std::size_t index)
       : b_(b), index_(index), stats_(b.shared.metrics.worker(index)),
-        server_(crypto::make_best_engine()), txclock_(b.shared.tsc),
+        server_(crypto::make_best_engine()), txclock_(b.shared.tsc), gate_(b.shared, stats_),
         burst_(std::min<std::size_t>(static_cast<std::size_t>(b.cfg.dataplane.burst), kMaxBurst)),
         out_(new std::array<std::uint8_t, proto::kMaxPacketLen>[kMaxBurst]) {
     local_.ip4 = b.addrs.ip4;
@@ -57,8 +61,10 @@ class Worker {
     local_.mac = p.mac;
     n_tx_ = 0;
     n_req_ = 0;
+    n_kiss_ = 0;
     for (std::uint16_t i = 0; i < n; ++i) classify_one(p, rx[i], t2);
-    if (n_req_ > 0) answer(p);
+    if (n_req_ > 0 || n_kiss_ > 0) answer(p);
+    gate_.sync();
     flush(p);
   }
 
@@ -77,9 +83,7 @@ class Worker {
     std::size_t len = 0;
     switch (c.kind) {
       case net::Kind::kNtp:
-        pending_[n_req_] = {m, c};
-        reqs_[n_req_] = {frame.subspan(c.payload, c.payload_len), hw_t2(p, m, t2), proto::MutBytes(out_[n_req_])};
-        ++n_req_;
+        admit(p, m, c, frame, t2);
         return;
       case net::Kind::kArpRequest:
         len = net::build_arp_reply(buf, frame.size(), c, p.mac);
@@ -104,41 +108,77 @@ class Worker {
     queue(m, len);
   }
 
+  // The rate-limit gate (runtime/ratelimit.hpp), before the core sees the
+  // request: the core's burst, a RATE kiss after it, or a silent drop.
+  void admit(const Port& p, rte_mbuf* m, const net::Classified& c, net::Bytes frame, proto::NtpTime burst_t2) {
+    const proto::Request r{frame.subspan(c.payload, c.payload_len), hw_t2(p, m, burst_t2), proto::MutBytes(out_[n_req_])};
+    switch (gate_.admit(source(frame, c), r.rx, r.bytes)) {
+      case runtime::Admit::kCore:
+        pending_[n_req_] = {m, c};
+        reqs_[n_req_++] = r;
+        return;
+      case runtime::Admit::kKiss:
+        kiss_[n_kiss_] = {m, c};
+        kiss_reqs_[n_kiss_++] = r;
+        return;
+      case runtime::Admit::kDrop:
+        rte_pktmbuf_free(m);  // counted by the gate
+        return;
+    }
+  }
+
+  // The request's IP source (the classifier checked the header is there).
+  static limit::Address source(net::Bytes frame, const net::Classified& c) noexcept {
+    if (c.ip6) return limit::Address::from_ip6(frame.subspan(c.l3 + 8).first<16>());
+    return limit::Address::from_ip4(frame.subspan(c.l3 + 12).first<4>());
+  }
+
   // The packet's hardware RX timestamp mapped to UTC, where the port gives
   // one and its NIC clock fit exists; else the burst's T2.
   proto::NtpTime hw_t2(const Port& p, const rte_mbuf* m, proto::NtpTime burst_t2) const noexcept {
-    if (p.nic == nullptr || (m->ol_flags & b_.ts_flag) == 0 || !p.nic->map.valid()) return burst_t2;
+    if (p.nic == nullptr || (m->ol_flags & b_.ts_flag) == 0 || !p.nic->clock.map().valid()) return burst_t2;
     const auto ts = *RTE_MBUF_DYNFIELD(m, b_.ts_offset, const rte_mbuf_timestamp_t*);
-    return clock::to_ntp64(p.nic->map.map(ts));
+    return clock::to_ntp64(p.nic->clock.map().map(ts));
   }
 
   void answer(const Port& p) {
     const proto::ServerState state = runtime::server_state(b_.shared);
     server_.handle_burst(std::span(reqs_.data(), n_req_), state, ring_, txclock_, rng_,
                          std::span(outcomes_.data(), n_req_));
-    stats_.sync_reasons(server_.counters());
     for (std::size_t i = 0; i < n_req_; ++i) {
-      rte_mbuf* m = pending_[i].m;
       const proto::Outcome& o = outcomes_[i];
-      if (o.verdict == proto::Verdict::kDrop || o.len == 0) {
-        rte_pktmbuf_free(m);
-        continue;
-      }
       if (o.verdict == proto::Verdict::kRespond) stats_.record_processing(reqs_[i].rx, net::Bytes(out_[i].data(), o.len));
-      const net::Classified& c = pending_[i].c;
-      const std::size_t len =
-          net::build_ntp_reply(writable(m), c, net::Bytes(out_[i].data(), o.len), p.tx_udp_cksum);
-      if (len == 0) {
-        rte_pktmbuf_free(m);
-        continue;
-      }
-      if (p.tx_udp_cksum) {
-        m->l2_len = net::kEthLen;
-        m->l3_len = c.ip6 ? net::kIp6Len : net::kIp4Len;
-        m->ol_flags = RTE_MBUF_F_TX_UDP_CKSUM | (c.ip6 ? RTE_MBUF_F_TX_IPV6 : RTE_MBUF_F_TX_IPV4);
-      }
-      queue(m, len);
+      reply(p, pending_[i], o, out_[i].data());
     }
+    // Over the limit, plain: a 48-byte RATE kiss (never longer than the request).
+    for (std::size_t i = 0; i < n_kiss_; ++i) {
+      const proto::Request& r = kiss_reqs_[i];
+      const proto::Outcome o = server_.kiss(r.bytes, r.rx, state, txclock_, proto::MutBytes(kiss_out_));
+      gate_.kissed(o);
+      reply(p, kiss_[i], o, kiss_out_.data());
+    }
+    stats_.sync_reasons(server_.counters());
+  }
+
+  // Sends the core's answer `o` (bytes at `ntp`) in the request's own mbuf, or frees it.
+  void reply(const Port& p, const Pending& req, const proto::Outcome& o, const std::uint8_t* ntp) {
+    rte_mbuf* m = req.m;
+    if (o.verdict == proto::Verdict::kDrop || o.len == 0) {
+      rte_pktmbuf_free(m);
+      return;
+    }
+    const net::Classified& c = req.c;
+    const std::size_t len = net::build_ntp_reply(writable(m), c, net::Bytes(ntp, o.len), p.tx_udp_cksum);
+    if (len == 0) {
+      rte_pktmbuf_free(m);
+      return;
+    }
+    if (p.tx_udp_cksum) {
+      m->l2_len = net::kEthLen;
+      m->l3_len = c.ip6 ? net::kIp6Len : net::kIp4Len;
+      m->ol_flags = RTE_MBUF_F_TX_UDP_CKSUM | (c.ip6 ? RTE_MBUF_F_TX_IPV6 : RTE_MBUF_F_TX_IPV4);
+    }
+    queue(m, len);
   }
 
   static net::MutBytes writable(rte_mbuf* m) {
@@ -171,6 +211,7 @@ class Worker {
   proto::Server server_;
   runtime::TscTxClock txclock_;
   runtime::BufferedRandom rng_;
+  runtime::RateGate gate_;
   std::size_t burst_;
   std::unique_ptr<std::array<std::uint8_t, proto::kMaxPacketLen>[]> out_;
   net::LocalAddrs local_;
@@ -179,7 +220,10 @@ class Worker {
   std::array<proto::Request, kMaxBurst> reqs_{};
   std::array<proto::Outcome, kMaxBurst> outcomes_{};
   std::array<rte_mbuf*, kMaxBurst> tx_{};
-  std::size_t n_req_ = 0, n_tx_ = 0;
+  std::array<Pending, kMaxBurst> kiss_{};  // over the limit, plain: RATE kiss
+  std::array<proto::Request, kMaxBurst> kiss_reqs_{};
+  std::array<std::uint8_t, proto::kHeaderLen> kiss_out_{};
+  std::size_t n_req_ = 0, n_tx_ = 0, n_kiss_ = 0;
 };
 
 }  // namespace

@@ -125,10 +125,9 @@ Classified ip4(Bytes f, Classified c, const LocalAddrs& l, RxOffload rx) noexcep
   if (!rx.ip4_checksum_ok && csum_fold(csum_add(0, f.subspan(c.l3, kIp4Len))) != 0)
     return drop(c, Drop::kIp4Checksum);
   if ((be16(f, c.l3 + 6) & 0x3fff) != 0) return drop(c, Drop::kIp4Fragment);  // MF or offset
-  const std::uint8_t s0 = u8(f, c.l3 + 12);
   // Never answer a source that cannot be replied to, or that is ourselves
   // (a spoofed or looped frame would make us talk to ourselves).
-  if (s0 >= 224 || all_zero(f, c.l3 + 12, 4) || is_our_ip4(f, c.l3 + 12, l))
+  if (bad_source_ip4(f.subspan(c.l3 + 12).first<4>()) || is_our_ip4(f, c.l3 + 12, l))
     return drop(c, Drop::kIp4BadSource);
   if (!is_our_ip4(f, c.l3 + 16, l)) return drop(c, Drop::kNotOurAddress);
   c.l4 = static_cast<std::uint16_t>(c.l3 + kIp4Len);
@@ -146,7 +145,12 @@ Classified ip6(Bytes f, Classified c, bool l2_multicast, const LocalAddrs& l, Rx
   if (u8(f, c.l3) >> 4 != 6) return drop(c, Drop::kIp6Header);
   const std::size_t plen = be16(f, c.l3 + 4);
   if (c.l3 + kIp6Len + plen > f.size()) return drop(c, Drop::kTruncated);
-  if (u8(f, c.l3 + 8) == 0xff || our_ip6(f, c.l3 + 8, l) != nullptr) return drop(c, Drop::kIp6BadSource);
+  const auto src = f.subspan(c.l3 + 8).first<16>();
+  // The unspecified source is legal in one case only: a Neighbor
+  // Solicitation for Duplicate Address Detection (RFC 4861 §7.1.1).
+  const bool unspecified = all_zero(f, c.l3 + 8, 16);
+  const bool dad = unspecified && u8(f, c.l3 + 6) == kProtoIcmp6 && plen >= 1 && u8(f, c.l3 + kIp6Len) == 135;
+  if ((bad_source_ip6(src) && !dad) || our_ip6(f, c.l3 + 8, l) != nullptr) return drop(c, Drop::kIp6BadSource);
   const bool unicast = our_ip6(f, c.l3 + 24, l) != nullptr;
   const bool solicited = is_our_solicited_node(f, c.l3 + 24, l);
   if (!unicast && !solicited) return drop(c, Drop::kNotOurAddress);
@@ -164,6 +168,33 @@ Classified ip6(Bytes f, Classified c, bool l2_multicast, const LocalAddrs& l, Rx
 }
 
 }  // namespace
+
+bool is_loopback_ip4(std::span<const std::uint8_t, 4> a) noexcept { return a[0] == 127; }
+
+bool is_loopback_ip6(std::span<const std::uint8_t, 16> a) noexcept {
+  static constexpr std::uint8_t kLoop[16] = {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1};
+  return std::equal(a.begin(), a.end(), kLoop);
+}
+
+bool bad_source_ip4(std::span<const std::uint8_t, 4> a) noexcept {
+  return a[0] == 0 || a[0] == 127 || a[0] >= 224;
+}
+
+bool bad_source_ip6(std::span<const std::uint8_t, 16> a) noexcept {
+  static constexpr std::uint8_t kMapped[12] = {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff};
+  if (a[0] == 0xff) return true;                                   // multicast
+  if (std::equal(kMapped, kMapped + 12, a.begin())) return true;   // IPv4-mapped
+  const bool zero_head = std::all_of(a.begin(), a.begin() + 15, [](std::uint8_t b) { return b == 0; });
+  return zero_head && a[15] <= 1;                                  // :: and ::1
+}
+
+bool host_source_ok_ip4(std::span<const std::uint8_t, 4> src, std::span<const std::uint8_t, 4> dst) noexcept {
+  return !bad_source_ip4(src) || (is_loopback_ip4(src) && is_loopback_ip4(dst));
+}
+
+bool host_source_ok_ip6(std::span<const std::uint8_t, 16> src, std::span<const std::uint8_t, 16> dst) noexcept {
+  return !bad_source_ip6(src) || (is_loopback_ip6(src) && is_loopback_ip6(dst));
+}
 
 Classified classify(Bytes f, const LocalAddrs& l, RxOffload rx) noexcept {
   Classified c;

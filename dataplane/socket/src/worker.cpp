@@ -1,5 +1,7 @@
-// One socket worker: poll -> recvmmsg -> handle_burst -> sendmmsg.
-// All buffers are allocated once when the worker starts.
+// One socket worker: poll -> recvmmsg -> source checks -> rate-limit gate
+// (runtime/ratelimit.hpp) -> handle_burst (+ RATE kisses) -> sendmmsg.
+// All buffers, and the rate-limit table, are allocated once when the worker
+// starts.
 #include <netinet/in.h>
 #include <poll.h>
 #include <sys/socket.h>
@@ -13,6 +15,7 @@
 
 #include "ntsd/clock/ntp_time.hpp"
 #include "ntsd/crypto/siv.hpp"
+#include "ntsd/runtime/ratelimit.hpp"
 #include "ntsd/socket/backend.hpp"
 
 namespace ntsd::sock {
@@ -39,9 +42,10 @@ class Worker {
  public:
   Worker(std::size_t index, const std::vector<int>& fds, const Options& opt, runtime::Shared& shared)
       : index_(index), fds_(fds), opt_(opt), shared_(shared), stats_(shared.metrics.worker(index)),
-        server_(crypto::make_best_engine()), txclock_(shared.tsc),
+        server_(crypto::make_best_engine()), txclock_(shared.tsc), gate_(shared, stats_),
         burst_(static_cast<std::size_t>(opt.burst)), slots_(new Slot[burst_]),
-        rx_msgs_(burst_), tx_msgs_(burst_), reqs_(burst_), slot_of_(burst_), outcomes_(burst_), pfds_(fds.size()) {
+        rx_msgs_(burst_), tx_msgs_(burst_), reqs_(burst_), slot_of_(burst_), outcomes_(burst_),
+        kiss_reqs_(burst_), kiss_slot_(burst_), pfds_(fds.size()) {
     for (std::size_t i = 0; i < fds_.size(); ++i) pfds_[i] = {fds_[i], POLLIN, 0};
   }
 
@@ -61,6 +65,43 @@ class Worker {
 
  private:
   void burst(int fd, const crypto::KeyRing* ring) {
+    const std::size_t received = receive(fd);
+    if (received == 0) return;
+    // Fallback T2 for packets without a kernel timestamp, read once per burst.
+    const proto::NtpTime t_after = clock::to_ntp64(shared_.tsc.now());
+    const proto::ServerState state = runtime::server_state(shared_);
+    std::size_t count = 0;  // requests handed to the core; slot_of_ maps them back
+    std::size_t kisses = 0;  // over the rate limit, plain: RATE kiss after the core
+    for (std::size_t i = 0; i < received; ++i) {
+      Slot& s = slots_[i];
+      const proto::NtpTime t2 = parse_ctrl(rx_msgs_[i].msg_hdr, s);
+      if (!answerable(s)) continue;  // counted in answerable()
+      const std::size_t len = std::min<std::size_t>(rx_msgs_[i].msg_len, kRxBuf);
+      const proto::Request r{proto::Bytes(s.rx.data(), len), t2 != 0 ? t2 : t_after, proto::MutBytes(s.out)};
+      switch (gate_.admit(client(s), r.rx, r.bytes)) {
+        case runtime::Admit::kCore:
+          reqs_[count] = r;
+          slot_of_[count++] = i;
+          break;
+        case runtime::Admit::kKiss:
+          kiss_reqs_[kisses] = r;
+          kiss_slot_[kisses++] = i;
+          break;
+        case runtime::Admit::kDrop: break;  // counted by the gate
+      }
+    }
+    runtime::bump(stats_.rx, received);
+    runtime::bump(stats_.bursts);
+    server_.handle_burst(std::span(reqs_.data(), count), state, ring, txclock_, rng_,
+                         std::span(outcomes_.data(), count));
+    count = append_kisses(count, kisses, state);
+    gate_.sync();
+    stats_.sync_reasons(server_.counters());  // before the replies leave: a client that got one sees it counted
+    send(fd, count);
+  }
+
+  // One recvmmsg into the slots; returns how many datagrams arrived.
+  std::size_t receive(int fd) noexcept {
     for (std::size_t i = 0; i < burst_; ++i) {
       Slot& s = slots_[i];
       s.rx_iov = {s.rx.data(), s.rx.size()};
@@ -74,33 +115,39 @@ class Worker {
       h.msg_controllen = s.rx_ctrl.size();
     }
     const int n = ::recvmmsg(fd, rx_msgs_.data(), static_cast<unsigned>(burst_), MSG_DONTWAIT, nullptr);
-    if (n <= 0) return;
-    // Fallback T2 for packets without a kernel timestamp, read once per burst.
-    const proto::NtpTime t_after = clock::to_ntp64(shared_.tsc.now());
-    const proto::ServerState state = runtime::server_state(shared_);
-    const auto received = static_cast<std::size_t>(n);
-    std::size_t count = 0;  // requests handed to the core; slot_of_ maps them back
-    for (std::size_t i = 0; i < received; ++i) {
-      Slot& s = slots_[i];
-      const proto::NtpTime t2 = parse_ctrl(rx_msgs_[i].msg_hdr, s);
-      if (!answerable(s)) continue;  // counted in answerable()
-      const std::size_t len = std::min<std::size_t>(rx_msgs_[i].msg_len, kRxBuf);
-      reqs_[count] = {proto::Bytes(s.rx.data(), len), t2 != 0 ? t2 : t_after, proto::MutBytes(s.out)};
-      slot_of_[count++] = i;
+    return n > 0 ? static_cast<std::size_t>(n) : 0;
+  }
+
+  // RATE kisses for the over-limit plain requests, placed after the core's
+  // `count` requests in the same arrays (count + kisses <= received <=
+  // burst_), so that one send() handles both. Returns the new total.
+  std::size_t append_kisses(std::size_t count, std::size_t kisses, const proto::ServerState& state) noexcept {
+    for (std::size_t k = 0; k < kisses; ++k, ++count) {
+      const proto::Request& r = kiss_reqs_[k];
+      reqs_[count] = r;
+      slot_of_[count] = kiss_slot_[k];
+      outcomes_[count] = server_.kiss(r.bytes, r.rx, state, txclock_, r.out);
+      gate_.kissed(outcomes_[count]);
     }
-    runtime::bump(stats_.rx, received);
-    runtime::bump(stats_.bursts);
-    server_.handle_burst(std::span(reqs_.data(), count), state, ring, txclock_, rng_,
-                         std::span(outcomes_.data(), count));
-    stats_.sync_reasons(server_.counters());  // before the replies leave: a client that got one sees it counted
-    send(fd, count);
+    return count;
+  }
+
+  static limit::Address client(const Slot& s) noexcept {
+    if (s.peer.ss_family == AF_INET6) {
+      const auto& a = reinterpret_cast<const sockaddr_in6&>(s.peer).sin6_addr;
+      return limit::Address::from_ip6(std::span<const std::uint8_t, 16>(a.s6_addr, 16));
+    }
+    const auto& a = reinterpret_cast<const sockaddr_in&>(s.peer).sin_addr;
+    return limit::Address::from_ip4(std::span<const std::uint8_t, 4>(reinterpret_cast<const std::uint8_t*>(&a.s_addr), 4));
   }
 
   // A reply must be deliverable and must not leave from a broadcast or
   // multicast address: source port 0 (RFC 768 allows it for "no reply
-  // expected") and non-unicast destinations are dropped here, as the DPDK
-  // classifier does, before the core spends any crypto on them.
+  // expected"), spoofed sources (net::bad_source_ip4/6) and non-unicast
+  // destinations are dropped here, as the DPDK classifier does, before the
+  // core spends any crypto on them.
   bool answerable(const Slot& s) noexcept {
+    if (!good_source(s)) return false;
     in_port_t port = 0;
     if (s.peer.ss_family == AF_INET) {
       port = reinterpret_cast<const sockaddr_in&>(s.peer).sin_port;
@@ -122,6 +169,26 @@ class Worker {
       return false;
     }
     return true;
+  }
+
+  // Loopback sources are fine only towards a loopback destination: such a
+  // packet never left the host (the kernel drops 127/8 and ::1 arriving on
+  // other interfaces, but that depends on sysctls such as route_localnet).
+  bool good_source(const Slot& s) noexcept {
+    const limit::Address a = client(s);  // IPv4-mapped IPv6 comes back as IPv4
+    if (!a.v6) {
+      std::array<std::uint8_t, 4> dst{};  // unknown destination: loopback not allowed
+      if (s.have_dst4) std::memcpy(dst.data(), &s.dst4.ipi_addr.s_addr, 4);
+      else if (s.have_dst6 && IN6_IS_ADDR_V4MAPPED(&s.dst6.ipi6_addr)) std::memcpy(dst.data(), s.dst6.ipi6_addr.s6_addr + 12, 4);
+      if (net::host_source_ok_ip4(std::span<const std::uint8_t, 4>(a.bytes.data(), 4), dst)) return true;
+      runtime::bump(stats_.net_drops[static_cast<std::size_t>(net::Drop::kIp4BadSource)]);
+      return false;
+    }
+    std::array<std::uint8_t, 16> dst{};
+    if (s.have_dst6) std::memcpy(dst.data(), s.dst6.ipi6_addr.s6_addr, 16);
+    if (net::host_source_ok_ip6(std::span<const std::uint8_t, 16>(a.bytes.data(), 16), dst)) return true;
+    runtime::bump(stats_.net_drops[static_cast<std::size_t>(net::Drop::kIp6BadSource)]);
+    return false;
   }
 
   proto::NtpTime parse_ctrl(msghdr& h, Slot& s) noexcept {
@@ -213,12 +280,15 @@ class Worker {
   proto::Server server_;
   runtime::TscTxClock txclock_;
   runtime::BufferedRandom rng_;
+  runtime::RateGate gate_;
   std::size_t burst_;
   std::unique_ptr<Slot[]> slots_;
   std::vector<mmsghdr> rx_msgs_, tx_msgs_;
   std::vector<proto::Request> reqs_;
   std::vector<std::size_t> slot_of_;  // reqs_[j] came from slots_[slot_of_[j]]
   std::vector<proto::Outcome> outcomes_;
+  std::vector<proto::Request> kiss_reqs_;  // over the limit, answered with a RATE kiss
+  std::vector<std::size_t> kiss_slot_;
   std::vector<pollfd> pfds_;
 };
 

@@ -65,6 +65,18 @@ struct DataplaneConfig {
   int tx_desc = 1024;
 };
 
+// Per-client rate limiting in ntsd (docs/configuration.md [ratelimit]);
+// chrony's `ratelimit` defaults, off by default as in chrony.
+struct RateLimitConfig {
+  bool enabled = false;
+  int interval = 3;  // log2 s: one request per 2^interval s on average
+  int burst = 8;
+  int leak = 2;  // answer 1 in 2^leak over-limit requests; 0 = none
+  int ipv4_prefix = 32;
+  int ipv6_prefix = 64;
+  std::int64_t table_size = 65536;  // entries per worker, a power of two
+};
+
 struct MetricsConfig {
   std::string listen = "127.0.0.1:9123";  // "" = off
 };
@@ -75,6 +87,7 @@ struct Config {
   KeysConfig keys;
   DataplaneConfig dataplane;
   MetricsConfig metrics;
+  RateLimitConfig ratelimit;
 };
 
 // Parses configuration text. On failure returns nullopt and sets `error`,

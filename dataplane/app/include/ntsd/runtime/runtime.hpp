@@ -9,6 +9,7 @@
 
 #include "ntsd/clock/server_clock.hpp"
 #include "ntsd/clock/tsc_map.hpp"
+#include "ntsd/limit/limiter.hpp"
 #include "ntsd/proto/server.hpp"
 #include "ntsd/runtime/keyring_rcu.hpp"
 #include "ntsd/runtime/stats.hpp"
@@ -24,6 +25,11 @@ struct Shared {
   std::uint32_t root_dispersion = 0;  // NTP short 16.16
   std::atomic<std::uint64_t> reference_time{0};  // NTP64 of the last good clock poll
   std::atomic<bool> stop{false};
+  // Per-client rate limiting ([ratelimit]); each worker builds its own table
+  // from these at start. One secret per process: see limit/limiter.hpp.
+  bool ratelimit = false;
+  limit::Params ratelimit_params{};
+  limit::Secret ratelimit_secret{};
 };
 
 // The state to put in responses for the next burst.

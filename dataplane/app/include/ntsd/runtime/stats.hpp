@@ -33,6 +33,13 @@ struct alignas(64) WorkerStats {
   Counter nd_replies{0};
   Counter echo_replies{0};
   Counter keyring_generation{0};  // the key-ring generation this worker last picked up
+  // Rate limiting (runtime/ratelimit.hpp): over-limit plain requests answered
+  // with a RATE kiss, over-limit NTS requests dropped silently, over-limit
+  // requests answered anyway (leak), and table entries evicted.
+  Counter ratelimit_kod{0};
+  Counter ratelimit_dropped{0};
+  Counter ratelimit_leaked{0};
+  Counter ratelimit_evictions{0};
   std::array<Counter, proto::kReasonCount> reasons{};
   std::array<Counter, net::kDropCount> net_drops{};
   // Server processing time T3 - T2 of answered requests: 100 buckets of

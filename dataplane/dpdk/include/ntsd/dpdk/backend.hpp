@@ -14,6 +14,7 @@
 #include <memory>
 #include <string>
 
+#include "ntsd/clock/source.hpp"
 #include "ntsd/config/config.hpp"
 #include "ntsd/runtime/runtime.hpp"
 
@@ -31,6 +32,10 @@ class DpdkBackend {
   ~DpdkBackend();
   // Launches one worker per worker lcore and waits for them (until shared.stop).
   void run();
+  // clock = "dpdk": the first port's NIC clock (rte_eth_read_clock) mapped to
+  // UTC (ptp_clock/tick_clock.hpp). Null with `error` naming the port if its
+  // PMD cannot read its clock (net_af_packet, net_memif, net_null, ...).
+  std::unique_ptr<clock::ClockSource> nic_clock(std::string& error);
 
   struct Impl;
 

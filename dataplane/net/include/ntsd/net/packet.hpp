@@ -52,10 +52,10 @@ enum class Drop : std::uint8_t {
   kIp4Options,         // IHL > 5
   kIp4Checksum,        // header checksum wrong
   kIp4Fragment,        // MF set or offset != 0
-  kIp4BadSource,       // broadcast/multicast/zero source or one of ours: never answer it
+  kIp4BadSource,       // bad_source_ip4() (0/8, 127/8, multicast, broadcast) or one of ours
   kIp6Header,          // version or payload length inconsistent
   kIp6ExtHeader,       // extension header (not supported)
-  kIp6BadSource,       // multicast source or one of ours
+  kIp6BadSource,       // bad_source_ip6() (::, ::1, multicast, IPv4-mapped) or one of ours
   kNotOurAddress,      // IP destination is not one of ours
   kUdpHeader,          // UDP length inconsistent with the IP length
   kUdpChecksum,        // UDP checksum wrong (or zero over IPv6, RFC 8200 §8.1)
@@ -95,6 +95,29 @@ struct Classified {
 };
 
 Classified classify(Bytes frame, const LocalAddrs& local, RxOffload rx = {}) noexcept;
+
+// Source addresses a request arriving on the wire is never answered to: a
+// reply would go to a host that cannot have sent it, which is what a
+// spoofed-source reflection attack relies on (RFC 5905 §9.2 leaves such
+// checks to the implementation; chrony and ntpd have them too).
+//   IPv4: 0/8 ("this network", RFC 1122 §3.2.1.3), 127/8 (loopback, never
+//   on a wire, RFC 1122 §3.2.1.3), 224/4 multicast, 240/4 reserved and
+//   255.255.255.255 (RFC 1122 §3.3.6: never a source).
+//   IPv6: :: (unspecified, RFC 4291 §2.5.2), ::1 (loopback, §2.5.3),
+//   ff00::/8 multicast (§2.7), ::ffff:0:0/96 IPv4-mapped (§2.5.5.2: not for
+//   use on the wire; RFC 4942 §2.2 lists it as a spoofing vector), which
+//   covers the mapped loopback ::ffff:127.0.0.0/104.
+// The classifier also drops our own addresses as sources. The socket
+// backend uses these too, allowing loopback only when the destination is
+// loopback as well (the packet never left the host).
+bool bad_source_ip4(std::span<const std::uint8_t, 4> a) noexcept;
+bool bad_source_ip6(std::span<const std::uint8_t, 16> a) noexcept;
+bool is_loopback_ip4(std::span<const std::uint8_t, 4> a) noexcept;
+bool is_loopback_ip6(std::span<const std::uint8_t, 16> a) noexcept;
+// For a host stack (the socket backend): may a request from `src` to `dst`
+// be answered? Not from a bad source, except loopback towards loopback.
+bool host_source_ok_ip4(std::span<const std::uint8_t, 4> src, std::span<const std::uint8_t, 4> dst) noexcept;
+bool host_source_ok_ip6(std::span<const std::uint8_t, 16> src, std::span<const std::uint8_t, 16> dst) noexcept;
 
 // In-place replies. `frame` is the received frame (its buffer may be longer
 // than the frame: `cap` bytes are writable). Each returns the reply frame
