@@ -5,26 +5,20 @@
 // low bits of the id. At most kCapacity entries live in the table, so at least
 // half the buckets are free and every probe sequence ends within kBuckets
 // steps: O(1) with a small constant, no allocation, no hashing secrets.
+// find(), current() and empty() are inline in keyring.hpp.
 #include "ntsd/crypto/keyring.hpp"
 
 #include <array>
 
 namespace ntsd::crypto {
 
-namespace {
-constexpr std::size_t bucket_of(std::uint32_t id, std::size_t buckets) noexcept {
-  return id & (buckets - 1);  // chrony puts a slot index in the low bits
-}
-}  // namespace
-
 std::optional<KeyRing> KeyRing::make(const MasterKey& current, std::span<const MasterKey> previous,
                                      const std::optional<MasterKey>& future) noexcept {
-  static_assert((kBuckets & (kBuckets - 1)) == 0, "bucket count must be a power of two");
   KeyRing ring;
   // Inserts `mk`; -1 on an empty key or a duplicate id.
   auto insert = [&ring](const MasterKey& mk) -> int {
     if (mk.key.empty()) return -1;
-    std::size_t b = bucket_of(mk.id, kBuckets);
+    std::size_t b = bucket_of(mk.id);
     for (std::size_t probe = 0; probe < kBuckets; ++probe, b = (b + 1) % kBuckets) {
       if (!ring.used_[b]) {
         ring.slots_[b] = mk;
@@ -51,27 +45,8 @@ std::optional<KeyRing> KeyRing::make(const MasterKey& current, std::span<const M
   return ring;
 }
 
-const MasterKey* KeyRing::find(std::uint32_t id) const noexcept {
-  std::size_t b = bucket_of(id, kBuckets);
-  for (std::size_t probe = 0; probe < kBuckets; ++probe, b = (b + 1) % kBuckets) {
-    if (!used_[b]) return nullptr;  // entries are never removed: a gap ends the chain
-    if (slots_[b].id == id) return &slots_[b];
-  }
-  return nullptr;
-}
-
-const MasterKey& KeyRing::current() const noexcept {
-  // On an empty ring this is an empty key, which every engine refuses
-  // (kBadInput), so misuse cannot seal under a zero key.
-  return slots_[current_ < 0 ? 0 : static_cast<std::size_t>(current_)];
-}
-
 const MasterKey* KeyRing::future() const noexcept {
   return future_ < 0 ? nullptr : &slots_[static_cast<std::size_t>(future_)];
-}
-
-bool KeyRing::empty() const noexcept {
-  return count_ == 0;
 }
 
 std::size_t KeyRing::size() const noexcept {

@@ -290,5 +290,81 @@ TEST(Cookie, PrepareSealRejectsBadArguments) {
   EXPECT_EQ(finish_open(SivStatus::kOk, idle, k), CookieStatus::kMalformed);
 }
 
+// The in-place forms the protocol core uses (set_open_op, keys_from_plain,
+// set_seal_op) give the bytes and keys of the work-based forms, and resealing
+// the opened plaintext as it is gives a cookie that opens to the same keys.
+TEST(Cookie, InPlaceFormsMatchWorkForms) {
+  std::mt19937 rng(9);
+  auto eng = make_scalar_engine();
+  for (const std::size_t klen : {32u, 64u}) {
+    SCOPED_TRACE(klen);
+    MasterKey mk = master(0x0a0b0c0d, random_bytes(rng, 32));
+    mk.ad = klen == 32 ? CookieAd::kEmptyThenNonce : CookieAd::kNonceOnly;
+    const KeyRing ring = *KeyRing::make(mk, {}, std::nullopt);
+    const CookieKeys keys{*SivKey::from_bytes(random_bytes(rng, klen)),
+                          *SivKey::from_bytes(random_bytes(rng, klen))};
+    const Vec nonce = random_bytes(rng, 16);
+    Vec want(cookie_len(keys.c2s.aead()));
+    ASSERT_TRUE(seal_cookie(*eng, mk, keys, nonce, want));
+
+    // Open in place: the op reads the cookie and writes C2S || S2C to `plain`.
+    std::array<std::uint8_t, kMaxCookiePlainLen> plain{};
+    SivOp op;
+    ASSERT_EQ(set_open_op(ring, want, plain.data(), op), CookieStatus::kOk);
+    ASSERT_EQ(op.out.size(), 2 * klen);
+    ASSERT_EQ(eng->open_one(op), SivStatus::kOk);
+    CookieKeys got;
+    ASSERT_TRUE(keys_from_plain(Bytes(plain.data(), op.out.size()), got));
+    EXPECT_EQ(to_hex(got.c2s.bytes()), to_hex(keys.c2s.bytes()));
+    EXPECT_EQ(to_hex(got.s2c.bytes()), to_hex(keys.s2c.bytes()));
+
+    // Seal the opened plaintext again with the same nonce: the same cookie.
+    Vec again(want.size(), 0xee);
+    SivOp seal;
+    ASSERT_TRUE(set_seal_op(mk, Bytes(plain.data(), 2 * klen), nonce, again, seal));
+    ASSERT_EQ(eng->seal_one(seal), SivStatus::kOk);
+    EXPECT_EQ(to_hex(again), to_hex(want));
+  }
+}
+
+TEST(Cookie, InPlaceFormsRejectBadArguments) {
+  std::mt19937 rng(10);
+  const MasterKey mk = master(3, random_bytes(rng, 32));
+  const KeyRing ring = *KeyRing::make(mk, {}, std::nullopt);
+  std::array<std::uint8_t, kMaxCookiePlainLen> plain{};
+  const Vec keys = random_bytes(rng, 64);
+  Vec cookie(100);
+  SivOp op;
+  ASSERT_TRUE(set_seal_op(mk, keys, Vec(16), cookie, op));
+  // Failures leave the op as it was.
+  SivOp untouched;
+  EXPECT_EQ(set_open_op(ring, Bytes(cookie).first(35), plain.data(), untouched),
+            CookieStatus::kMalformed);
+  EXPECT_EQ(set_open_op(ring, Bytes(cookie).first(99), plain.data(), untouched),
+            CookieStatus::kMalformed);  // odd plaintext length
+  EXPECT_EQ(set_open_op(ring, Bytes(cookie).first(76), plain.data(), untouched),
+            CookieStatus::kMalformed);  // 40-byte plaintext: 20-byte keys are no SIV key
+  Vec other = cookie;
+  other[0] ^= 0x80;
+  EXPECT_EQ(set_open_op(ring, other, plain.data(), untouched), CookieStatus::kUnknownKeyId);
+  EXPECT_EQ(untouched.key, nullptr);
+  EXPECT_EQ(untouched.ad_count, 0);
+  EXPECT_TRUE(untouched.out.empty());
+
+  Vec short_out(99);
+  EXPECT_FALSE(set_seal_op(mk, keys, Vec(16), short_out, untouched));
+  EXPECT_FALSE(set_seal_op(mk, keys, Vec(15), cookie, untouched));
+  EXPECT_FALSE(set_seal_op(MasterKey{}, keys, Vec(16), cookie, untouched));
+  Vec header_only(36);
+  EXPECT_FALSE(set_seal_op(mk, Bytes{}, Vec(16), header_only, untouched));
+  EXPECT_EQ(untouched.key, nullptr);
+
+  CookieKeys k;
+  EXPECT_FALSE(keys_from_plain(Bytes(keys).first(40), k));
+  EXPECT_FALSE(keys_from_plain(Bytes(keys).first(63), k));
+  EXPECT_FALSE(keys_from_plain(Bytes{}, k));
+  EXPECT_TRUE(k.c2s.empty());
+}
+
 }  // namespace
 }  // namespace ntsd::crypto

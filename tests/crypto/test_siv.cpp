@@ -288,5 +288,42 @@ TEST(SivKey, WipedOnDestructionOverwriteAndWipe) {
   EXPECT_TRUE(raw_key_bytes_zero(&a));
 }
 
+// assign() (two per NTS request, inline) replaces a key in place: a shorter
+// key leaves no byte of the longer one behind, a bad length changes nothing,
+// and a source inside the key itself is copied correctly.
+TEST(SivKey, AssignInPlace) {
+  Vec k64(64);
+  for (std::size_t i = 0; i < k64.size(); ++i) k64[i] = static_cast<std::uint8_t>(0x80 + i);
+  SivKey k = *SivKey::from_bytes(k64);
+  const Vec k32(32, 0x11);
+  ASSERT_TRUE(k.assign(k32));
+  EXPECT_EQ(k.size(), 32u);
+  EXPECT_EQ(k.aead(), AeadId::kSivCmac256);
+  EXPECT_TRUE(std::equal(k32.begin(), k32.end(), k.bytes().begin()));
+  std::uint8_t raw[kMaxSivKeyLen];
+  std::memcpy(raw, static_cast<const void*>(&k), sizeof raw);
+  EXPECT_TRUE(std::all_of(raw + 32, raw + 64, [](auto b) { return b == 0; }));
+
+  EXPECT_FALSE(k.assign(Vec(40, 0x22)));
+  EXPECT_EQ(k.size(), 32u);
+  EXPECT_TRUE(std::equal(k32.begin(), k32.end(), k.bytes().begin()));
+
+  ASSERT_TRUE(k.assign(k64));
+  ASSERT_TRUE(k.assign(k.bytes().subspan(16, 48)));  // overlapping source, after the start
+  EXPECT_EQ(k.aead(), AeadId::kSivCmac384);
+  EXPECT_TRUE(std::equal(k64.begin() + 16, k64.end(), k.bytes().begin()));
+  std::memcpy(raw, static_cast<const void*>(&k), sizeof raw);
+  EXPECT_TRUE(std::all_of(raw + 48, raw + 64, [](auto b) { return b == 0; }));
+}
+
+// secure_wipe zeroes exactly the bytes it is given.
+TEST(SivKey, SecureWipe) {
+  Vec buf(80, 0xab);
+  secure_wipe(buf.data() + 8, 64);
+  EXPECT_TRUE(std::all_of(buf.begin() + 8, buf.begin() + 72, [](auto b) { return b == 0; }));
+  EXPECT_EQ(buf[7], 0xab);
+  EXPECT_EQ(buf[72], 0xab);
+}
+
 }  // namespace
 }  // namespace ntsd::crypto

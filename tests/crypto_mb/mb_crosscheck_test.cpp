@@ -10,6 +10,7 @@
 
 #include "alloc_counter.hpp"
 #include "mb_aesni_siv.hpp"
+#include "mb_vaes_siv.hpp"
 #include "siv_burst.hpp"
 #include "test_util.hpp"
 #if __has_include("wycheproof_runner.hpp")
@@ -38,9 +39,16 @@ class MbCrossCheck : public ::testing::TestWithParam<std::string> {
  protected:
   void SetUp() override {
     scalar_ = crypto::make_scalar_engine();
-    mb_ = GetParam() == "ipsec-mb" ? crypto::make_mb_engine() : crypto::make_aesni_engine();
     ASSERT_TRUE(scalar_);
-    // This machine has AES-NI: both burst engines must be available here.
+    if (GetParam() == "vaes-x16") {
+      // Only on CPUs with VAES and AVX-512 (this one has them); elsewhere the
+      // AES-NI engine, tested below, is what runs.
+      mb_ = crypto::make_vaes_engine();
+      if (!mb_) GTEST_SKIP() << "no VAES/AVX-512 on this CPU";
+    } else {
+      mb_ = GetParam() == "ipsec-mb" ? crypto::make_mb_engine() : crypto::make_aesni_engine();
+    }
+    // This machine has AES-NI: both of those burst engines must be available here.
     ASSERT_TRUE(mb_) << GetParam() << " engine unavailable";
     ASSERT_EQ(mb_->name(), GetParam());
   }
@@ -171,6 +179,69 @@ TEST_P(MbCrossCheck, LongMessages) {
     shape.max_ad = 3000;
     Burst b = Burst::make(rng, shape);
     cross_check(b, rng, "long, round " + std::to_string(round));
+    if (HasFatalFailure()) return;
+  }
+}
+
+TEST_P(MbCrossCheck, LaneLengthBoundary) {
+  // The VAES engine takes an op only if each of its passes fits one lane
+  // (mb_vaes.hpp kMaxSteps = 96 blocks, 1536 bytes) and hands longer ones to
+  // the AES-NI engine. Ops right at and past that limit, for the plaintext
+  // and for the AD (one component, or split so that only the per-component
+  // padding crosses it), mixed with NTS-sized ops in the same burst.
+  MtRng rng{std::mt19937_64(seed() + 9)};
+  struct Shape {
+    std::size_t plain;
+    std::vector<std::size_t> ad;
+  };
+  const Shape shapes[] = {
+      {1535, {16}},        {1536, {16}},      {1537, {16}},       {0, {1536}},
+      {0, {1537}},         {104, {1520, 16}}, {104, {1521, 16}},  {64, {1504, 0, 16}},
+      {64, {1505, 0, 16}}, {0, {188, 16}},    {104, {84, 16}},    {1552, {}},
+      {16, {1536, 1}},     {15, {1535}},      {17, {0, 0, 0, 0}}, {0, {}},
+  };
+  for (int round = 0; round < 3; ++round) {
+    BurstShape shape;
+    shape.ops = 2 * std::size(shapes);
+    Burst b = Burst::make(rng, shape);
+    for (std::size_t i = 0; i < b.ops.size(); ++i) {
+      const Shape& sh = shapes[(i + static_cast<std::size_t>(round)) % std::size(shapes)];
+      SivOp& op = b.ops[i];
+      op.ad_count = static_cast<std::uint8_t>(sh.ad.size());
+      for (std::size_t j = 0; j < sh.ad.size(); ++j) {
+        auto& a = b.ad[i * crypto::kMaxAdComponents + j];
+        a.resize(sh.ad[j]);
+        rng.fill(a.data(), a.size());
+        op.ad[j] = a;
+      }
+      b.plain[i].resize(sh.plain);
+      rng.fill(b.plain[i].data(), b.plain[i].size());
+      op.in = b.plain[i];
+    }
+    cross_check(b, rng, "round " + std::to_string(round));
+    if (HasFatalFailure()) return;
+  }
+}
+
+TEST_P(MbCrossCheck, SharedKeyAcrossChunks) {
+  // One key for a whole multi-chunk burst (cookies): an engine may keep the
+  // key's set-up from one chunk for the next. Covers a later chunk needing
+  // the CTR key when the first did not (empty plaintexts first), a shorter
+  // last chunk, and a key change in one lane only.
+  MtRng rng{std::mt19937_64(seed() + 10)};
+  for (std::size_t n : {32u, 48u, 40u, 33u}) {
+    BurstShape shape;
+    shape.ops = n;
+    Burst b = Burst::make(rng, shape);
+    for (std::size_t i = 0; i < n; ++i) {
+      b.ops[i].key = &b.keys[0];
+      if (i < 16) {
+        b.plain[i].clear();
+        b.ops[i].in = b.plain[i];
+      }
+    }
+    if (n == 40) b.ops[37].key = &b.keys.back();  // one lane differs in the last chunk
+    cross_check(b, rng, "shared key, burst " + std::to_string(n));
     if (HasFatalFailure()) return;
   }
 }
@@ -400,23 +471,43 @@ TEST_P(MbCrossCheck, Rfc5297Examples) {
     op.out = out;
     ASSERT_EQ(mb_->seal_one(op), SivStatus::kOk);
     EXPECT_EQ(to_hex(out), v.out);
+    // Also inside a burst: an engine may take single ops another way (the
+    // VAES engine hands them to the AES-NI one).
+    std::vector<std::uint8_t> out2(out.size()), back2(back.size());
+    SivOp pair[2] = {op, op};
+    pair[1].out = out2;
+    SivStatus st[2];
+    mb_->seal(pair, st);
+    EXPECT_EQ(st[0], SivStatus::kOk);
+    EXPECT_EQ(st[1], SivStatus::kOk);
+    EXPECT_EQ(to_hex(out), v.out);
+    EXPECT_EQ(to_hex(out2), v.out);
     op.in = out;
     op.out = back;
     ASSERT_EQ(mb_->open_one(op), SivStatus::kOk);
     EXPECT_EQ(to_hex(back), v.plain);
+    pair[0] = op;
+    pair[1] = op;
+    pair[1].out = back2;
+    mb_->open(pair, st);
+    EXPECT_EQ(st[0], SivStatus::kOk);
+    EXPECT_EQ(st[1], SivStatus::kOk);
+    EXPECT_EQ(to_hex(back2), v.plain);
   }
 }
 
-INSTANTIATE_TEST_SUITE_P(Engines, MbCrossCheck, ::testing::Values("ipsec-mb", "aesni-x8"),
-                         [](const auto& p) {
-                           return p.param == "ipsec-mb" ? "IpsecMb" : "AesniX8";
+INSTANTIATE_TEST_SUITE_P(Engines, MbCrossCheck,
+                         ::testing::Values("ipsec-mb", "aesni-x8", "vaes-x16"), [](const auto& p) {
+                           return p.param == "ipsec-mb"   ? "IpsecMb"
+                                  : p.param == "aesni-x8" ? "AesniX8"
+                                                          : "VaesX16";
                          });
 
-TEST(MbEngineSelection, BestEngineIsTheAesniEngine) {
-  // On a CPU with AES-NI (this one) the fastest engine is the AES-NI one.
+TEST(MbEngineSelection, BestEngineIsTheFastestAvailable) {
+  // VAES + AVX-512 (this CPU): the VAES engine; AES-NI only: the AES-NI one.
   auto best = crypto::make_best_engine();
   ASSERT_TRUE(best);
-  EXPECT_STREQ(best->name(), "aesni-x8");
+  EXPECT_STREQ(best->name(), crypto::make_vaes_engine() ? "vaes-x16" : "aesni-x8");
 }
 
 }  // namespace

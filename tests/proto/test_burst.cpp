@@ -89,6 +89,52 @@ TEST(Burst, InPlaceMatchesSeparateBuffers) {
   EXPECT_GT(nts, 0u);
 }
 
+// Counts fill() calls; the bytes are a seeded stream.
+class CountingRandom final : public Random {
+ public:
+  void fill(MutBytes out) noexcept override {
+    ++calls;
+    inner.fill(out);
+  }
+  testing::SeededRandom inner{11};
+  int calls = 0;
+};
+
+// The nonces of a whole burst come from one Random call (one virtual call
+// per burst, not two per packet), 16 bytes per new cookie and per response.
+TEST(Burst, OneRandomCallPerBurst) {
+  const auto ring = *testing::example_ring();
+  const crypto::SivKey c2s = testing::key_from_hex(testing::kExampleC2s);
+  const auto cookie = testing::hex(testing::kExampleCookie);
+  Client client(crypto::make_scalar_engine());
+  testing::SeededRandom gen(3);
+  constexpr std::size_t kN = 24;
+  std::vector<std::vector<std::uint8_t>> reqs(kN), outs(kN);
+  std::vector<Request> rq(kN);
+  std::size_t want = 0;
+  for (std::size_t i = 0; i < kN; ++i) {
+    const auto ph = static_cast<std::uint8_t>(i % 3);
+    reqs[i].resize(nts_request_len(cookie.size(), ph));
+    PendingRequest p;
+    client.build_nts_request(NtsRequestSpec{&c2s, cookie, ph, 100 + i, 0}, gen, reqs[i], p);
+    if (i % 4 == 3)
+      reqs[i].back() ^= 1;  // bad authenticator: a NAK, no nonces
+    else
+      want += 16 * (1 + ph) + 16;
+    outs[i].resize(reqs[i].size());
+    rq[i] = Request{reqs[i], 1 + i, outs[i]};
+  }
+  Server server(crypto::make_best_engine());
+  testing::FakeClock clock;
+  CountingRandom rng;
+  std::vector<Outcome> o(kN);
+  server.handle_burst(rq, ServerState{}, &ring, clock, rng, o);
+  EXPECT_EQ(rng.calls, 1);
+  EXPECT_EQ(rng.inner.bytes, want);
+  EXPECT_EQ(server.counters()[Reason::kOkNts], kN - kN / 4);
+  EXPECT_EQ(server.counters()[Reason::kAuthFailed], kN / 4);
+}
+
 TEST(Burst, IdenticalToSingleScalar) {
   for (std::uint64_t seed = 1; seed <= 20; ++seed) {
     SCOPED_TRACE(seed);

@@ -128,6 +128,43 @@ TEST_F(ServerTest, PlainV3EchoesVersionAndClampsPoll) {
   EXPECT_EQ(h.poll, -7);
 }
 
+// One Server answers under whatever state each call passes: a change of
+// state between calls (the clock synchronising, a new reference time) shows
+// in the next answer, in responses and in NAKs alike.
+TEST_F(ServerTest, HeaderFollowsStateBetweenCalls) {
+  NtpHeader h;
+  run(plain_request());
+  ASSERT_TRUE(parse_header(out, h));
+  EXPECT_EQ(h.stratum, 1);
+  state.stratum = 2;
+  state.leap = 1;
+  state.refid = 0x0a000001;
+  state.root_dispersion = 0x99;
+  state.reference_time += 1;
+  run(plain_request());
+  ASSERT_TRUE(parse_header(out, h));
+  EXPECT_EQ(h.stratum, 2);
+  EXPECT_EQ(h.leap, 1);
+  EXPECT_EQ(h.refid, 0x0a000001u);
+  EXPECT_EQ(h.root_dispersion, 0x99u);
+  EXPECT_EQ(h.reference, state.reference_time);
+  const Example ex = load_example();
+  run(ex.request, nullptr);  // a NAK: its own header, whatever came before
+  ASSERT_TRUE(parse_header(out, h));
+  EXPECT_EQ(h.stratum, 0);
+  EXPECT_EQ(h.leap, 3);
+  EXPECT_EQ(h.refid, kKissNtsNak);
+  EXPECT_EQ(h.root_dispersion, 0u);
+  EXPECT_EQ(h.reference, 0u);
+  state.precision = -10;
+  run(plain_request(3, 4));
+  ASSERT_TRUE(parse_header(out, h));
+  EXPECT_EQ(h.stratum, 2);
+  EXPECT_EQ(h.precision, -10);
+  EXPECT_EQ(h.version, 3);
+  EXPECT_EQ(h.poll, 4);
+}
+
 TEST_F(ServerTest, UnsynchronisedStateIsReported) {
   state = ServerState{};
   state.stratum = 0;  // never send stratum 0 in a normal answer: it reads as a KoD
@@ -399,6 +436,55 @@ TEST_F(ServerTest, UnknownEfBeforeAuthenticatorIsAuthenticated) {
   EXPECT_EQ(r.cookie_count, 2);
   req[auth_off + 10] ^= 1;
   EXPECT_EQ(run(req).reason, Reason::kAuthFailed);
+}
+
+// With an unknown EF ahead of the Unique Identifier, the UID has to move
+// forward to offset 48 in the response; answering in the request's own
+// buffer (the move overlaps) gives the same bytes as a separate buffer, for
+// an NTS response and for a NAK.
+TEST_F(ServerTest, UidAfterUnknownEfEchoedInPlace) {
+  PendingRequest pending;
+  const Buf base = nts_request(0, &pending);
+  Buf unk(20);
+  ASSERT_EQ(write_ef(0x7777, Buf(13, 0x42), unk), 20u);
+  Buf req(base.begin(), base.begin() + kHeaderLen);
+  req.insert(req.end(), unk.begin(), unk.end());
+  req.insert(req.end(), base.begin() + kHeaderLen, base.end());
+  // Re-seal the authenticator over the new AD (everything before it).
+  const std::size_t a = req.size() - auth_ef_len(kNonceLen, crypto::kSivTagLen);
+  auto eng = crypto::make_scalar_engine();
+  const std::span<const std::uint8_t> all(req);
+  ASSERT_EQ(eng->seal_one(crypto::make_aead_op(c2s, all.first(a), all.subspan(a + 8, kNonceLen), {},
+                                               std::span(req).subspan(a + 8 + kNonceLen, 16))),
+            crypto::SivStatus::kOk);
+  Buf nak_req = req;
+  nak_req[kHeaderLen + unk.size() + 36 + 4] ^= 0x40;  // the cookie's key id: unknown → NAK
+
+  for (const Buf* r : {&req, &nak_req}) {
+    Server a_server(crypto::make_scalar_engine()), b_server(crypto::make_scalar_engine());
+    FakeClock c1, c2;
+    SeededRandom r1(5), r2(5);
+    Buf sep(r->size(), 0);
+    const Outcome o1 = a_server.handle_request(*r, kRx, state, &ring, c1, r1, sep);
+    Buf inplace = *r;
+    const Outcome o2 = b_server.handle_request(inplace, kRx, state, &ring, c2, r2, inplace);
+    ASSERT_EQ(o1.reason, r == &req ? Reason::kOkNts : Reason::kCookieUnknownKey);
+    ASSERT_EQ(o2.reason, o1.reason);
+    ASSERT_EQ(o2.len, o1.len);
+    EXPECT_TRUE(std::equal(sep.begin(), sep.begin() + o1.len, inplace.begin()));
+    // The UID EF is echoed whole right after the header.
+    const std::size_t uid_ef = 4 + pending.uid.size();
+    EXPECT_TRUE(std::equal(sep.begin() + kHeaderLen, sep.begin() + kHeaderLen + uid_ef,
+                           r->begin() + kHeaderLen + unk.size()));
+    if (r == &req) {
+      Client client(crypto::make_scalar_engine());
+      const Response resp = client.verify_nts_response(
+          std::span(sep).first(o1.len), pending, testing::key_from_hex(testing::kExampleS2c), kRx);
+      EXPECT_EQ(resp.status, ClientStatus::kOk);
+    } else {
+      EXPECT_EQ(o1.len, kHeaderLen + uid_ef);
+    }
+  }
 }
 
 TEST_F(ServerTest, OutTooSmall) {

@@ -1,87 +1,134 @@
 #include "classify.hpp"
 
+#include "reader.hpp"
+
 namespace ntsd::proto::detail {
 
 namespace {
-
-Reason ef_reason(EfStatus s) noexcept {
-  switch (s) {
-    case EfStatus::kOk:
-      break;
-    case EfStatus::kBadLength:
-      return Reason::kBadEfLength;
-    case EfStatus::kTruncated:
-      return Reason::kEfTruncated;
-    case EfStatus::kTooMany:
-      return Reason::kTooManyEfs;
-  }
-  return Reason::kEfTruncated;
-}
 
 bool is_nts_ef(std::uint16_t t) noexcept {
   return t == kEfUniqueId || t == kEfCookie || t == kEfPlaceholder || t == kEfAuthenticator;
 }
 
-// Walks the EFs of an NTPv4 request and applies RFC 8915 §5.7's rules.
-Reason classify_efs(Bytes req, const EfList& efs, Parsed& p) noexcept {
-  const Ef* uid = nullptr;
-  const Ef* cookie = nullptr;
-  const Ef* auth = nullptr;
-  std::size_t placeholders = 0;
-  std::size_t placeholder_len = 0;
-  bool placeholder_mismatch = false;
-  for (std::size_t i = 0; i < efs.count; ++i) {
-    const Ef& e = efs.ef[i];
-    if (!is_nts_ef(e.type)) continue;  // RFC 7822 §3: unknown EFs are ignored
-    p.nts = true;
+// RFC 8915 §5.7's rules over the NTS EFs of a request, fed one EF at a time
+// during the single RFC 7822 walk. A structural error anywhere in the walk
+// (bad length, truncation, too many EFs, a MAC) outranks a rule broken
+// earlier, so the first broken rule is remembered and only reported once the
+// walk has finished cleanly.
+class NtsRules {
+ public:
+  void add(const Ef& e) noexcept {
+    // RFC 7822 §3: unknown EFs are ignored. Once a rule is broken, the
+    // rest only matters to the walk.
+    if (broken_ != Reason::kOkNts || !is_nts_ef(e.type)) return;
+    nts_ = true;
     // RFC 8915 §5.6: nothing after the Authenticator is authenticated, so an
     // NTS field there can never be trusted.
-    if (auth != nullptr) return Reason::kAuthNotLast;
+    if (has_auth_) {
+      broken_ = Reason::kAuthNotLast;
+      return;
+    }
     switch (e.type) {
       case kEfUniqueId:
-        if (uid != nullptr) return Reason::kDuplicateUid;
-        uid = &e;
+        if (has_uid_) broken_ = Reason::kDuplicateUid;
+        uid_offset_ = e.offset;
+        uid_len_ = e.len;
+        has_uid_ = true;
         break;
       case kEfCookie:
-        if (cookie != nullptr) return Reason::kMultipleCookies;
-        cookie = &e;
+        if (has_cookie_) broken_ = Reason::kMultipleCookies;
+        cookie_ = e.body;
+        has_cookie_ = true;
         break;
       case kEfPlaceholder:
-        if (placeholders > 0 && e.body.size() != placeholder_len) placeholder_mismatch = true;
-        placeholder_len = e.body.size();
-        ++placeholders;
+        if (placeholders_ > 0 && e.body.size() != placeholder_len_) placeholder_mismatch_ = true;
+        placeholder_len_ = e.body.size();
+        ++placeholders_;
         break;
       default:
-        auth = &e;
+        auth_body_ = e.body;
+        auth_offset_ = e.offset;
+        has_auth_ = true;
         break;
     }
   }
-  if (!p.nts) return Reason::kOkPlain;
-  if (uid == nullptr) return Reason::kMissingUid;
-  if (uid->body.size() < kMinUniqueIdLen) return Reason::kShortUid;
-  if (cookie == nullptr) return Reason::kMissingCookie;
-  // RFC 8915 §5.5: a placeholder's body must be exactly as long as the cookie.
-  if (placeholders > 0 && (placeholder_mismatch || placeholder_len != cookie->body.size()))
-    return Reason::kPlaceholderLength;
-  if (auth == nullptr) return Reason::kAuthMissing;
-  if (!parse_auth_body(auth->body, p.auth) || p.auth.ciphertext.size() < crypto::kSivTagLen)
-    return Reason::kAuthMalformed;
-  p.uid = *uid;
-  p.cookie = cookie->body;
-  p.auth_offset = auth->offset;
-  const std::size_t wanted = 1 + placeholders;
-  p.new_cookies = static_cast<std::uint8_t>(wanted < kMaxNewCookies ? wanted : kMaxNewCookies);
-  (void)req;
-  return Reason::kOkNts;
+
+  Reason finish(Parsed& p) const noexcept {
+    if (broken_ != Reason::kOkNts) return broken_;
+    if (!nts_) return Reason::kOkPlain;
+    if (!has_uid_) return Reason::kMissingUid;
+    if (uid_len_ - kEfHeaderLen < kMinUniqueIdLen) return Reason::kShortUid;
+    if (!has_cookie_) return Reason::kMissingCookie;
+    // RFC 8915 §5.5: a placeholder's body must be exactly as long as the cookie.
+    if (placeholders_ > 0 && (placeholder_mismatch_ || placeholder_len_ != cookie_.size()))
+      return Reason::kPlaceholderLength;
+    if (!has_auth_) return Reason::kAuthMissing;
+    if (!parse_auth_body(auth_body_, p.auth) || p.auth.ciphertext.size() < crypto::kSivTagLen)
+      return Reason::kAuthMalformed;
+    p.uid_offset = uid_offset_;
+    p.uid_len = uid_len_;
+    p.cookie = cookie_;
+    p.auth_offset = auth_offset_;
+    const std::size_t wanted = 1 + placeholders_;
+    p.new_cookies = static_cast<std::uint8_t>(wanted < kMaxNewCookies ? wanted : kMaxNewCookies);
+    return Reason::kOkNts;
+  }
+
+ private:
+  // Scalars and spans, no Ef copies: a copied struct built from narrow stores
+  // and read back wide stalled on store forwarding, and clearing whole Efs
+  // up front cost a rep stos per packet.
+  std::uint16_t uid_offset_ = 0;
+  std::uint16_t uid_len_ = 0;
+  std::uint16_t auth_offset_ = 0;
+  Bytes cookie_;
+  Bytes auth_body_;
+  bool has_uid_ = false;
+  bool has_cookie_ = false;
+  bool has_auth_ = false;
+  std::size_t placeholders_ = 0;
+  std::size_t placeholder_len_ = 0;
+  bool placeholder_mismatch_ = false;
+  bool nts_ = false;
+  Reason broken_ = Reason::kOkNts;  // kOkNts: no rule broken so far
+};
+
+// Walks the EFs of an NTPv4 request (RFC 7822) and applies RFC 8915 §5.7's
+// rules in the same pass: only the UID, cookie and authenticator are kept,
+// so there is no per-packet list of every EF to clear and fill.
+Reason classify_efs(Bytes req, Parsed& p) noexcept {
+  std::size_t pos = kHeaderLen;
+  std::size_t count = 0;
+  NtsRules rules;
+  for (;;) {
+    Ef e;
+    switch (next_ef(req, pos, true, e)) {
+      case EfStep::kEnd:
+        return rules.finish(p);
+      case EfStep::kMac:
+        return Reason::kMacUnsupported;  // RFC 5905 §7.3 symmetric-key MAC: not served
+      case EfStep::kBadLength:
+        return Reason::kBadEfLength;
+      case EfStep::kTruncated:
+        return Reason::kEfTruncated;
+      case EfStep::kEf:
+        break;
+    }
+    if (count++ == kMaxEfs) return Reason::kTooManyEfs;
+    rules.add(e);
+  }
 }
 
 }  // namespace
 
 Reason classify(Bytes req, Parsed& p) noexcept {
-  p.nts = false;
   if (req.size() < kHeaderLen) return Reason::kTooShort;
   if (req.size() > kMaxPacketLen) return Reason::kTooLong;
-  parse_header(req, p.hdr);
+  const std::uint8_t* h = req.data();  // ≥ 48 bytes, checked above
+  p.hdr.version = (h[0] >> 3) & 7;
+  p.hdr.mode = static_cast<Mode>(h[0] & 7);
+  p.hdr.poll = static_cast<std::int8_t>(h[2]);
+  p.hdr.transmit = get64(h + 40);
   // RFC 5905 §9.2: only client requests get an answer; never answer a response.
   if (p.hdr.mode != Mode::kClient) return Reason::kNotClientMode;
   if (p.hdr.version < 1 || p.hdr.version > 4) return Reason::kBadVersion;
@@ -92,11 +139,7 @@ Reason classify(Bytes req, Parsed& p) noexcept {
     return Reason::kOkPlain;
   }
   if (rest == 0) return Reason::kOkPlain;  // the common plain request: nothing to walk
-  EfList efs;
-  const EfStatus st = parse_efs(req, kHeaderLen, efs);
-  if (st != EfStatus::kOk) return ef_reason(st);
-  if (efs.mac_len != 0) return Reason::kMacUnsupported;
-  return classify_efs(req, efs, p);
+  return classify_efs(req, p);
 }
 
 }  // namespace ntsd::proto::detail

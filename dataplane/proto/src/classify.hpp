@@ -7,10 +7,19 @@
 
 namespace ntsd::proto::detail {
 
+// The request header fields an answer depends on (RFC 5905 §7.3, §9.2):
+// the rest of the client's header is never read.
+struct RequestHeader {
+  std::uint8_t version = 0;
+  Mode mode = Mode::kReserved;
+  std::int8_t poll = 0;
+  NtpTime transmit = 0;  // echoed as the origin timestamp
+};
+
 struct Parsed {
-  NtpHeader hdr;
-  bool nts = false;
-  Ef uid;
+  RequestHeader hdr;
+  std::uint16_t uid_offset = 0;  // the Unique Identifier EF, header included (echoed whole)
+  std::uint16_t uid_len = 0;
   Bytes cookie;
   std::uint8_t new_cookies = 0;  // 1 + placeholders, capped at kMaxNewCookies
   std::uint16_t auth_offset = 0;

@@ -2,6 +2,7 @@
 // checked; a failed read leaves the reader in a failed state and returns 0.
 #pragma once
 
+#include <bit>
 #include <cstdint>
 #include <cstring>
 #include <span>
@@ -53,30 +54,87 @@ class Reader {
   bool ok_ = true;
 };
 
-// Unchecked big-endian stores: callers check the total length once up front.
+// Unchecked big-endian loads and stores: callers check the total length once
+// up front (e.g. parse_header's 48 bytes). memcpy of a fixed size plus a byte
+// swap compiles to one load or store; no struct is ever cast onto packet memory.
+template <typename T>
+inline T to_be(T v) noexcept {
+  if constexpr (std::endian::native == std::endian::big || sizeof(T) == 1) {
+    return v;
+  } else if constexpr (sizeof(T) == 2) {
+    return __builtin_bswap16(v);
+  } else if constexpr (sizeof(T) == 4) {
+    return __builtin_bswap32(v);
+  } else {
+    return __builtin_bswap64(v);
+  }
+}
+template <typename T>
+inline T load_be(const std::uint8_t* p) noexcept {
+  T v;
+  std::memcpy(&v, p, sizeof v);
+  return to_be(v);
+}
+template <typename T>
+inline void store_be(std::uint8_t* p, T v) noexcept {
+  v = to_be(v);
+  std::memcpy(p, &v, sizeof v);
+}
 inline void put16(std::uint8_t* p, std::uint16_t v) noexcept {
-  p[0] = static_cast<std::uint8_t>(v >> 8);
-  p[1] = static_cast<std::uint8_t>(v);
+  store_be(p, v);
 }
 inline void put32(std::uint8_t* p, std::uint32_t v) noexcept {
-  put16(p, static_cast<std::uint16_t>(v >> 16));
-  put16(p + 2, static_cast<std::uint16_t>(v));
+  store_be(p, v);
 }
 inline void put64(std::uint8_t* p, std::uint64_t v) noexcept {
-  put32(p, static_cast<std::uint32_t>(v >> 32));
-  put32(p + 4, static_cast<std::uint32_t>(v));
+  store_be(p, v);
 }
 inline std::uint16_t get16(const std::uint8_t* p) noexcept {
-  return static_cast<std::uint16_t>(p[0] << 8 | p[1]);
+  return load_be<std::uint16_t>(p);
+}
+inline std::uint32_t get32(const std::uint8_t* p) noexcept {
+  return load_be<std::uint32_t>(p);
 }
 inline std::uint64_t get64(const std::uint8_t* p) noexcept {
-  std::uint64_t v = 0;
-  for (int i = 0; i < 8; ++i) v = v << 8 | p[i];
-  return v;
+  return load_be<std::uint64_t>(p);
 }
 
 constexpr std::size_t pad4(std::size_t n) noexcept {
   return (n + 3) & ~std::size_t{3};
+}
+
+}  // namespace ntsd::proto::detail
+
+namespace ntsd::proto::detail {
+
+// One step of the RFC 7822 extension-field walk. parse_efs and the server's
+// classify both walk with it, so they agree on every malformed packet.
+enum class EfStep : std::uint8_t {
+  kEf,         // `e` is the next field; `pos` moved past it
+  kEnd,        // no bytes left
+  kMac,        // 4, 20 or 24 bytes left: a legacy MAC or crypto-NAK (RFC 7822 §7.5)
+  kBadLength,  // length < 16 or not a multiple of 4 (RFC 7822 §3)
+  kTruncated,  // the field runs past the end of the packet
+};
+
+inline EfStep next_ef(Bytes pkt, std::size_t& pos, bool allow_mac, Ef& e) noexcept {
+  if (pos >= pkt.size()) return EfStep::kEnd;
+  const std::size_t rest = pkt.size() - pos;
+  // RFC 7822 §7.5: a MAC (20 or 24 bytes) or a crypto-NAK (4 bytes) may end
+  // the packet; since every EF that ends a packet without a MAC is ≥ 28
+  // bytes, these lengths are never an EF.
+  if (allow_mac && (rest == 4 || rest == 20 || rest == 24)) return EfStep::kMac;
+  if (rest < kEfHeaderLen) return EfStep::kTruncated;
+  const std::uint16_t type = get16(pkt.data() + pos);
+  const std::uint16_t len = get16(pkt.data() + pos + 2);
+  if (len < kMinEfLen || len % 4 != 0) return EfStep::kBadLength;
+  if (len > rest) return EfStep::kTruncated;
+  e.type = type;
+  e.offset = static_cast<std::uint16_t>(pos);
+  e.len = len;
+  e.body = pkt.subspan(pos + kEfHeaderLen, len - kEfHeaderLen);
+  pos += len;
+  return EfStep::kEf;
 }
 
 }  // namespace ntsd::proto::detail

@@ -4,13 +4,11 @@
 //   1 classify + prepare cookie open        (no crypto)
 //   2 engine.open  all cookies              (master keys)
 //   3 engine.open  all authenticators       (C2S)
-//   4 size checks, random, prepare seals    (packet order)
+//   4 size checks, random, prepare seals    (packet order; one Random call)
 //   5 engine.seal  all new cookies          (current master key)
 //   6 T3 = clock.now(), write headers/EFs   (packet order)
 //   7 engine.seal  all responses            (S2C)
 #include "ntsd/proto/server.hpp"
-
-#include <openssl/crypto.h>
 
 #include <algorithm>
 #include <cstring>
@@ -24,21 +22,56 @@ using detail::pad4;
 
 namespace {
 constexpr std::size_t kMaxOps = Server::kMaxBurst * kMaxNewCookies;
+// Random bytes one NTS response needs: a nonce per new cookie, then the
+// response nonce (RFC 8915 §5.6, §6).
+constexpr std::size_t kMaxRandomPerSlot = kMaxNewCookies * crypto::kCookieNonceLen + kNonceLen;
 }  // namespace
+
+namespace detail {
+// The header bytes all answers of one kind share for one ServerState:
+// everything but the version bits, the poll and the three timestamps, which
+// come from the request and the clocks. Built by write_header from
+// response_header / kiss_header whenever the state differs from the one it
+// was built from (so the bytes are by construction those a per-packet
+// write_header would give), then per packet a 24-byte copy, two bytes and
+// three timestamps.
+class HeaderTemplate {
+ public:
+  void update(const ServerState& state, bool nak) noexcept;
+  // `out` has at least kHeaderLen bytes (checked against resp_len before).
+  void write(const detail::Parsed& p, NtpTime rx, NtpTime tx, std::uint8_t* out) const noexcept;
+
+ private:
+  static bool same_state(const ServerState& a, const ServerState& b) noexcept {
+    return a.leap == b.leap && a.stratum == b.stratum && a.precision == b.precision &&
+           a.root_delay == b.root_delay && a.root_dispersion == b.root_dispersion &&
+           a.refid == b.refid && a.reference_time == b.reference_time;
+  }
+  std::array<std::uint8_t, kHeaderLen> bytes_{};
+  ServerState built_for_{};
+  bool ready_ = false;
+};
+}  // namespace detail
 
 struct Server::Scratch {
   struct Slot {
     detail::Parsed p;
     Reason reason = Reason::kTooShort;
-    crypto::CookieWork open;
-    crypto::CookieKeys keys;
+    std::uint8_t open_len = 0;     // C2S || S2C bytes the cookie open may have written
     std::uint16_t cookie_len = 0;  // length of each new cookie
     std::uint16_t plain_len = 0;   // response plaintext: the new cookie EFs
     std::uint16_t resp_len = 0;
-    std::array<std::uint8_t, kNonceLen> resp_nonce{};
-    std::array<std::array<std::uint8_t, crypto::kCookieNonceLen>, kMaxNewCookies> cookie_nonce{};
+    std::uint16_t random_off = 0;        // in random: cookie nonces, then the response nonce
     std::uint8_t* resp_plain = nullptr;  // in resp_arena: the new cookie EFs
+    crypto::CookieKeys keys;
+    // The opened cookie, C2S || S2C: the keys come out of it and every new
+    // cookie seals it again (RFC 8915 §6: new cookies carry the same keys).
+    // Wiped at the end of the burst, with the keys.
+    alignas(16) std::array<std::uint8_t, crypto::kMaxCookiePlainLen> plain{};
   };
+  ~Scratch() {
+    for (Slot& s : slots) crypto::secure_wipe(s.plain.data(), s.plain.size());
+  }
   std::array<Slot, kMaxBurst> slots;
   // Plaintexts live in bump-allocated arenas rather than fixed per-slot
   // buffers, so a slot stays a few cache lines: requests normally have an
@@ -48,10 +81,15 @@ struct Server::Scratch {
       req_arena;  // request's decrypted EFs (ignored)
   std::array<std::uint8_t, kMaxBurst * kMaxNewCookies*(kEfHeaderLen + crypto::kMaxCookieLen)>
       resp_arena;
-  std::array<crypto::CookieWork, kMaxOps> seal_work;
+  // The burst's random bytes, drawn in one call in packet order (Random's
+  // stream contract makes that the bytes per-packet calls would have given).
+  std::array<std::uint8_t, kMaxBurst * kMaxRandomPerSlot> random;
+  std::array<std::uint16_t, kMaxBurst> answering;  // slots that get an NTS response
   std::array<crypto::SivOp, kMaxOps> ops;
   std::array<crypto::SivStatus, kMaxOps> status;
   std::array<std::uint16_t, kMaxOps> owner;  // op index → slot index
+  detail::HeaderTemplate resp_header;
+  detail::HeaderTemplate nak_header;
 };
 
 Server::Server(std::unique_ptr<crypto::SivEngine> engine)
@@ -60,8 +98,14 @@ Server::~Server() = default;
 
 namespace {
 
+using Slot = Server::Scratch::Slot;
+
 bool is_nts_pending(Reason r) noexcept {
   return r == Reason::kOkNts;
+}
+
+std::int8_t echoed_poll(const detail::Parsed& p) noexcept {
+  return std::clamp(p.hdr.poll, detail::kMinPoll, detail::kMaxPoll);
 }
 
 // Response header for a plain or NTS answer (RFC 5905 §7.3, §9.2): origin is
@@ -73,7 +117,7 @@ NtpHeader response_header(const detail::Parsed& p, NtpTime rx, const ServerState
   h.mode = Mode::kServer;
   // Stratum 0 would read as a Kiss-o'-Death; report "unsynchronised" instead.
   h.stratum = s.stratum == 0 ? 16 : s.stratum;
-  h.poll = std::clamp(p.hdr.poll, detail::kMinPoll, detail::kMaxPoll);
+  h.poll = echoed_poll(p);
   h.precision = s.precision;
   h.root_delay = s.root_delay;
   h.root_dispersion = s.root_dispersion;
@@ -98,6 +142,27 @@ NtpHeader kiss_header(const detail::Parsed& p, NtpTime rx, const ServerState& s,
 }
 
 }  // namespace
+
+void detail::HeaderTemplate::update(const ServerState& state, bool nak) noexcept {
+  if (ready_ && same_state(state, built_for_)) return;
+  // Version 0, poll 0, zero timestamps: the per-packet fields, filled in by write().
+  detail::Parsed none{};
+  none.hdr.version = 0;
+  write_header(nak ? kiss_header(none, 0, state, kKissNtsNak) : response_header(none, 0, state),
+               bytes_);
+  built_for_ = state;
+  ready_ = true;
+}
+
+void detail::HeaderTemplate::write(const detail::Parsed& p, NtpTime rx, NtpTime tx,
+                                   std::uint8_t* out) const noexcept {
+  std::memcpy(out, bytes_.data(), 24);
+  out[0] = static_cast<std::uint8_t>(bytes_[0] | (p.hdr.version & 7) << 3);
+  out[2] = static_cast<std::uint8_t>(echoed_poll(p));
+  detail::put64(out + 24, p.hdr.transmit);  // origin = the client's transmit
+  detail::put64(out + 32, rx);
+  detail::put64(out + 40, tx);
+}
 
 Outcome Server::handle_request(Bytes req, NtpTime rx, const ServerState& state,
                                const crypto::KeyRing* ring, TxClock& clock, Random& rng,
@@ -148,7 +213,6 @@ class Chunk {
   void finish(std::span<Outcome> outcomes, ReasonCounters& counters) noexcept;
 
  private:
-  using Slot = Server::Scratch::Slot;
   void add_op(std::size_t slot) noexcept { sc_.owner[nops_++] = static_cast<std::uint16_t>(slot); }
   // Runs ops[0, nops) and marks the owners of failed ops with `fail`.
   void run(bool seal, Reason fail) noexcept;
@@ -185,8 +249,10 @@ void Chunk::classify() noexcept {
       s.reason = Reason::kNoKeyRing;
       continue;
     }
-    switch (crypto::prepare_open(*ring_, s.p.cookie, s.open)) {
+    // The op is written where the engine reads it (no SivOp copies).
+    switch (crypto::set_open_op(*ring_, s.p.cookie, s.plain.data(), sc_.ops[nops_])) {
       case crypto::CookieStatus::kOk:
+        s.open_len = static_cast<std::uint8_t>(sc_.ops[nops_].out.size());
         add_op(i);
         break;
       case crypto::CookieStatus::kUnknownKeyId:
@@ -200,14 +266,11 @@ void Chunk::classify() noexcept {
 }
 
 void Chunk::open_cookies() noexcept {
-  // The ops are gathered here rather than right after prepare_open wrote
-  // them: reading them back at once stalls on store forwarding.
-  for (std::size_t k = 0; k < nops_; ++k) sc_.ops[k] = sc_.slots[sc_.owner[k]].open.op;
   run(false, Reason::kCookieBad);
   for (std::size_t k = 0; k < nops_; ++k) {
     Slot& s = sc_.slots[sc_.owner[k]];
     if (s.reason == Reason::kOkNts &&
-        crypto::finish_open(sc_.status[k], s.open, s.keys) != crypto::CookieStatus::kOk)
+        !crypto::keys_from_plain(Bytes(s.plain.data(), s.open_len), s.keys))
       s.reason = Reason::kCookieBad;
   }
 }
@@ -229,20 +292,39 @@ void Chunk::verify() noexcept {
   run(false, Reason::kAuthFailed);
 }
 
+// Copies `n` bytes (a multiple of 4, as every EF length is) front to back,
+// each piece loaded before it is stored: right for disjoint buffers and for
+// dst < src, the only overlap there is (the UID moving forward in place).
+// The echo is ~36 bytes; this avoids a memmove call per packet.
+void copy_forward(std::uint8_t* dst, const std::uint8_t* src, std::size_t n) noexcept {
+  std::size_t i = 0;
+  for (; i + 16 <= n; i += 16) {
+    std::uint8_t piece[16];
+    std::memcpy(piece, src + i, 16);
+    std::memcpy(dst + i, piece, 16);
+  }
+  for (; i + 4 <= n; i += 4) {
+    std::uint8_t piece[4];
+    std::memcpy(piece, src + i, 4);
+    std::memcpy(dst + i, piece, 4);
+  }
+}
+
 // Response length for a slot's verdict (RFC 8915 §5.7 for the NTS ones).
-std::uint16_t response_len(Server::Scratch::Slot& s, Verdict v) noexcept {
+std::uint16_t response_len(Slot& s, Verdict v) noexcept {
   if (s.reason == Reason::kOkPlain) return kHeaderLen;
   // A NAK is the header and the Unique Identifier echoed, nothing else.
-  if (v == Verdict::kNak) return static_cast<std::uint16_t>(kHeaderLen + s.p.uid.len);
+  if (v == Verdict::kNak) return static_cast<std::uint16_t>(kHeaderLen + s.p.uid_len);
   s.cookie_len = static_cast<std::uint16_t>(crypto::cookie_len(s.keys.c2s.aead()));
   s.plain_len = static_cast<std::uint16_t>(pad4(kEfHeaderLen + s.cookie_len) * s.p.new_cookies);
-  return static_cast<std::uint16_t>(kHeaderLen + s.p.uid.len +
+  return static_cast<std::uint16_t>(kHeaderLen + s.p.uid_len +
                                     auth_ef_len(kNonceLen, crypto::kSivTagLen + s.plain_len));
 }
 
 void Chunk::prepare_seals(Random& rng) noexcept {
   nops_ = 0;
-  std::size_t arena = 0;
+  std::size_t nanswer = 0;
+  std::size_t nrandom = 0;
   for (std::size_t i = 0; i < reqs_.size(); ++i) {
     Slot& s = sc_.slots[i];
     const Request& r = reqs_[i];
@@ -259,18 +341,29 @@ void Chunk::prepare_seals(Random& rng) noexcept {
       continue;
     }
     if (s.reason != Reason::kOkNts) continue;
-    for (std::size_t c = 0; c < s.p.new_cookies; ++c) rng.fill(s.cookie_nonce[c]);
-    rng.fill(s.resp_nonce);
+    s.random_off = static_cast<std::uint16_t>(nrandom);
+    nrandom += s.p.new_cookies * crypto::kCookieNonceLen + kNonceLen;
+    sc_.answering[nanswer++] = static_cast<std::uint16_t>(i);
+  }
+  if (nrandom != 0) rng.fill(MutBytes(sc_.random.data(), nrandom));
+  std::size_t arena = 0;
+  for (std::size_t a = 0; a < nanswer; ++a) {
+    const std::size_t i = sc_.answering[a];
+    Slot& s = sc_.slots[i];
     const std::size_t ef_len = pad4(kEfHeaderLen + s.cookie_len);
+    const std::size_t pad = ef_len - kEfHeaderLen - s.cookie_len;
+    const Bytes keys(s.plain.data(), s.open_len);  // C2S || S2C, as the cookie opened
+    const std::uint8_t* nonce = sc_.random.data() + s.random_off;
     s.resp_plain = sc_.resp_arena.data() + arena;  // ≤ kMaxNewCookies EFs of ≤ kMaxCookieLen
     arena += s.plain_len;
     for (std::size_t c = 0; c < s.p.new_cookies; ++c) {
       std::uint8_t* ef = s.resp_plain + c * ef_len;
       detail::put16(ef, kEfCookie);
       detail::put16(ef + 2, static_cast<std::uint16_t>(ef_len));
-      std::memset(ef + kEfHeaderLen + s.cookie_len, 0, ef_len - kEfHeaderLen - s.cookie_len);
-      if (!crypto::prepare_seal(ring_->current(), s.keys, s.cookie_nonce[c],
-                                MutBytes(ef + kEfHeaderLen, s.cookie_len), sc_.seal_work[nops_])) {
+      if (pad != 0) std::memset(ef + kEfHeaderLen + s.cookie_len, 0, pad);
+      if (!crypto::set_seal_op(ring_->current(), keys,
+                               Bytes(nonce + c * crypto::kCookieNonceLen, crypto::kCookieNonceLen),
+                               MutBytes(ef + kEfHeaderLen, s.cookie_len), sc_.ops[nops_])) {
         s.reason = Reason::kInternal;
         break;
       }
@@ -280,12 +373,7 @@ void Chunk::prepare_seals(Random& rng) noexcept {
 }
 
 void Chunk::seal_cookies() noexcept {
-  for (std::size_t k = 0; k < nops_; ++k) sc_.ops[k] = sc_.seal_work[k].op;
   run(true, Reason::kInternal);
-  // prepare_seal copied C2S || S2C into the work's plaintext: session keys
-  // must not outlive the burst in scratch the next burst may not reuse.
-  for (std::size_t k = 0; k < nops_; ++k)
-    OPENSSL_cleanse(sc_.seal_work[k].plain.data(), sc_.seal_work[k].op.in.size());
 }
 
 void Chunk::write(const ServerState& state, TxClock& clock) noexcept {
@@ -295,17 +383,16 @@ void Chunk::write(const ServerState& state, TxClock& clock) noexcept {
     const Request& r = reqs_[i];
     const Verdict v = reason_verdict(s.reason);
     if (v == Verdict::kDrop) continue;
-    NtpHeader h = v == Verdict::kNak ? kiss_header(s.p, r.rx, state, kKissNtsNak)
-                                     : response_header(s.p, r.rx, state);
-    h.transmit = clock.now();
-    write_header(h, r.out);
+    detail::HeaderTemplate& t = v == Verdict::kNak ? sc_.nak_header : sc_.resp_header;
+    t.update(state, v == Verdict::kNak);
+    t.write(s.p, r.rx, clock.now(), r.out.data());
     if (s.reason == Reason::kOkPlain) continue;
     std::uint8_t* p = r.out.data() + kHeaderLen;
     // In place (out == request) the UID is already where it belongs. Nothing
     // of the request is read after this phase starts, which is what makes
     // answering in the request's own buffer safe.
-    if (p != r.bytes.data() + s.p.uid.offset)
-      std::memmove(p, r.bytes.data() + s.p.uid.offset, s.p.uid.len);  // may overlap in place
+    if (p != r.bytes.data() + s.p.uid_offset)
+      copy_forward(p, r.bytes.data() + s.p.uid_offset, s.p.uid_len);  // may overlap in place
     if (v == Verdict::kNak) continue;
     write_nts(s, r);
     add_op(i);
@@ -315,14 +402,16 @@ void Chunk::write(const ServerState& state, TxClock& clock) noexcept {
 // The Authenticator and Encrypted EF (RFC 8915 §5.6) with a 16-byte nonce,
 // and its seal op: AD = the response before it, then the nonce.
 void Chunk::write_nts(Slot& s, const Request& r) noexcept {
-  const std::size_t auth_off = kHeaderLen + s.p.uid.len;
+  const std::size_t auth_off = kHeaderLen + s.p.uid_len;
   const std::size_t ct_len = crypto::kSivTagLen + s.plain_len;
   std::uint8_t* p = r.out.data() + auth_off;
   detail::put16(p, kEfAuthenticator);
   detail::put16(p + 2, static_cast<std::uint16_t>(s.resp_len - auth_off));
   detail::put16(p + 4, static_cast<std::uint16_t>(kNonceLen));
   detail::put16(p + 6, static_cast<std::uint16_t>(ct_len));
-  std::memcpy(p + 8, s.resp_nonce.data(), kNonceLen);
+  // The response nonce follows the slot's cookie nonces in the burst's random bytes.
+  std::memcpy(p + 8, sc_.random.data() + s.random_off + s.p.new_cookies * crypto::kCookieNonceLen,
+              kNonceLen);
   const Bytes out_all(r.out.data(), r.out.size());
   crypto::set_aead_op(sc_.ops[nops_], s.keys.s2c, out_all.first(auth_off),
                       out_all.subspan(auth_off + 8, kNonceLen), Bytes(s.resp_plain, s.plain_len),
@@ -339,7 +428,19 @@ void Chunk::finish(std::span<Outcome> outcomes, ReasonCounters& counters) noexce
     const Verdict v = reason_verdict(s.reason);
     outcomes[i] = Outcome{v, s.reason, v == Verdict::kDrop ? std::uint16_t{0} : s.resp_len};
     ++counters.n[static_cast<std::size_t>(s.reason)];
-    if (!s.keys.c2s.empty()) {  // the cookie opened: wipe its session keys (RFC 8915 §6)
+    // Session keys (RFC 8915 §6) must not outlive the burst in scratch the
+    // next burst may not reuse: the opened cookie and the keys out of it.
+    if (s.open_len != 0) {
+      // A constant size (64 covers AEAD 15's two 32-byte keys) compiles to a
+      // few vector stores; a variable one became a rep stos.
+      if (s.open_len <= 64) {
+        crypto::secure_wipe(s.plain.data(), 64);
+      } else {
+        crypto::secure_wipe(s.plain.data(), s.plain.size());
+      }
+      s.open_len = 0;
+    }
+    if (!s.keys.c2s.empty()) {
       s.keys.c2s.wipe();
       s.keys.s2c.wipe();
     }

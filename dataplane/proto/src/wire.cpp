@@ -10,23 +10,22 @@ using detail::pad4;
 using detail::Reader;
 
 bool parse_header(Bytes pkt, NtpHeader& h) noexcept {
-  if (pkt.size() < kHeaderLen) return false;
-  Reader r(pkt);
-  const std::uint8_t b0 = r.u8();
-  h.leap = b0 >> 6;
-  h.version = (b0 >> 3) & 7;
-  h.mode = static_cast<Mode>(b0 & 7);
-  h.stratum = r.u8();
-  h.poll = static_cast<std::int8_t>(r.u8());
-  h.precision = static_cast<std::int8_t>(r.u8());
-  h.root_delay = r.u32();
-  h.root_dispersion = r.u32();
-  h.refid = r.u32();
-  h.reference = r.u64();
-  h.origin = r.u64();
-  h.receive = r.u64();
-  h.transmit = r.u64();
-  return r.ok();
+  if (pkt.size() < kHeaderLen) return false;  // the one bounds check: all reads below are < 48
+  const std::uint8_t* p = pkt.data();
+  h.leap = p[0] >> 6;
+  h.version = (p[0] >> 3) & 7;
+  h.mode = static_cast<Mode>(p[0] & 7);
+  h.stratum = p[1];
+  h.poll = static_cast<std::int8_t>(p[2]);
+  h.precision = static_cast<std::int8_t>(p[3]);
+  h.root_delay = detail::get32(p + 4);
+  h.root_dispersion = detail::get32(p + 8);
+  h.refid = detail::get32(p + 12);
+  h.reference = detail::get64(p + 16);
+  h.origin = detail::get64(p + 24);
+  h.receive = detail::get64(p + 32);
+  h.transmit = detail::get64(p + 40);
+  return true;
 }
 
 bool write_header(const NtpHeader& h, MutBytes out) noexcept {
@@ -52,29 +51,24 @@ EfStatus parse_efs(Bytes pkt, std::size_t from, EfList& efs, bool allow_mac) noe
   efs.mac_len = 0;
   if (from > pkt.size()) return EfStatus::kTruncated;
   std::size_t pos = from;
-  while (pos < pkt.size()) {
-    const std::size_t rest = pkt.size() - pos;
-    // RFC 7822 §7.5: a MAC (20 or 24 bytes) or a crypto-NAK (4 bytes) may end
-    // the packet; since every EF that ends a packet without a MAC is ≥ 28
-    // bytes, these lengths are never an EF.
-    if (allow_mac && (rest == 4 || rest == 20 || rest == 24)) {
-      efs.mac_len = static_cast<std::uint16_t>(rest);
-      return EfStatus::kOk;
+  for (;;) {
+    Ef e;
+    switch (detail::next_ef(pkt, pos, allow_mac, e)) {
+      case detail::EfStep::kEnd:
+        return EfStatus::kOk;
+      case detail::EfStep::kMac:
+        efs.mac_len = static_cast<std::uint16_t>(pkt.size() - pos);
+        return EfStatus::kOk;
+      case detail::EfStep::kBadLength:
+        return EfStatus::kBadLength;
+      case detail::EfStep::kTruncated:
+        return EfStatus::kTruncated;
+      case detail::EfStep::kEf:
+        break;
     }
-    if (rest < kEfHeaderLen) return EfStatus::kTruncated;
-    const std::uint16_t type = detail::get16(pkt.data() + pos);
-    const std::uint16_t len = detail::get16(pkt.data() + pos + 2);
-    if (len < kMinEfLen || len % 4 != 0) return EfStatus::kBadLength;
-    if (len > rest) return EfStatus::kTruncated;
     if (efs.count == kMaxEfs) return EfStatus::kTooMany;
-    Ef& e = efs.ef[efs.count++];
-    e.type = type;
-    e.offset = static_cast<std::uint16_t>(pos);
-    e.len = len;
-    e.body = pkt.subspan(pos + kEfHeaderLen, len - kEfHeaderLen);
-    pos += len;
+    efs.ef[efs.count++] = e;
   }
-  return EfStatus::kOk;
 }
 
 std::size_t write_ef(std::uint16_t type, Bytes body, MutBytes out, std::size_t min_len) noexcept {

@@ -49,18 +49,32 @@ class KeyRing {
   static std::optional<KeyRing> make(const MasterKey& current, std::span<const MasterKey> previous,
                                      const std::optional<MasterKey>& future) noexcept;
 
-  // O(1) lookup by key id; null if the ring does not hold it.
-  const MasterKey* find(std::uint32_t id) const noexcept;
-  // The key that seals new cookies. Undefined on an empty ring.
-  const MasterKey& current() const noexcept;
+  // O(1) lookup by key id; null if the ring does not hold it. Inline (with
+  // current() and empty()): the server asks once per NTS request.
+  const MasterKey* find(std::uint32_t id) const noexcept {
+    std::size_t b = bucket_of(id);
+    for (std::size_t probe = 0; probe < kBuckets; ++probe, b = (b + 1) % kBuckets) {
+      if (!used_[b]) return nullptr;  // entries are never removed: a gap ends the chain
+      if (slots_[b].id == id) return &slots_[b];
+    }
+    return nullptr;
+  }
+  // The key that seals new cookies. On an empty ring this is an empty key,
+  // which every engine refuses (kBadInput), so misuse cannot seal under a zero key.
+  const MasterKey& current() const noexcept {
+    return slots_[current_ < 0 ? 0 : static_cast<std::size_t>(current_)];
+  }
   const MasterKey* future() const noexcept;
-  bool empty() const noexcept;
+  bool empty() const noexcept { return count_ == 0; }
   std::size_t size() const noexcept;
 
  private:
   // Open addressing on the low bits of the id (chrony puts a slot index
   // there); at most kCapacity entries in 2*kCapacity buckets.
   static constexpr std::size_t kBuckets = 2 * kCapacity;
+  static_assert((kBuckets & (kBuckets - 1)) == 0, "bucket count must be a power of two");
+  // chrony puts a slot index in the low bits of the id.
+  static constexpr std::size_t bucket_of(std::uint32_t id) noexcept { return id & (kBuckets - 1); }
   std::array<MasterKey, kBuckets> slots_{};
   std::array<bool, kBuckets> used_{};
   std::int8_t current_ = -1;

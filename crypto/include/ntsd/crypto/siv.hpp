@@ -1,6 +1,6 @@
 // AES-SIV (RFC 5297) as the AEAD of NTS (RFC 8915 §5.1, RFC 5116 §5.2/§5.3).
 //
-// Three engines implement one interface:
+// Four engines implement one interface:
 //  - ScalarSiv: the reference. It does S2V and CTR itself on OpenSSL's AES-CBC
 //    (for CMAC, see cmac.hpp) and AES-ECB primitives, because OpenSSL 3.0's
 //    EVP AES-SIV produces a zero tag for an empty plaintext (fixed only in
@@ -9,7 +9,11 @@
 //    lanes full by collecting the CMAC jobs of a whole burst.
 //  - AesniSiv ("aesni-x8"): the same burst passes, with the CMACs run as 8
 //    interleaved AES-NI lanes; IPsec-MB's per-job cost (~100 ns) is what it
-//    avoids. It is what make_best_engine() picks where AES-NI and AVX exist.
+//    avoids. make_best_engine() picks it where AES-NI and AVX exist but
+//    VAES/AVX-512 do not, and the VAES engine hands it single ops.
+//  - VaesSiv ("vaes-x16", crypto/src/mb_vaes_siv.hpp): 16 lanes, 4 per zmm
+//    register with VAES, one op per lane through every SIV pass; what
+//    make_best_engine() picks on CPUs with VAES and AVX-512 (docs/crypto.md).
 // All must agree bit for bit; tests/crypto_mb cross-checks the burst engines
 // against the scalar one.
 #pragma once
@@ -17,6 +21,7 @@
 #include <array>
 #include <cstddef>
 #include <cstdint>
+#include <cstring>
 #include <memory>
 #include <optional>
 #include <span>
@@ -56,12 +61,37 @@ constexpr std::size_t aead_key_len(AeadId id) noexcept {
 }
 
 // The AEAD implied by a key length (32/48/64), as chrony does for cookie keys.
-std::optional<AeadId> aead_for_key_len(std::size_t len) noexcept;
+// RFC 5297 §6.1-6.3: a SIV key is two AES keys of equal size. Inline: the
+// cookie path asks per packet, and an out-of-line std::optional return went
+// through the stack as two narrow stores and one wide load (a store-forwarding
+// stall that cost more than the switch).
+constexpr std::optional<AeadId> aead_for_key_len(std::size_t len) noexcept {
+  switch (len) {
+    case 32:
+      return AeadId::kSivCmac256;
+    case 48:
+      return AeadId::kSivCmac384;
+    case 64:
+      return AeadId::kSivCmac512;
+    default:
+      return std::nullopt;
+  }
+}
 
 // Whether ntsd negotiates this id in NTS-KE (15 and 17).
 bool aead_supported(std::uint16_t id) noexcept;
 
-// An AES-SIV key. Owns its bytes and wipes them (OPENSSL_cleanse) when it dies
+// Zeroes key material so that the compiler cannot drop the stores as dead:
+// the empty asm claims to read the memory, as glibc's explicit_bzero does.
+// Inline rather than OPENSSL_cleanse: the per-packet paths wipe a few fixed
+// 64-byte buffers, which this turns into a handful of vector stores instead
+// of a call and a byte loop each.
+inline void secure_wipe(void* p, std::size_t n) noexcept {
+  std::memset(p, 0, n);
+  __asm__ __volatile__("" : : "r"(p) : "memory");
+}
+
+// An AES-SIV key. Owns its bytes and wipes them (secure_wipe) when it dies
 // or is overwritten, so key material never lingers in freed memory.
 class SivKey {
  public:
@@ -75,7 +105,7 @@ class SivKey {
   bool assign(Bytes key) noexcept;
   SivKey(const SivKey& other) noexcept;
   SivKey& operator=(const SivKey& other) noexcept;
-  ~SivKey();
+  ~SivKey() { wipe(); }
 
   AeadId aead() const noexcept { return aead_; }
   std::size_t size() const noexcept { return len_; }
@@ -84,9 +114,13 @@ class SivKey {
   // RFC 5297 §2.2: K1 is the left half (S2V/CMAC), K2 the right half (CTR).
   Bytes mac_key() const noexcept { return {bytes_.data(), half()}; }
   Bytes ctr_key() const noexcept { return {bytes_.data() + half(), half()}; }
-  // Wipes the key now (OPENSSL_cleanse) and leaves it empty. The destructor
+  // Wipes the key now (secure_wipe) and leaves it empty. The destructor
   // and assignment do the same; this is for holders that release a key early.
-  void wipe() noexcept;
+  void wipe() noexcept {
+    secure_wipe(bytes_.data(), bytes_.size());
+    len_ = 0;
+    aead_ = AeadId::kSivCmac256;
+  }
 
  private:
   std::size_t half() const noexcept { return std::size_t{len_} / 2; }
@@ -95,6 +129,26 @@ class SivKey {
   std::uint8_t len_ = 0;
   AeadId aead_ = AeadId::kSivCmac256;
 };
+
+// Inline: two per NTS request (C2S and S2C out of the opened cookie).
+inline bool SivKey::assign(Bytes key) noexcept {
+  const auto aead = aead_for_key_len(key.size());
+  if (!aead) return false;
+  const std::size_t old_len = len_;
+  // Every key length is a multiple of 16: copy in 16-byte pieces (vector
+  // moves, no memmove call). Each piece is loaded before it is stored, so a
+  // source inside bytes_ itself (always at or after bytes_.data()) is safe.
+  for (std::size_t off = 0; off < key.size(); off += 16) {
+    std::uint8_t piece[16];
+    std::memcpy(piece, key.data() + off, 16);
+    std::memcpy(bytes_.data() + off, piece, 16);
+  }
+  // Bytes past len_ are always zero; only a longer old key leaves some behind.
+  if (old_len > key.size()) secure_wipe(bytes_.data() + key.size(), old_len - key.size());
+  len_ = static_cast<std::uint8_t>(key.size());
+  aead_ = *aead;
+  return true;
+}
 
 enum class SivStatus : std::uint8_t {
   kOk,
@@ -146,8 +200,45 @@ inline SivOp make_aead_op(const SivKey& key, Bytes ad, Bytes nonce, Bytes in, Mu
 // give the same status for the same malformed op: kOk if the op is well
 // formed, else kBadInput (no key, too many AD components, `out` overlapping an
 // input) or kBadLength (sizes as in the table above).
-SivStatus validate_seal_op(const SivOp& op) noexcept;
-SivStatus validate_open_op(const SivOp& op) noexcept;
+// Inline: every engine checks every op of a burst (four per NTS request),
+// and the ops the protocol core builds are always well formed, so the checks
+// should cost a few compares, not a call each.
+namespace detail {
+// Compares addresses as integers: relational operators on pointers into
+// different objects are unspecified in C++.
+inline bool overlaps(Bytes a, MutBytes b) noexcept {
+  if (a.empty() || b.empty()) return false;
+  const auto a0 = reinterpret_cast<std::uintptr_t>(a.data());
+  const auto b0 = reinterpret_cast<std::uintptr_t>(b.data());
+  return a0 < b0 + b.size() && b0 < a0 + a.size();
+}
+
+inline SivStatus validate_common(const SivOp& op) noexcept {
+  if (op.key == nullptr || op.key->empty()) return SivStatus::kBadInput;
+  if (op.ad_count > kMaxAdComponents) return SivStatus::kBadInput;
+  // S2V reads the AD after open has written `out`, and CTR streams in to out:
+  // an overlap would silently change the result, so it is refused.
+  if (overlaps(op.in, op.out)) return SivStatus::kBadInput;
+  for (std::size_t i = 0; i < op.ad_count; ++i)
+    if (overlaps(op.ad[i], op.out)) return SivStatus::kBadInput;
+  return SivStatus::kOk;
+}
+}  // namespace detail
+
+inline SivStatus validate_seal_op(const SivOp& op) noexcept {
+  if (const auto st = detail::validate_common(op); st != SivStatus::kOk) return st;
+  if (op.in.size() > kMaxSivMessage || op.out.size() != op.in.size() + kSivTagLen)
+    return SivStatus::kBadLength;
+  return SivStatus::kOk;
+}
+
+inline SivStatus validate_open_op(const SivOp& op) noexcept {
+  if (const auto st = detail::validate_common(op); st != SivStatus::kOk) return st;
+  if (op.in.size() < kSivTagLen || op.in.size() - kSivTagLen > kMaxSivMessage ||
+      op.out.size() != op.in.size() - kSivTagLen)
+    return SivStatus::kBadLength;
+  return SivStatus::kOk;
+}
 
 class SivEngine {
  public:

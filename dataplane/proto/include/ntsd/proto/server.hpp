@@ -11,9 +11,10 @@
 //   draw random (cookie nonces, then response nonce) → seal new cookies →
 //   read T3 from TxClock → seal response (S2C).
 // handle_burst does the same steps phase by phase for the whole burst, each
-// crypto phase in one engine call. Random bytes are drawn per packet in packet
-// order and TxClock::now() is called once per answered packet in packet
-// order, so a burst is byte-identical to the same requests handled one by one.
+// crypto phase in one engine call. The random bytes of all the packets are
+// drawn in one Random::fill call, in packet order, and TxClock::now() is
+// called once per answered packet in packet order, so a burst is
+// byte-identical to the same requests handled one by one.
 #pragma once
 
 #include <array>
@@ -48,6 +49,10 @@ class TxClock {
 
 // Randomness for nonces (response nonce, cookie nonces, client unique ids).
 // Must be cryptographically strong in production (e.g. a per-worker DRBG).
+// A byte stream: fill(a) then fill(b) must give the bytes fill(a + b) would.
+// The server draws the nonces of a whole burst in one call (one virtual call
+// per burst, not two per packet); this is what keeps a burst byte-identical
+// to its requests handled one by one.
 class Random {
  public:
   virtual ~Random() = default;

@@ -1,0 +1,352 @@
+// VAES/AVX-512 kernels: 16-lane key setup, CBC-MAC and CTR. See mb_vaes.hpp.
+//
+// Built without -mavx512* (the project targets baseline x86-64): every
+// function that uses the intrinsics carries a target attribute, and the
+// engine checks cpu_supported() before calling any of them.
+#include "mb_vaes.hpp"
+
+#include <cpuid.h>
+#include <immintrin.h>
+
+// GCC 12's AVX-512 headers build "undefined" vectors as `__m512i __Y = __Y;`
+// (slli/srli/shuffle/broadcast), which -Wuninitialized flags at every inlined
+// use; the value is never read. Nothing else in this file relies on the warning.
+#pragma GCC diagnostic ignored "-Wuninitialized"
+
+#define NTSD_VAES_TARGET "aes,vaes,avx512f,avx512bw,avx512vl,avx512dq"
+#define NTSD_VAES __attribute__((target(NTSD_VAES_TARGET)))
+#define NTSD_VAES_INLINE __attribute__((target(NTSD_VAES_TARGET), always_inline)) inline
+
+// The state of 4 lanes groups must live in registers, not in an array on the
+// stack: GCC keeps x[g] in memory unless the loops over g (and rounds) are
+// unrolled, which put a store and a reload into every aesenc chain.
+#define NTSD_PRAGMA(x) _Pragma(#x)
+#define NTSD_UNROLL(n) NTSD_PRAGMA(GCC unroll n)
+
+namespace ntsd::crypto::mb::vaes {
+namespace {
+
+constexpr std::size_t kRounds = 10;  // AES-128
+
+NTSD_VAES_INLINE __m512i ld(const Block* p) {
+  return _mm512_load_si512(static_cast<const void*>(p));
+}
+NTSD_VAES_INLINE void st(Block* p, __m512i v) {
+  _mm512_store_si512(static_cast<void*>(p), v);
+}
+
+// Four 16-byte keys (anywhere in memory) as the four lanes of one register.
+NTSD_VAES_INLINE __m512i gather4(const std::uint8_t* const* k) {
+  const auto l = [](const std::uint8_t* p) {
+    return _mm_loadu_si128(reinterpret_cast<const __m128i*>(p));
+  };
+  __m512i v = _mm512_castsi128_si512(l(k[0]));
+  v = _mm512_inserti32x4(v, l(k[1]), 1);
+  v = _mm512_inserti32x4(v, l(k[2]), 2);
+  return _mm512_inserti32x4(v, l(k[3]), 3);
+}
+
+// w ^ (w << 32) ^ (w << 64) ^ (w << 96) within each 128-bit lane: the
+// running XOR of the four words of FIPS 197 §5.2 key expansion.
+NTSD_VAES_INLINE __m512i shift_xor(__m512i k) {
+  k = _mm512_xor_si512(k, _mm512_bslli_epi128(k, 4));
+  k = _mm512_xor_si512(k, _mm512_bslli_epi128(k, 4));
+  return _mm512_xor_si512(k, _mm512_bslli_epi128(k, 4));
+}
+
+// RFC 5297 §2.3 dbl on four big-endian blocks: byte-reverse each lane into a
+// little-endian 128-bit integer, shift the two 64-bit halves left by one,
+// carry the low half's top bit into the high half and fold the high half's
+// top bit back as 0x87. Branch-free: the blocks are secret-derived.
+NTSD_VAES_INLINE __m512i dbl4(__m512i v) {
+  const __m512i rev =
+      _mm512_broadcast_i32x4(_mm_set_epi8(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15));
+  const __m512i fold = _mm512_set4_epi64(1, 0x87, 1, 0x87);  // per lane: low half 0x87, high 1
+  const __m512i x = _mm512_shuffle_epi8(v, rev);
+  __m512i c = _mm512_shuffle_epi32(_mm512_srli_epi64(x, 63), _MM_PERM_BADC);  // swap halves
+  c = _mm512_and_si512(_mm512_sub_epi64(_mm512_setzero_si512(), c), fold);
+  return _mm512_shuffle_epi8(_mm512_xor_si512(_mm512_slli_epi64(x, 1), c), rev);
+}
+
+// One FIPS 197 §5.2 AES-128 expansion round of 4 keys. RotWord+SubWord come
+// from aesenclast on a state whose columns all hold RotWord(w3), with rcon in
+// every column as the round key (S. Gueron's AES-GCM-SIV reference), as in
+// mb_aesni.cpp; the shifts stay within each 128-bit lane.
+NTSD_VAES_INLINE __m512i expand_round(__m512i k, __m512i rcon) {
+  const __m512i rot = _mm512_set1_epi32(0x0c0f0e0d);
+  const __m512i sub = _mm512_aesenclast_epi128(_mm512_shuffle_epi8(k, rot), rcon);
+  return _mm512_xor_si512(shift_xor(k), sub);
+}
+
+// Expands K1 of every lane (and K2 with Ctr: the two sets of chains are
+// independent, so together they take little longer than one), straight into
+// the interleaved tables. Also returns E(K1, 0^128) of every lane (L of
+// RFC 4493 §2.3), computed from each round key as soon as it exists.
+template <std::size_t G, bool Ctr>
+NTSD_VAES_INLINE void expand(const std::uint8_t* const (&k1)[kLanes],
+                             const std::uint8_t* const (&k2)[kLanes], LaneKeys& mac, LaneKeys& ctr,
+                             __m512i (&l)[4]) {
+  __m512i a[G];
+  [[maybe_unused]] __m512i b[G];
+  NTSD_UNROLL(4)
+  for (std::size_t g = 0; g < G; ++g) {
+    a[g] = gather4(&k1[4 * g]);
+    st(&mac.rk[0][4 * g], a[g]);
+    l[g] = a[g];  // 0^128 xor rk[0]
+    if constexpr (Ctr) {
+      b[g] = gather4(&k2[4 * g]);
+      st(&ctr.rk[0][4 * g], b[g]);
+    }
+  }
+  int rc = 1;
+  NTSD_UNROLL(10)
+  for (std::size_t r = 1; r <= kRounds; ++r) {
+    const __m512i rcon = _mm512_set1_epi32(rc);
+    NTSD_UNROLL(4)
+    for (std::size_t g = 0; g < G; ++g) {
+      a[g] = expand_round(a[g], rcon);
+      st(&mac.rk[r][4 * g], a[g]);
+      l[g] = r < kRounds ? _mm512_aesenc_epi128(l[g], a[g]) : _mm512_aesenclast_epi128(l[g], a[g]);
+      if constexpr (Ctr) {
+        b[g] = expand_round(b[g], rcon);
+        st(&ctr.rk[r][4 * g], b[g]);
+      }
+    }
+    rc = rc == 0x80 ? 0x1b : rc << 1;  // FIPS 197 Rcon
+  }
+}
+
+// One AES-128 encryption of every lane of G registers, round by round across
+// registers so that independent aesencs overlap.
+template <std::size_t G>
+NTSD_VAES_INLINE void encrypt(const LaneKeys& kt, __m512i (&x)[4]) {
+  NTSD_UNROLL(4)
+  for (std::size_t g = 0; g < G; ++g) x[g] = _mm512_xor_si512(x[g], ld(&kt.rk[0][4 * g]));
+  NTSD_UNROLL(10)
+  for (std::size_t r = 1; r < kRounds; ++r) {
+    NTSD_UNROLL(4)
+    for (std::size_t g = 0; g < G; ++g) x[g] = _mm512_aesenc_epi128(x[g], ld(&kt.rk[r][4 * g]));
+  }
+  NTSD_UNROLL(4)
+  for (std::size_t g = 0; g < G; ++g)
+    x[g] = _mm512_aesenclast_epi128(x[g], ld(&kt.rk[kRounds][4 * g]));
+}
+
+template <std::size_t G, bool Ctr>
+NTSD_VAES void setup_g(const std::uint8_t* const (&k1)[kLanes],
+                       const std::uint8_t* const (&k2)[kLanes], LaneKeys& mac, LaneKeys& ctr,
+                       Block (&sk1)[kLanes], Block (&sk2)[kLanes], Block (&d0)[kLanes]) {
+  __m512i x[4];
+  expand<G, Ctr>(k1, k2, mac, ctr, x);
+  NTSD_UNROLL(4)
+  for (std::size_t g = 0; g < G; ++g) {
+    const __m512i s1 = dbl4(x[g]);
+    _mm512_storeu_si512(&sk1[4 * g], s1);
+    _mm512_storeu_si512(&sk2[4 * g], dbl4(s1));
+    x[g] = s1;  // CMAC of one complete block 0^128: E(K, 0^128 xor sk1)
+  }
+  encrypt<G>(mac, x);
+  NTSD_UNROLL(4)
+  for (std::size_t g = 0; g < G; ++g) _mm512_storeu_si512(&d0[4 * g], x[g]);
+}
+
+template <std::size_t G>
+NTSD_VAES void setup_mac_g(const std::uint8_t* const (&k1)[kLanes], LaneKeys& mac,
+                           Block (&sk1)[kLanes], Block (&sk2)[kLanes], Block (&d0)[kLanes]) {
+  setup_g<G, false>(k1, k1, mac, mac, sk1, sk2, d0);
+}
+
+template <std::size_t G>
+NTSD_VAES void setup_both_g(const std::uint8_t* const (&k1)[kLanes],
+                            const std::uint8_t* const (&k2)[kLanes], LaneKeys& mac, LaneKeys& ctr,
+                            Block (&sk1)[kLanes], Block (&sk2)[kLanes], Block (&d0)[kLanes]) {
+  setup_g<G, true>(k1, k2, mac, ctr, sk1, sk2, d0);
+}
+
+template <std::size_t G>
+NTSD_VAES void cbc_mac_g(const LaneKeys& kt, LaneBlocks& b, std::size_t steps) {
+  __m512i x[4];
+  NTSD_UNROLL(4)
+  for (auto& v : x) v = _mm512_setzero_si512();
+  for (std::size_t s = 0; s < steps; ++s) {
+    const std::uint32_t reset = b.reset[s];
+    NTSD_UNROLL(4)
+    for (std::size_t g = 0; g < G; ++g) {
+      const auto keep = static_cast<__mmask8>(~(reset >> (8 * g)));
+      const __m512i m = ld(&b.blk[s][4 * g]);
+      x[g] = _mm512_mask_xor_epi64(m, keep, x[g], m);  // keep ? x ^ m : m
+    }
+    encrypt<G>(kt, x);
+    NTSD_UNROLL(4)
+    for (std::size_t g = 0; g < G; ++g) st(&b.blk[s][4 * g], x[g]);
+  }
+}
+
+template <std::size_t G>
+NTSD_VAES void ctr_g(const LaneKeys& kt, const Block (&q)[kLanes], LaneBlocks& b,
+                     std::size_t steps) {
+  const __m512i rev =
+      _mm512_broadcast_i32x4(_mm_set_epi8(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15));
+  // Byte-reversed, the big-endian low word of Q is the first 32-bit element.
+  const __m512i one = _mm512_set4_epi32(0, 0, 0, 1);
+  __m512i c[4], x[4];
+  NTSD_UNROLL(4)
+  for (std::size_t g = 0; g < G; ++g)
+    c[g] = _mm512_shuffle_epi8(_mm512_loadu_si512(&q[4 * g]), rev);
+  for (std::size_t s = 0; s < steps; ++s) {
+    NTSD_UNROLL(4)
+    for (std::size_t g = 0; g < G; ++g) {
+      x[g] = _mm512_shuffle_epi8(c[g], rev);
+      c[g] = _mm512_add_epi32(c[g], one);
+    }
+    encrypt<G>(kt, x);
+    NTSD_UNROLL(4)
+    for (std::size_t g = 0; g < G; ++g) st(&b.blk[s][4 * g], x[g]);
+  }
+}
+
+// The first n (0..16) bytes at p, zeros after; reads nothing past p + n.
+NTSD_VAES_INLINE __m128i load_partial(const std::uint8_t* p, std::size_t n) {
+  const auto mask = static_cast<__mmask16>((std::uint32_t{1} << n) - 1);
+  return _mm_maskz_loadu_epi8(mask, p);
+}
+
+NTSD_VAES_INLINE __m128i load_block(const Block& b) {
+  return _mm_load_si128(reinterpret_cast<const __m128i*>(b.b));
+}
+NTSD_VAES_INLINE void store_block(Block& b, __m128i v) {
+  _mm_store_si128(reinterpret_cast<__m128i*>(b.b), v);
+}
+
+// pshufb controls for a byte shift by a variable amount r: a 16-byte window
+// into these tables, at offset 16 - r, moves byte i to i + r (kShiftUp) or
+// byte 16 - r + i to i (kShiftDown); 0x80 entries give zero bytes.
+alignas(16) constexpr std::uint8_t kShiftUp[32] = {
+    0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80,
+    0,    1,    2,    3,    4,    5,    6,    7,    8,    9,    10,   11,   12,   13,   14,   15};
+alignas(16) constexpr std::uint8_t kShiftDown[32] = {
+    0,    1,    2,    3,    4,    5,    6,    7,    8,    9,    10,   11,   12,   13,   14,   15,
+    0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80};
+
+NTSD_VAES_INLINE __m128i window(const std::uint8_t (&t)[32], std::size_t r) {
+  return _mm_loadu_si128(reinterpret_cast<const __m128i*>(t + 16 - r));
+}
+
+// One CMAC's blocks for lane l from step s (see mb_vaes.hpp), D XORed into
+// the message's last 16 bytes first if xorend; returns the step after it.
+NTSD_VAES_INLINE std::size_t emit(LaneBlocks& b, std::size_t l, std::size_t s,
+                                  const std::uint8_t* p, std::size_t n, const Block& sk1,
+                                  const Block& sk2, const Block* xorend) {
+  b.reset[s] |= 3u << (2 * l);
+  const std::size_t nb = n == 0 ? 1 : (n + 15) / 16;
+  for (std::size_t j = 0; j + 1 < nb; ++j)
+    store_block(b.blk[s + j][l], _mm_loadu_si128(reinterpret_cast<const __m128i*>(p + 16 * j)));
+  const std::size_t rem = n - 16 * (nb - 1);  // 0 (empty message) to 16
+  __m128i last = load_partial(p + 16 * (nb - 1), rem);
+  if (xorend != nullptr) {
+    // D over the last 16 bytes, which straddle the last two blocks unless
+    // n is a multiple of 16: D << rem bytes into the one before, the rest here.
+    const __m128i d = load_block(*xorend);
+    if (rem == 16) {
+      last = _mm_xor_si128(last, d);
+    } else {
+      Block& prev = b.blk[s + nb - 2][l];
+      store_block(prev,
+                  _mm_xor_si128(load_block(prev), _mm_shuffle_epi8(d, window(kShiftUp, rem))));
+      last = _mm_xor_si128(last, _mm_shuffle_epi8(d, window(kShiftDown, rem)));
+    }
+  }
+  // The 10* pad (a zero mask when the block is complete) and the subkey.
+  last = _mm_xor_si128(last, _mm_maskz_set1_epi8(static_cast<__mmask16>(std::uint32_t{1} << rem),
+                                                 static_cast<char>(0x80)));
+  last = _mm_xor_si128(last, load_block(rem == 16 ? sk1 : sk2));
+  store_block(b.blk[s + nb - 1][l], last);
+  return s + nb;
+}
+
+}  // namespace
+
+NTSD_VAES std::size_t emit_ad(LaneBlocks& b, std::size_t l, const std::span<const std::uint8_t>* ad,
+                              std::size_t count, const Block& sk1, const Block& sk2,
+                              std::uint8_t* end) noexcept {
+  std::size_t s = 0;
+  for (std::size_t j = 0; j < count; ++j) {
+    s = emit(b, l, s, ad[j].data(), ad[j].size(), sk1, sk2, nullptr);
+    end[j] = static_cast<std::uint8_t>(s - 1);
+  }
+  return s;
+}
+
+NTSD_VAES std::size_t emit_t(LaneBlocks& b, std::size_t l, const std::uint8_t* p, std::size_t n,
+                             const Block& d, const Block& sk1, const Block& sk2) noexcept {
+  if (n >= 16) return emit(b, l, 0, p, n, sk1, sk2, &d);
+  // A single complete block, so it takes sk1.
+  b.reset[0] |= 3u << (2 * l);
+  __m128i t = _mm_xor_si128(load_partial(p, n), load_block(dbl(d)));
+  t = _mm_xor_si128(t, _mm_maskz_set1_epi8(static_cast<__mmask16>(std::uint32_t{1} << n),
+                                           static_cast<char>(0x80)));
+  store_block(b.blk[0][l], _mm_xor_si128(t, load_block(sk1)));
+  return 1;
+}
+
+NTSD_VAES void xor_keystream(const LaneBlocks& b, std::size_t l, const std::uint8_t* src,
+                             std::uint8_t* dst, std::size_t n) noexcept {
+  for (std::size_t o = 0, s = 0; o < n; o += 16, ++s) {
+    const std::size_t len = n - o < 16 ? n - o : 16;
+    const auto mask = static_cast<__mmask16>((std::uint32_t{1} << len) - 1);
+    const __m128i x = _mm_xor_si128(_mm_maskz_loadu_epi8(mask, src + o), load_block(b.blk[s][l]));
+    _mm_mask_storeu_epi8(dst + o, mask, x);
+  }
+}
+
+bool cpu_supported() noexcept {
+  // __builtin_cpu_supports checks that the OS saves the AVX-512 state too;
+  // clang 14 has no "vaes" name for it, so VAES is read from CPUID leaf 7
+  // (ECX bit 9) directly.
+  __builtin_cpu_init();
+  if (!__builtin_cpu_supports("aes") || !__builtin_cpu_supports("avx512f") ||
+      !__builtin_cpu_supports("avx512bw") || !__builtin_cpu_supports("avx512vl") ||
+      !__builtin_cpu_supports("avx512dq"))
+    return false;
+  unsigned a = 0, b = 0, c = 0, d = 0;
+  return __get_cpuid_count(7, 0, &a, &b, &c, &d) != 0 && (c & (1u << 9)) != 0;
+}
+
+// Each entry point instantiates its kernel for 1..4 groups: a burst of one
+// op runs one register, not four.
+#define NTSD_BY_GROUPS(fn, ...)  \
+  switch (groups) {              \
+    case 1:                      \
+      return fn<1>(__VA_ARGS__); \
+    case 2:                      \
+      return fn<2>(__VA_ARGS__); \
+    case 3:                      \
+      return fn<3>(__VA_ARGS__); \
+    case 4:                      \
+      return fn<4>(__VA_ARGS__); \
+    default:                     \
+      return;                    \
+  }
+
+void setup(const std::uint8_t* const (&k1)[kLanes], const std::uint8_t* const (&k2)[kLanes],
+           std::size_t groups, LaneKeys& mac, LaneKeys* ctr, Block (&sk1)[kLanes],
+           Block (&sk2)[kLanes], Block (&d0)[kLanes]) noexcept {
+  if (ctr == nullptr) {
+    NTSD_BY_GROUPS(setup_mac_g, k1, mac, sk1, sk2, d0)
+  } else {
+    NTSD_BY_GROUPS(setup_both_g, k1, k2, mac, *ctr, sk1, sk2, d0)
+  }
+}
+
+void cbc_mac(const LaneKeys& kt, std::size_t groups, LaneBlocks& b, std::size_t steps) noexcept {
+  NTSD_BY_GROUPS(cbc_mac_g, kt, b, steps)
+}
+
+void ctr_keystream(const LaneKeys& kt, std::size_t groups, const Block (&q)[kLanes], LaneBlocks& b,
+                   std::size_t steps) noexcept {
+  NTSD_BY_GROUPS(ctr_g, kt, q, b, steps)
+}
+
+#undef NTSD_BY_GROUPS
+
+}  // namespace ntsd::crypto::mb::vaes

@@ -1,0 +1,92 @@
+// VAES/AVX-512 kernels for the burst AES-SIV engine (private to crypto/).
+//
+// Why a second kernel set next to mb_aesni.hpp: with one key per request and
+// NTS messages of 1-12 blocks, the AES-NI engine spent most of its time on
+// lane bookkeeping (refilling a lane per short task, looking keys up,
+// branching on last blocks), not on AES. Here one op owns one lane for the
+// whole chunk, so the round keys of a lane never change between passes, and
+// everything a lane absorbs is laid out up front (last blocks already padded
+// and XORed with the CMAC subkey), so the inner loop has no per-lane branch.
+// A zmm register holds 4 lanes (VAES encrypts each 128-bit lane with its own
+// round key), 4 registers make 16 lanes: enough independent work to cover
+// the aesenc latency.
+//
+// AES-128 only (AEAD 15, what NTS uses); the engine hands other keys on.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <span>
+
+#include "mb_block.hpp"
+
+namespace ntsd::crypto::mb::vaes {
+
+inline constexpr std::size_t kLanes = 16;
+inline constexpr std::size_t kLanesPerGroup = 4;  // 128-bit lanes of a zmm
+// Blocks one lane absorbs in one pass: 1536 bytes, a full Ethernet MTU of
+// AD plus one block per component. Larger ops go to the AES-NI engine.
+inline constexpr std::size_t kMaxSteps = 96;
+
+// The AES-128 round keys of 16 lanes, interleaved: rk[r][4g..4g+3] is round
+// key r of lane group g, one aligned 64-byte load.
+struct alignas(64) LaneKeys {
+  Block rk[11][kLanes];
+};
+
+// The blocks of one pass: lane l absorbs blk[s][l] at step s; the kernels
+// overwrite it with the lane's state after that step (for CTR: the keystream
+// block), so a CMAC is read from the step of its last block.
+struct alignas(64) LaneBlocks {
+  Block blk[kMaxSteps][kLanes];
+  // Bits 2l and 2l+1 set: lane l starts a new chain at step s (two bits per
+  // lane because the kernels mask 64-bit elements).
+  std::uint32_t reset[kMaxSteps];
+};
+
+// True if this CPU runs these kernels (VAES, AVX-512 F/BW/VL/DQ).
+bool cpu_supported() noexcept;
+
+// `groups` (1..4) is how many 4-lane groups hold work: lanes at or past
+// 4 * groups are neither read nor written.
+
+// Expands K1 (16 bytes per lane) into mac and derives its CMAC material
+// (RFC 4493 §2.3): L = E(K1, 0^128), sk1 = dbl(L), sk2 = dbl(sk1); and
+// d0 = CMAC(K1, 0^128) = E(K1, sk1), where S2V starts (RFC 5297 §2.4). If
+// ctr is not null, also expands K2 into it, interleaved with K1.
+void setup(const std::uint8_t* const (&k1)[kLanes], const std::uint8_t* const (&k2)[kLanes],
+           std::size_t groups, LaneKeys& mac, LaneKeys* ctr, Block (&sk1)[kLanes],
+           Block (&sk2)[kLanes], Block (&d0)[kLanes]) noexcept;
+
+// CBC-MAC of every lane over steps [0, steps): x = E(K, (reset ? 0 : x) ^ blk[s][l]),
+// then blk[s][l] = x.
+void cbc_mac(const LaneKeys& kt, std::size_t groups, LaneBlocks& b, std::size_t steps) noexcept;
+
+// CTR keystream (RFC 5297 §2.5): blk[s][l] = E(K, Q_l + s), the addition on
+// the low 32 bits of Q only (bit 31 of Q is clear and s < 2^31).
+void ctr_keystream(const LaneKeys& kt, std::size_t groups, const Block (&q)[kLanes], LaneBlocks& b,
+                   std::size_t steps) noexcept;
+
+// The layout side of a CBC-MAC pass. Every CMAC (RFC 4493 §2.4) is laid out
+// as its blocks, the last one padded if short and XORed with sk1 (complete)
+// or sk2 (padded), its first step marked in b.reset. Short blocks are built
+// with masked loads: no byte loops, and no stack buffer written narrow and
+// read wide (a store-forwarding stall per message).
+
+// S2V's AD components (RFC 5297 §2.4) ad[0..count) of lane l, back to back
+// from step 0; end[j] is the step of CMAC(S_j). Returns the steps used.
+std::size_t emit_ad(LaneBlocks& b, std::size_t l, const std::span<const std::uint8_t>* ad,
+                    std::size_t count, const Block& sk1, const Block& sk2,
+                    std::uint8_t* end) noexcept;
+
+// CMAC(T) of lane l from step 0, with T = P xorend D if |P| >= 16 (D over
+// the last 16 bytes, RFC 5297 §2.1), else T = dbl(D) xor pad(P). Returns the
+// steps used.
+std::size_t emit_t(LaneBlocks& b, std::size_t l, const std::uint8_t* p, std::size_t n,
+                   const Block& d, const Block& sk1, const Block& sk2) noexcept;
+
+// dst[0..n) = src[0..n) xor the keystream of lane l (blk[0..][l]).
+void xor_keystream(const LaneBlocks& b, std::size_t l, const std::uint8_t* src, std::uint8_t* dst,
+                   std::size_t n) noexcept;
+
+}  // namespace ntsd::crypto::mb::vaes

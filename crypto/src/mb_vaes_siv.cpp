@@ -1,0 +1,242 @@
+// VAES burst AES-SIV (RFC 5297) for NTS (RFC 8915 §5.1). See mb_vaes_siv.hpp.
+#include "mb_vaes_siv.hpp"
+
+#include <algorithm>
+#include <cstring>
+#include <new>
+
+#include "mb_aesni_siv.hpp"
+
+namespace ntsd::crypto {
+namespace mb {
+namespace {
+
+// Blocks of a CMAC over n bytes (RFC 4493 §2.4: the empty message is one
+// padded block).
+constexpr std::size_t cmac_blocks(std::size_t n) noexcept {
+  return n == 0 ? 1 : (n + 15) / 16;
+}
+
+std::size_t msg_len(const SivOp& op, bool sealing) noexcept {
+  return sealing ? op.in.size() : op.out.size();
+}
+
+// Ops the lanes take: well formed (the shared validation, so a bad op gets
+// the fallback's status, which is the reference's), AES-128 halves, and
+// every pass within a lane's kMaxSteps blocks.
+bool lane_eligible(const SivOp& op, bool sealing) noexcept {
+  const SivStatus st = sealing ? validate_seal_op(op) : validate_open_op(op);
+  if (st != SivStatus::kOk || op.key->size() != 32) return false;
+  std::size_t ad = 0;
+  for (std::size_t j = 0; j < op.ad_count; ++j) ad += cmac_blocks(op.ad[j].size());
+  return ad <= vaes::kMaxSteps && cmac_blocks(msg_len(op, sealing)) <= vaes::kMaxSteps;
+}
+
+}  // namespace
+
+VaesSiv::VaesSiv(std::unique_ptr<SivEngine> fallback) noexcept : fallback_(std::move(fallback)) {}
+
+VaesSiv::~VaesSiv() {
+  used_steps_ = vaes::kMaxSteps;
+  wipe_groups_ = kChunk / vaes::kLanesPerGroup;
+  ctr_keys_used_ = true;
+  wipe_used();
+}
+
+// A single op is latency bound in either engine, and the AES-NI one runs its
+// AD components in parallel lanes where a VAES lane runs them one after the
+// other (and sets up 4 lanes for 1): measured ~10% faster for one NTS op.
+void VaesSiv::seal(std::span<const SivOp> ops, std::span<SivStatus> status) noexcept {
+  if (ops.size() == 1) return fallback_->seal(ops, status);
+  mb::for_each_chunk<kChunk>(ops, status, [this](auto o, auto s) { seal_chunk(o, s); });
+  wipe_used();
+}
+
+void VaesSiv::open(std::span<const SivOp> ops, std::span<SivStatus> status) noexcept {
+  if (ops.size() == 1) return fallback_->open(ops, status);
+  mb::for_each_chunk<kChunk>(ops, status, [this](auto o, auto s) { open_chunk(o, s); });
+  wipe_used();
+}
+
+void VaesSiv::wipe_used() noexcept {
+  // Key schedules, subkeys, chaining values and keystream are key material:
+  // wipe what this call used, once per call rather than per chunk.
+  explicit_bzero(blocks_.blk, used_steps_ * sizeof(blocks_.blk[0]));
+  used_steps_ = 0;
+  // Only the lane groups that were set up (a short burst uses 1 of 4).
+  const std::size_t lanes = wipe_groups_ * vaes::kLanesPerGroup;
+  const auto wipe_keys = [lanes](vaes::LaneKeys& kt) {
+    if (lanes == kChunk) {
+      explicit_bzero(&kt, sizeof(kt));
+    } else if (lanes != 0) {
+      for (auto& row : kt.rk) explicit_bzero(row, lanes * sizeof(Block));
+    }
+  };
+  wipe_keys(mac_keys_);
+  if (ctr_keys_used_) wipe_keys(ctr_keys_);
+  ctr_keys_used_ = false;
+  explicit_bzero(sk1_, lanes * sizeof(Block));
+  explicit_bzero(sk2_, lanes * sizeof(Block));
+  explicit_bzero(d0_, lanes * sizeof(Block));
+  explicit_bzero(lanes_.data(), sizeof(lanes_));
+  wipe_groups_ = 0;
+  setup_groups_ = 0;  // nothing set up any more
+  setup_keys_ = {};
+}
+
+bool VaesSiv::admit(std::span<const SivOp> ops, std::span<SivStatus> status,
+                    bool sealing) noexcept {
+  std::array<const SivKey*, kChunk> keys{};
+  std::size_t nfb = 0, hi = 0;
+  bool ctr = false;
+  for (std::size_t l = 0; l < kChunk; ++l) {
+    lanes_[l].active = false;
+    if (l >= ops.size()) continue;
+    const SivOp& op = ops[l];
+    if (!lane_eligible(op, sealing)) {
+      fb_ops_[nfb] = op;
+      fb_index_[nfb++] = static_cast<std::uint8_t>(l);
+      continue;
+    }
+    lanes_[l].active = true;
+    hi = l + 1;
+    keys[l] = op.key;
+    ctr |= msg_len(op, sealing) != 0;  // K2 is only needed with a plaintext: NTS requests have none
+  }
+  if (nfb != 0) {
+    const std::span<const SivOp> fo(fb_ops_.data(), nfb);
+    const std::span<SivStatus> fs(fb_status_.data(), nfb);
+    if (sealing)
+      fallback_->seal(fo, fs);
+    else
+      fallback_->open(fo, fs);
+    for (std::size_t k = 0; k < nfb; ++k) status[fb_index_[k]] = fb_status_[k];
+  }
+  if (hi == 0) return false;
+  groups_ = (hi + vaes::kLanesPerGroup - 1) / vaes::kLanesPerGroup;
+  setup_keys(keys, ctr);
+  return true;
+}
+
+void VaesSiv::setup_keys(const std::array<const SivKey*, kChunk>& keys, bool ctr) noexcept {
+  // The next chunk of a burst under one key (cookies) finds its lanes set
+  // up already: same key objects in the same lanes (siv.hpp allows reuse for
+  // equal key pointers within a burst; the cache dies with wipe_used()).
+  if (setup_groups_ >= groups_ && (setup_ctr_ || !ctr) && keys == setup_keys_) return;
+  const std::uint8_t* k1[kChunk];
+  const std::uint8_t* k2[kChunk];
+  for (std::size_t l = 0; l < kChunk; ++l) {
+    k1[l] = keys[l] != nullptr ? keys[l]->mac_key().data() : zero_key_;
+    k2[l] = keys[l] != nullptr ? keys[l]->ctr_key().data() : zero_key_;
+  }
+  vaes::setup(k1, k2, groups_, mac_keys_, ctr ? &ctr_keys_ : nullptr, sk1_, sk2_, d0_);
+  ctr_keys_used_ |= ctr;
+  wipe_groups_ = std::max(wipe_groups_, groups_);
+  setup_keys_ = keys;
+  setup_groups_ = groups_;
+  setup_ctr_ = ctr;
+}
+
+void VaesSiv::run_cmac(std::size_t steps) noexcept {
+  if (steps == 0) return;
+  vaes::cbc_mac(mac_keys_, groups_, blocks_, steps);
+  std::memset(blocks_.reset, 0, steps * sizeof(blocks_.reset[0]));  // ready for the next pass
+  used_steps_ = std::max(used_steps_, steps);
+}
+
+// RFC 5297 §2.4: D = CMAC(0^128); D = dbl(D) xor CMAC(S_i) for each component.
+void VaesSiv::ad_pass(std::span<const SivOp> ops) noexcept {
+  std::size_t steps = 0;
+  for (std::size_t l = 0; l < ops.size(); ++l) {
+    if (!lanes_[l].active) continue;
+    const SivOp& op = ops[l];
+    steps = std::max(steps, vaes::emit_ad(blocks_, l, op.ad.data(), op.ad_count, sk1_[l], sk2_[l],
+                                          lanes_[l].ad_end.data()));
+  }
+  run_cmac(steps);
+  for (std::size_t l = 0; l < ops.size(); ++l) {
+    LaneState& ln = lanes_[l];
+    if (!ln.active) continue;
+    Block d = d0_[l];
+    for (std::size_t j = 0; j < ops[l].ad_count; ++j)
+      d = xor_blocks(dbl(d), blocks_.blk[ln.ad_end[j]][l]);
+    ln.d = d;
+  }
+}
+
+void VaesSiv::t_pass(std::span<const Bytes> msg) noexcept {
+  std::size_t steps = 0;
+  for (std::size_t l = 0; l < msg.size(); ++l) {
+    LaneState& ln = lanes_[l];
+    if (!ln.active) continue;
+    const std::size_t end =
+        vaes::emit_t(blocks_, l, msg[l].data(), msg[l].size(), ln.d, sk1_[l], sk2_[l]);
+    ln.t_end = static_cast<std::uint8_t>(end - 1);
+    steps = std::max(steps, end);
+  }
+  run_cmac(steps);
+}
+
+void VaesSiv::ctr_pass(std::span<const Bytes> src, std::span<std::uint8_t* const> dst) noexcept {
+  std::size_t steps = 0;
+  for (std::size_t l = 0; l < src.size(); ++l)
+    if (lanes_[l].active) steps = std::max(steps, (src[l].size() + 15) / 16);
+  if (steps == 0) return;
+  vaes::ctr_keystream(ctr_keys_, groups_, q_, blocks_, steps);
+  used_steps_ = std::max(used_steps_, steps);
+  for (std::size_t l = 0; l < src.size(); ++l)
+    if (lanes_[l].active) vaes::xor_keystream(blocks_, l, src[l].data(), dst[l], src[l].size());
+}
+
+void VaesSiv::seal_chunk(std::span<const SivOp> ops, std::span<SivStatus> status) noexcept {
+  if (!admit(ops, status, true)) return;
+  ad_pass(ops);
+  std::array<Bytes, kChunk> msg{};
+  std::array<std::uint8_t*, kChunk> body{};
+  for (std::size_t l = 0; l < ops.size(); ++l)
+    if (lanes_[l].active) msg[l] = ops[l].in;
+  t_pass(msg);
+  for (std::size_t l = 0; l < ops.size(); ++l) {
+    if (!lanes_[l].active) continue;
+    std::memcpy(ops[l].out.data(), v(l).b, kSivTagLen);  // the SIV (RFC 5297 §2.6)
+    q_[l] = ctr_iv(v(l).b);
+    body[l] = ops[l].out.data() + kSivTagLen;
+    status[l] = SivStatus::kOk;
+  }
+  ctr_pass(msg, body);
+}
+
+void VaesSiv::open_chunk(std::span<const SivOp> ops, std::span<SivStatus> status) noexcept {
+  if (!admit(ops, status, false)) return;
+  // RFC 5297 §2.7: decrypt with Q from the received SIV, then S2V over the result.
+  std::array<Bytes, kChunk> msg{};
+  std::array<std::uint8_t*, kChunk> out{};
+  for (std::size_t l = 0; l < ops.size(); ++l) {
+    if (!lanes_[l].active) continue;
+    q_[l] = ctr_iv(ops[l].in.data());
+    msg[l] = ops[l].in.subspan(kSivTagLen);
+    out[l] = ops[l].out.data();
+  }
+  ctr_pass(msg, out);
+  ad_pass(ops);
+  for (std::size_t l = 0; l < ops.size(); ++l)
+    if (lanes_[l].active) msg[l] = ops[l].out;
+  t_pass(msg);
+  for (std::size_t l = 0; l < ops.size(); ++l) {
+    if (!lanes_[l].active) continue;
+    const bool ok = tags_equal(v(l).b, ops[l].in.data());
+    if (!ok && !ops[l].out.empty()) std::memset(ops[l].out.data(), 0, ops[l].out.size());
+    status[l] = ok ? SivStatus::kOk : SivStatus::kAuthFail;
+  }
+}
+
+}  // namespace mb
+
+std::unique_ptr<SivEngine> make_vaes_engine() {
+  if (!mb::vaes::cpu_supported()) return nullptr;
+  auto fallback = make_aesni_engine();  // VAES implies AES-NI and AVX
+  if (!fallback) fallback = make_scalar_engine();
+  return std::unique_ptr<SivEngine>(new (std::nothrow) mb::VaesSiv(std::move(fallback)));
+}
+
+}  // namespace ntsd::crypto
