@@ -44,7 +44,8 @@ RunResult run_load(Transport& t, Codec& codec, Tracker& tr, const RunOptions& op
                    const ProgressFn& progress);
 
 // Whether a step stayed within the threshold: at most threshold_pct of the
-// requests sent went without a valid response (lost, invalid, NAK or KoD).
+// requests sent or refused by the transport (send errors) went without a
+// valid response (lost, invalid, NAK or KoD).
 bool within_threshold(const StepResult& s, double threshold_pct) noexcept;
 
 }  // namespace ntsgen

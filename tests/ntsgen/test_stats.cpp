@@ -5,6 +5,7 @@
 
 #include "histogram.hpp"
 #include "pacing.hpp"
+#include "runner.hpp"
 #include "session.hpp"
 #include "tracker.hpp"
 
@@ -131,6 +132,22 @@ TEST(Tracker, WrapCountsOverwrittenAsLost) {
   for (int i = 0; i < 64 + 10; ++i) tr.issue(0, 0, c);
   EXPECT_EQ(c.lost, 10u);
   EXPECT_EQ(tr.live(), 64u);
+}
+
+TEST(Threshold, RefusedRequestsCountAgainstTheStep) {
+  StepResult s;
+  s.c.sent = 1000;
+  s.c.valid = 999;
+  EXPECT_TRUE(within_threshold(s, 0.1));
+  // A back-pressuring port refused as many again: half went unanswered.
+  s.c.send_errors = 1000;
+  EXPECT_FALSE(within_threshold(s, 0.1));
+  EXPECT_TRUE(within_threshold(s, 50.1));
+  s = StepResult{};
+  EXPECT_FALSE(within_threshold(s, 100));  // nothing tried: no knee
+  s.c.sent = 10;
+  s.c.valid = 11;  // more valid than sent cannot happen: reject
+  EXPECT_FALSE(within_threshold(s, 100));
 }
 
 }  // namespace
