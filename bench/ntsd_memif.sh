@@ -74,10 +74,17 @@ EOT
 "$BIN/ntsd-ke" --config "$work/ntsd.toml" >"$work/ke.log" 2>&1 &
 pids+=($!)
 for _ in $(seq 50); do [ -s "$work/ntskeys" ] && break; sleep 0.1; done
-"$BIN/ntsd" --config "$work/ntsd.toml" >"$work/ntsd.log" 2>&1 &
-pids+=($!)
-for _ in $(seq 100); do grep -qs "serving NTP/NTS" "$work/ntsd.log" && break; sleep 0.1; done
-grep -q "serving NTP/NTS" "$work/ntsd.log" || { cat "$work/ntsd.log" >&2; exit 1; }
+# One ntsd per mode, stopped while ntsgen lingers idle: DPDK 22.11's
+# net_memif unmaps its rings on a peer disconnect without waiting for the
+# datapath, so the poller must never be the side left behind
+# (docs/dataplane.md, "net_memif").
+start_ntsd() {
+  "$BIN/ntsd" --config "$work/ntsd.toml" >"$work/ntsd-$1.log" 2>&1 &
+  ntsd_pid=$!
+  pids+=($ntsd_pid)
+  for _ in $(seq 100); do grep -qs "serving NTP/NTS" "$work/ntsd-$1.log" && break; sleep 0.1; done
+  grep -q "serving NTP/NTS" "$work/ntsd-$1.log" || { cat "$work/ntsd-$1.log" >&2; exit 1; }
+}
 
 # T3 - T2 quantile from the cumulative histogram: quantile Q of the samples
 # added between two scrapes (files A and B).
@@ -94,13 +101,18 @@ run() {
   local mode=$1 rate=$2 extra=$3
   local steps=10 dur=2
   [ $quick = 1 ] && steps=4 dur=1
+  start_ntsd "$mode"
   curl -sf "http://127.0.0.1:$metrics_port/metrics" >"$work/m0"
   # shellcheck disable=SC2086
   "$BIN/ntsgen" --transport dpdk --mode "$mode" $extra \
     --eal "-l 0 --no-huge -m 256 --no-shconf --no-pci --no-telemetry --file-prefix=gen$$ --vdev=net_memif0,role=client,socket=$work/memif.sock,rsize=12" \
     --src-ip 198.18.0.1 --dst-ip 198.18.0.2 --clients 1024 --rate "$rate" --ramp 1.25 --steps $steps \
-    --duration $dur --threshold 0.1 --quiet >"$work/$mode.out" 2>"$work/$mode.err" || true
+    --duration $dur --threshold 0.1 --quiet --linger 30 >"$work/$mode.out" 2>"$work/$mode.err" &
+  local gen=$!
+  for _ in $(seq 1200); do grep -qs lingering "$work/$mode.err" && break; kill -0 $gen 2>/dev/null || break; sleep 0.1; done
   curl -sf "http://127.0.0.1:$metrics_port/metrics" >"$work/m1"
+  kill -TERM "$ntsd_pid"; wait "$ntsd_pid" || echo "ntsd exited with status $? after $mode" >&2
+  kill -TERM "$gen" 2>/dev/null || true; wait "$gen" || true
   local knee
   knee=$(grep '^knee' "$work/$mode.out" || echo "knee: none")
   echo "$mode: $knee" >&2

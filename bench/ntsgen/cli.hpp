@@ -19,6 +19,12 @@ struct Options {
   unsigned placeholders = 0;
   std::string engine = "best";
   RunOptions run;
+  // Seconds to keep the transport open and idle after the results are out
+  // (until then, or SIGINT/SIGTERM). A DPDK memif peer can then be stopped
+  // first: DPDK 22.11's memif unmaps its rings on a peer's disconnect
+  // without waiting for the datapath, so the side that is polling must not
+  // be the one left behind (docs/ntsgen.md).
+  double linger_seconds = 0;
   std::string json;  // file, or "-" for stdout
   std::string plot;
   bool quiet = false;

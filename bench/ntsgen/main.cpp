@@ -1,10 +1,12 @@
 // ntsgen: the bundled NTP/NTS traffic generator (docs/ntsgen.md).
 #include <atomic>
+#include <chrono>
 #include <csignal>
 #include <cstdio>
 #include <cstring>
 #include <fstream>
 #include <memory>
+#include <thread>
 
 #include "cli.hpp"
 #include "nts_codec.hpp"
@@ -36,6 +38,18 @@ bool make_sessions(const Options& o, std::vector<Session>& sessions, std::string
   if (!o.quiet) std::fprintf(stderr, "NTS-KE: %u sessions with %s:%u (%u in parallel)\n", o.ke.sessions,
                              o.ke.host.c_str(), o.ke.port, o.ke.parallel);
   return establish_sessions(o.ke, sessions, err);
+}
+
+// Keeps the (idle) transport open until `seconds` pass or a signal asks to
+// stop; the results are already out, so a script can stop the peer first.
+void linger(double seconds) {
+  if (seconds <= 0) return;
+  std::fflush(stdout);
+  // Scripts wait for this line: everything before it is complete.
+  std::fprintf(stderr, "ntsgen: results written, lingering up to %.0f s\n", seconds);
+  const auto end = std::chrono::steady_clock::now() + std::chrono::duration<double>(seconds);
+  while (!g_stop.load() && std::chrono::steady_clock::now() < end)
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
 }
 
 int run(const Options& o) {
@@ -84,6 +98,7 @@ int run(const Options& o) {
     std::fprintf(stderr, "ntsgen: %s\n", err.c_str());
     return 1;
   }
+  linger(o.linger_seconds);
   return 0;
 }
 

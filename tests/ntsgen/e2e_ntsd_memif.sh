@@ -4,6 +4,13 @@
 # resolves its MAC by ARP, runs NTS-KE with ntsd-ke on loopback, and
 # fixed-rate NTS and NTP runs must report zero loss with every response valid.
 # Bounded: two runs of 1 s. No namespaces: memif is a unix socket in the work dir.
+#
+# Teardown order matters: DPDK 22.11's net_memif unmaps its shared rings when
+# the peer disconnects without waiting for its own datapath, so a poller left
+# running when its peer goes away can fault inside rx_burst. Each run
+# therefore gets its own ntsd, and ntsd (workers stopped first, then the
+# port closed) is stopped while ntsgen lingers idle with the results written.
+# Then ntsd must have exited cleanly, not by a signal.
 set -euo pipefail
 . "$(dirname "$0")/../e2e/lib.sh"
 e2e_init ntsgenmemif
@@ -38,17 +45,33 @@ listen = ""
 EOT
 e2e_spawn ntsd-ke - "$NTSD_KE" --config "$E2E_DIR/ntsd.toml"
 wait_for "[ -s $E2E_DIR/ntskeys ]" 10 || e2e_fail "ntsd-ke wrote no key file"
-e2e_spawn ntsd - "$NTSD" --config "$E2E_DIR/ntsd.toml"
-wait_for "grep -q 'serving NTP/NTS' $E2E_DIR/ntsd.log" 20 || e2e_fail "ntsd (DPDK) did not start"
+start_ntsd() {  # start_ntsd NAME: a fresh ntsd, log ntsd-NAME.log
+  e2e_spawn "ntsd-$1" - "$NTSD" --config "$E2E_DIR/ntsd.toml"
+  NTSD_PID=$E2E_LAST_PID
+  wait_for "grep -q 'serving NTP/NTS' $E2E_DIR/ntsd-$1.log" 20 || e2e_fail "ntsd (DPDK) did not start"
+}
+stop_ntsd() {  # stop_ntsd NAME: SIGTERM, and it must exit 0 (no crash)
+  local rc=0
+  kill -TERM "$NTSD_PID"
+  wait "$NTSD_PID" || rc=$?
+  [ "$rc" -eq 0 ] || { tail -5 "$E2E_DIR/ntsd-$1.log" >&2; e2e_fail "ntsd exited with status $rc after the $1 run"; }
+}
 
 json_get() { python3 -c "import json,sys; r=json.load(open(sys.argv[1])); print($2)" "$1"; }
 
 run() {  # run NAME ARGS...: a fixed-rate run that must have zero loss
-  local name=$1; shift
+  local name=$1 gen rc=0; shift
+  start_ntsd "$name"
   "$NTSGEN" --transport dpdk --src-ip 198.18.0.1 --dst-ip 198.18.0.2 --clients 1024 \
     --eal "-l 0 --no-huge -m 256 --no-shconf --no-pci --no-telemetry --log-level=warning --file-prefix=ntsgenmemif-c$$ --vdev=net_memif0,role=client,socket=$E2E_DIR/memif.sock" \
-    --rate 20000 --duration 1 --drain 0.5 --quiet --json "$E2E_DIR/$name.json" "$@" \
-    >"$E2E_DIR/$name.out" 2>&1 || { cat "$E2E_DIR/$name.out" >&2; e2e_fail "ntsgen $name failed"; }
+    --rate 20000 --duration 1 --drain 0.5 --quiet --json "$E2E_DIR/$name.json" --linger 20 "$@" \
+    >"$E2E_DIR/$name.out" 2>&1 &
+  gen=$!
+  wait_for "grep -q 'lingering' $E2E_DIR/$name.out || ! kill -0 $gen 2>/dev/null" 30 0.1
+  stop_ntsd "$name"
+  kill -TERM "$gen" 2>/dev/null || true
+  wait "$gen" || rc=$?
+  [ "$rc" -eq 0 ] || { cat "$E2E_DIR/$name.out" >&2; e2e_fail "ntsgen $name failed (status $rc)"; }
   local f=$E2E_DIR/$name.json sent valid lost
   sent=$(json_get "$f" 'r["steps"][0]["sent"]')
   valid=$(json_get "$f" 'r["steps"][0]["valid"]')
