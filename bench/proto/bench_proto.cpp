@@ -5,19 +5,16 @@
 // --benchmark_repetitions=5
 // --benchmark_report_aggregates_only=true
 #include <benchmark/benchmark.h>
-#include <openssl/rand.h>
 #include <time.h>
 #include <x86intrin.h>
 
-#include <algorithm>
 #include <chrono>
-#include <cstdlib>
-#include <cstring>
 #include <thread>
 #include <vector>
 
 #include "ntsd/proto/client.hpp"
 #include "ntsd/proto/server.hpp"
+#include "ntsd/runtime/runtime.hpp"
 #include "proto_fixtures.hpp"
 
 namespace ntsd::proto {
@@ -45,33 +42,6 @@ class NullEngine final : public crypto::SivEngine {
     for (auto& s : st) s = crypto::SivStatus::kOk;
   }
   const char* name() const noexcept override { return "null"; }
-};
-
-// Random as the responder's workers draw it (runtime::BufferedRandom in
-// dataplane/app/src/runtime.cpp, copied here so that the bench does not link
-// the runtime): OpenSSL's DRBG refilled 4 KiB at a time, every byte handed
-// out once (memcpy out, then zeroed). The refill is real RAND_bytes work,
-// so the bench pays what a worker pays per nonce.
-class BufferedRandom final : public Random {
- public:
-  void fill(MutBytes out) noexcept override {
-    std::size_t done = 0;
-    while (done < out.size()) {
-      if (pos_ == sizeof buf_) {
-        if (RAND_bytes(buf_, sizeof buf_) != 1) std::abort();
-        pos_ = 0;
-      }
-      const std::size_t n = std::min(out.size() - done, sizeof buf_ - pos_);
-      std::memcpy(out.data() + done, buf_ + pos_, n);
-      std::memset(buf_ + pos_, 0, n);
-      pos_ += n;
-      done += n;
-    }
-  }
-
- private:
-  std::uint8_t buf_[4096];
-  std::size_t pos_ = sizeof buf_;
 };
 
 struct Fixture {
@@ -134,12 +104,13 @@ void report(benchmark::State& st, std::uint64_t ns, const Reason want, const Ser
   if (total != static_cast<std::uint64_t>(pkts)) st.SkipWithError("unexpected outcome");
 }
 
-// arg: -1 = plain NTP, else the number of placeholders with one cookie.
-void BM_Burst(benchmark::State& st) {
+// handle_burst on the fixture's 32 requests with `server`, timed on CPU.
+// Random bytes come the way workers draw them (runtime::BufferedRandom:
+// 4 KiB RAND_bytes refills), so the bench pays what a worker pays per nonce.
+void run_burst(benchmark::State& st, Server& server, Reason want) {
   Fixture f(static_cast<int>(st.range(0)));
-  Server server(crypto::make_best_engine());
   CounterClock clock;
-  BufferedRandom rng;
+  runtime::BufferedRandom rng;
   std::array<Outcome, kBurst> out{};
   tsc_hz();
   const std::uint64_t t0 = cpu_ns();
@@ -147,14 +118,20 @@ void BM_Burst(benchmark::State& st) {
     server.handle_burst(f.burst, f.state, &f.ring, clock, rng, out);
     benchmark::DoNotOptimize(out);
   }
-  report(st, cpu_ns() - t0, st.range(0) < 0 ? Reason::kOkPlain : Reason::kOkNts, server);
+  report(st, cpu_ns() - t0, want, server);
+}
+
+// arg: -1 = plain NTP, else the number of placeholders with one cookie.
+void BM_Burst(benchmark::State& st) {
+  Server server(crypto::make_best_engine());
+  run_burst(st, server, st.range(0) < 0 ? Reason::kOkPlain : Reason::kOkNts);
 }
 
 void BM_Single(benchmark::State& st) {
   Fixture f(static_cast<int>(st.range(0)));
   Server server(crypto::make_best_engine());
   CounterClock clock;
-  BufferedRandom rng;
+  runtime::BufferedRandom rng;
   tsc_hz();
   const std::uint64_t t0 = cpu_ns();
   for (auto _ : st) {
@@ -168,18 +145,8 @@ void BM_Single(benchmark::State& st) {
 
 // The core without crypto: what the protocol code itself costs per packet.
 void BM_BurstNullCrypto(benchmark::State& st) {
-  Fixture f(static_cast<int>(st.range(0)));
   Server server(std::make_unique<NullEngine>());
-  CounterClock clock;
-  BufferedRandom rng;
-  std::array<Outcome, kBurst> out{};
-  tsc_hz();
-  const std::uint64_t t0 = cpu_ns();
-  for (auto _ : st) {
-    server.handle_burst(f.burst, f.state, &f.ring, clock, rng, out);
-    benchmark::DoNotOptimize(out);
-  }
-  report(st, cpu_ns() - t0, Reason::kOkNts, server);
+  run_burst(st, server, Reason::kOkNts);
 }
 
 // Wraps the best engine and times each of its calls by position in the burst
@@ -209,20 +176,10 @@ class TimedEngine final : public crypto::SivEngine {
 };
 
 void BM_BurstPhases(benchmark::State& st) {
-  Fixture f(static_cast<int>(st.range(0)));
   auto eng = std::make_unique<TimedEngine>();
-  TimedEngine* timed = eng.get();
-  Server server(std::move(eng));
-  CounterClock clock;
-  BufferedRandom rng;
-  std::array<Outcome, kBurst> out{};
-  tsc_hz();
-  const std::uint64_t t0 = cpu_ns();
-  for (auto _ : st) {
-    server.handle_burst(f.burst, f.state, &f.ring, clock, rng, out);
-    benchmark::DoNotOptimize(out);
-  }
-  report(st, cpu_ns() - t0, Reason::kOkNts, server);
+  const TimedEngine* timed = eng.get();
+  Server server(std::move(eng));  // owns the engine `timed` reads below
+  run_burst(st, server, Reason::kOkNts);
   const auto pkts = static_cast<double>(st.iterations() * kBurst);
   const char* names[] = {"ns_cookie_open", "ns_auth_verify", "ns_cookie_seal", "ns_resp_seal"};
   for (int i = 0; i < 4; ++i) st.counters[names[i]] = static_cast<double>(timed->ns[i]) / pkts;

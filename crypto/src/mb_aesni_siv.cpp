@@ -6,16 +6,6 @@
 
 namespace ntsd::crypto {
 namespace mb {
-namespace {
-
-// Ops this engine handles; the rest (AES-192, malformed ops) go to the scalar
-// reference so that their status is by construction the reference's.
-bool eligible(const SivOp& op, bool sealing) noexcept {
-  const SivStatus st = sealing ? validate_seal_op(op) : validate_open_op(op);
-  return st == SivStatus::kOk && (op.key->size() == 32 || op.key->size() == 64);
-}
-
-}  // namespace
 
 AesniSiv::AesniSiv(std::unique_ptr<SivEngine> fallback) noexcept : fallback_(std::move(fallback)) {}
 
@@ -67,12 +57,9 @@ void AesniSiv::admit(std::span<const SivOp> ops, std::span<SivStatus> status,
   nexp_ = 0;
   for (std::size_t i = 0; i < ops.size(); ++i) {
     OpState& st = ops_[i];
-    st.active = eligible(ops[i], sealing);
+    st.active = burst_eligible(ops[i], sealing);
     if (!st.active) {
-      if (sealing)
-        fallback_->seal(ops.subspan(i, 1), status.subspan(i, 1));
-      else
-        fallback_->open(ops.subspan(i, 1), status.subspan(i, 1));
+      run_ops(*fallback_, sealing, ops.subspan(i, 1), status.subspan(i, 1));
       continue;
     }
     st.key = key_index(ops[i].key);

@@ -8,6 +8,8 @@
 #include <cstring>
 #include <span>
 
+#include "ntsd/crypto/siv.hpp"
+
 namespace ntsd::crypto::mb {
 
 // Runs `chunk_fn` over ops in pieces of at most `chunk`, the size every
@@ -19,6 +21,27 @@ void for_each_chunk(std::span<Op> ops, std::span<Status> status, Fn&& chunk_fn) 
     const std::size_t n = ops.size() - i < chunk ? ops.size() - i : chunk;
     chunk_fn(ops.subspan(i, n), status.subspan(i, n));
   }
+}
+
+// Whether an op is well formed for its direction: the shared validation, so
+// that an op an engine refuses gets the fallback's (the reference's) status.
+inline bool valid_op(const SivOp& op, bool sealing) noexcept {
+  return (sealing ? validate_seal_op(op) : validate_open_op(op)) == SivStatus::kOk;
+}
+
+// Ops the AES-NI and IPsec-MB engines run themselves: well formed, with
+// AES-128 or AES-256 halves (AEAD 15 and 17; AES-192 goes to the fallback).
+inline bool burst_eligible(const SivOp& op, bool sealing) noexcept {
+  return valid_op(op, sealing) && (op.key->size() == 32 || op.key->size() == 64);
+}
+
+// Hands ops to `engine` in the given direction (an engine's fallback path).
+inline void run_ops(SivEngine& engine, bool sealing, std::span<const SivOp> ops,
+                    std::span<SivStatus> status) noexcept {
+  if (sealing)
+    engine.seal(ops, status);
+  else
+    engine.open(ops, status);
 }
 
 struct alignas(16) Block {

@@ -13,14 +13,6 @@ std::size_t aes_len(const SivKey& k) noexcept {
   return k.size() / 2;
 }
 
-// Which ops this engine handles itself. Everything else (AES-192, which
-// IPsec-MB 1.3 has no CMAC for, and every op the shared validation refuses)
-// goes to the scalar reference, so a bad op gets the reference's status.
-bool mb_eligible(const SivOp& op, bool sealing) noexcept {
-  const SivStatus st = sealing ? validate_seal_op(op) : validate_open_op(op);
-  return st == SivStatus::kOk && (op.key->size() == 32 || op.key->size() == 64);
-}
-
 void wipe(void* p, std::size_t n) noexcept {
   explicit_bzero(p, n);
 }
@@ -130,12 +122,11 @@ void MbSiv::admit(std::span<const SivOp> ops, std::span<SivStatus> status, bool 
   for (std::size_t i = 0; i < ops.size(); ++i) {
     OpState& st = ops_[i];
     st.failed = false;
-    st.active = mb_eligible(ops[i], sealing);
+    // AES-192 (IPsec-MB 1.3 has no CMAC for it) and malformed ops go to
+    // the scalar reference.
+    st.active = burst_eligible(ops[i], sealing);
     if (!st.active) {
-      if (sealing)
-        fallback_->seal(ops.subspan(i, 1), status.subspan(i, 1));
-      else
-        fallback_->open(ops.subspan(i, 1), status.subspan(i, 1));
+      run_ops(*fallback_, sealing, ops.subspan(i, 1), status.subspan(i, 1));
       continue;
     }
     st.key = key_index(ops[i].key);

@@ -25,8 +25,7 @@ std::size_t msg_len(const SivOp& op, bool sealing) noexcept {
 // the fallback's status, which is the reference's), AES-128 halves, and
 // every pass within a lane's kMaxSteps blocks.
 bool lane_eligible(const SivOp& op, bool sealing) noexcept {
-  const SivStatus st = sealing ? validate_seal_op(op) : validate_open_op(op);
-  if (st != SivStatus::kOk || op.key->size() != 32) return false;
+  if (!valid_op(op, sealing) || op.key->size() != 32) return false;
   std::size_t ad = 0;
   for (std::size_t j = 0; j < op.ad_count; ++j) ad += cmac_blocks(op.ad[j].size());
   return ad <= vaes::kMaxSteps && cmac_blocks(msg_len(op, sealing)) <= vaes::kMaxSteps;
@@ -106,10 +105,7 @@ bool VaesSiv::admit(std::span<const SivOp> ops, std::span<SivStatus> status,
   if (nfb != 0) {
     const std::span<const SivOp> fo(fb_ops_.data(), nfb);
     const std::span<SivStatus> fs(fb_status_.data(), nfb);
-    if (sealing)
-      fallback_->seal(fo, fs);
-    else
-      fallback_->open(fo, fs);
+    run_ops(*fallback_, sealing, fo, fs);
     for (std::size_t k = 0; k < nfb; ++k) status[fb_index_[k]] = fb_status_[k];
   }
   if (hi == 0) return false;
