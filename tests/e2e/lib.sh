@@ -44,6 +44,7 @@
 #   ntpsec      ntpsec_nts_client ntpsec_nts_server ntpsec_ntske_ok
 #               ntpsec_peer_ok ntpsec_selected ntpsec_offset
 #   ntsd        ntsd_write_config ntsd_stack_start ntsd_client_name ntsd_client_query
+#   ntsgen      json_get ntsgen_zero_loss
 #
 # Pitfalls this library handles for you (see DESIGN.md section 5)
 # - chrony and ntpsec verify the certificate against what they dial. chrony
@@ -703,4 +704,23 @@ ntsd_client_query() {
   grep -Eq '^NTP: ok' "$log" && NTSD_Q_NTP=ok
   NTSD_Q_NOTE=$(grep -E '^(NTS-KE|NTP):' "$log" | tr '\n' ' ' | sed 's/ *$//')
   [ "$NTSD_Q_KE" = ok ] && [ "$NTSD_Q_NTP" = ok ]
+}
+
+# json_get FILE EXPR: a value from ntsgen's --json output (python3: always
+# there); EXPR sees the parsed document as r.
+json_get() { python3 -c "import json,sys; r=json.load(open(sys.argv[1])); print($2)" "$1"; }
+
+# ntsgen_zero_loss NAME MIN_SENT: step 0 of the fixed-rate run whose --json
+# is $E2E_DIR/NAME.json (its output in NAME.out) sent at least MIN_SENT
+# requests, lost none, and got a valid response to every one; fails the test
+# otherwise.
+ntsgen_zero_loss() {
+  local name=$1 min=$2 f=$E2E_DIR/$1.json sent valid lost
+  sent=$(json_get "$f" 'r["steps"][0]["sent"]')
+  valid=$(json_get "$f" 'r["steps"][0]["valid"]')
+  lost=$(json_get "$f" 'r["steps"][0]["lost"]')
+  e2e_log "$name: sent $sent valid $valid lost $lost, p99 $(json_get "$f" 'r["steps"][0]["latency_ns"]["p99"]') ns"
+  [ "$sent" -ge "$min" ] || e2e_fail "$name: only $sent sent"
+  [ "$lost" -eq 0 ] || e2e_fail "$name: $lost lost"
+  [ "$valid" -eq "$sent" ] || { cat "$E2E_DIR/$name.out" >&2; e2e_fail "$name: $valid valid of $sent"; }
 }

@@ -14,9 +14,6 @@ make_certs "$E2E_DIR/pki" ntsgen.test "$S4" "$S6"
 chrony_nts_server "$NS_S" "$PKI_CERT" "$PKI_KEY"
 wait_for "in_s ss -ltn | grep -q ':4460 '" 20 || e2e_fail "chrony NTS-KE did not start"
 
-# json_get FILE EXPR: a value from ntsgen's --json output (python3: always there).
-json_get() { python3 -c "import json,sys; r=json.load(open(sys.argv[1])); print($2)" "$1"; }
-
 ramp() {  # ramp NAME ARGS...: run one ramp from the client namespace
   local name=$1; shift
   in_c "$NTSGEN" --server ntsgen.test --rate 4000 --ramp 2.5 --steps 6 --duration 0.6 \

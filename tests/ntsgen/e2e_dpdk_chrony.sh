@@ -15,8 +15,6 @@ make_certs "$E2E_DIR/pki" ntsgen.test "$S4" "$S6"
 chrony_nts_server "$NS_S" "$PKI_CERT" "$PKI_KEY"
 wait_for "in_s ss -ltn | grep -q ':4460 '" 20 || e2e_fail "chrony NTS-KE did not start"
 
-json_get() { python3 -c "import json,sys; r=json.load(open(sys.argv[1])); print($2)" "$1"; }
-
 run() {  # run NAME SRC DST ARGS...: one fixed-rate DPDK run from the client namespace
   local name=$1 src=$2 dst=$3; shift 3
   local eal="-l 0 --no-huge -m 256 --no-shconf --no-pci --no-telemetry --log-level=warning"

@@ -57,8 +57,6 @@ stop_ntsd() {  # stop_ntsd NAME: SIGTERM, and it must exit 0 (no crash)
   [ "$rc" -eq 0 ] || { tail -5 "$E2E_DIR/ntsd-$1.log" >&2; e2e_fail "ntsd exited with status $rc after the $1 run"; }
 }
 
-json_get() { python3 -c "import json,sys; r=json.load(open(sys.argv[1])); print($2)" "$1"; }
-
 run() {  # run NAME ARGS...: a fixed-rate run that must have zero loss
   local name=$1 gen rc=0; shift
   start_ntsd "$name"
@@ -72,14 +70,7 @@ run() {  # run NAME ARGS...: a fixed-rate run that must have zero loss
   kill -TERM "$gen" 2>/dev/null || true
   wait "$gen" || rc=$?
   [ "$rc" -eq 0 ] || { cat "$E2E_DIR/$name.out" >&2; e2e_fail "ntsgen $name failed (status $rc)"; }
-  local f=$E2E_DIR/$name.json sent valid lost
-  sent=$(json_get "$f" 'r["steps"][0]["sent"]')
-  valid=$(json_get "$f" 'r["steps"][0]["valid"]')
-  lost=$(json_get "$f" 'r["steps"][0]["lost"]')
-  e2e_log "$name: sent $sent valid $valid lost $lost, p99 $(json_get "$f" 'r["steps"][0]["latency_ns"]["p99"]') ns"
-  [ "$sent" -ge 19000 ] || e2e_fail "$name: only $sent sent"
-  [ "$lost" -eq 0 ] || e2e_fail "$name: $lost lost"
-  [ "$valid" -eq "$sent" ] || { cat "$E2E_DIR/$name.out" >&2; e2e_fail "$name: $valid valid of $sent"; }
+  ntsgen_zero_loss "$name" 19000
 }
 
 run nts --mode nts --ke "127.0.0.1:$ke_port" --ca "$E2E_DIR/cert.pem" --sessions 16 --placeholders 1
