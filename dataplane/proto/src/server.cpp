@@ -378,13 +378,15 @@ void Chunk::seal_cookies() noexcept {
 
 void Chunk::write(const ServerState& state, TxClock& clock) noexcept {
   nops_ = 0;
+  // The state is the chunk's: check the templates against it once, not per packet.
+  sc_.resp_header.update(state, false);
+  sc_.nak_header.update(state, true);
   for (std::size_t i = 0; i < reqs_.size(); ++i) {
     Slot& s = sc_.slots[i];
     const Request& r = reqs_[i];
     const Verdict v = reason_verdict(s.reason);
     if (v == Verdict::kDrop) continue;
-    detail::HeaderTemplate& t = v == Verdict::kNak ? sc_.nak_header : sc_.resp_header;
-    t.update(state, v == Verdict::kNak);
+    const detail::HeaderTemplate& t = v == Verdict::kNak ? sc_.nak_header : sc_.resp_header;
     t.write(s.p, r.rx, clock.now(), r.out.data());
     if (s.reason == Reason::kOkPlain) continue;
     std::uint8_t* p = r.out.data() + kHeaderLen;
