@@ -75,10 +75,11 @@ class Worker {
     for (std::size_t i = 0; i < received; ++i) {
       Slot& s = slots_[i];
       const proto::NtpTime t2 = parse_ctrl(rx_msgs_[i].msg_hdr, s);
-      if (!answerable(s)) continue;  // counted in answerable()
+      const limit::Address from = client(s);  // IPv4-mapped IPv6 comes back as IPv4
+      if (!answerable(s, from)) continue;     // counted in answerable()
       const std::size_t len = std::min<std::size_t>(rx_msgs_[i].msg_len, kRxBuf);
       const proto::Request r{proto::Bytes(s.rx.data(), len), t2 != 0 ? t2 : t_after, proto::MutBytes(s.out)};
-      switch (gate_.admit(client(s), r.rx, r.bytes)) {
+      switch (gate_.admit(from, r.rx, r.bytes)) {
         case runtime::Admit::kCore:
           reqs_[count] = r;
           slot_of_[count++] = i;
@@ -146,8 +147,8 @@ class Worker {
   // expected"), spoofed sources (net::bad_source_ip4/6) and non-unicast
   // destinations are dropped here, as the DPDK classifier does, before the
   // core spends any crypto on them.
-  bool answerable(const Slot& s) noexcept {
-    if (!good_source(s)) return false;
+  bool answerable(const Slot& s, const limit::Address& from) noexcept {
+    if (!good_source(s, from)) return false;
     in_port_t port = 0;
     if (s.peer.ss_family == AF_INET) {
       port = reinterpret_cast<const sockaddr_in&>(s.peer).sin_port;
@@ -174,8 +175,7 @@ class Worker {
   // Loopback sources are fine only towards a loopback destination: such a
   // packet never left the host (the kernel drops 127/8 and ::1 arriving on
   // other interfaces, but that depends on sysctls such as route_localnet).
-  bool good_source(const Slot& s) noexcept {
-    const limit::Address a = client(s);  // IPv4-mapped IPv6 comes back as IPv4
+  bool good_source(const Slot& s, const limit::Address& a) noexcept {
     if (!a.v6) {
       std::array<std::uint8_t, 4> dst{};  // unknown destination: loopback not allowed
       if (s.have_dst4) std::memcpy(dst.data(), &s.dst4.ipi_addr.s_addr, 4);
