@@ -2,15 +2,26 @@
 # Responder benchmark: ntsd (DPDK backend, one worker lcore on core 1) against
 # ntsgen (DPDK, core 0) over net_memif, no NIC and no hugepages needed.
 #
-#   bench/ntsd_memif.sh [--build DIR] [--quick] [--burst N] [--modes "ntp nts"]
+#   bench/ntsd_memif.sh [--build DIR] [--quick] [--burst N] [--modes "ntp nts"] [--copy]
 #
 # --burst sets ntsd's [dataplane] burst (default 32): smaller bursts trade
 # multi-buffer throughput for a shorter T3 - T2, since every request of a
 # burst shares the T2 read after rx_burst.
 #
+# By default ntsd is the memif client in zero-copy mode (zero-copy=yes, EAL
+# --single-file-segments): its own mbufs are the ring buffers and ntsgen, the
+# memif server, does the copies. --copy runs the copy mode instead, ntsd as
+# the server copying every frame in and out (about 45 % of the worker).
+# Rings are 2^12 descriptors: 2^14 measured slower (the buffers no longer
+# fit in the caches) and 2^10 overflows during VM stalls (docs/benchmarks.md).
+#
 # Measures, for plain NTP and NTS (AEAD 15, one cookie per request):
 #   - the knee of an open-loop ramp: the highest step with < 0.1 % of requests
-#     unanswered or invalid (ntsgen verifies every response, docs/ntsgen.md);
+#     unanswered, refused or invalid (ntsgen verifies every response,
+#     docs/ntsgen.md). A step over that is run up to 3 times before the ramp
+#     ends (ntsgen --attempts; every attempt is in the table): this VM takes
+#     the worker's core away for 1-6 ms about once a second (the stall
+#     columns), longer than its 4096-descriptor RX ring lasts at these rates;
 #   - the server's processing time T3 - T2 (ntsd's ntsd_processing_seconds
 #     histogram, T2 read right after rx_burst) p50/p99 over that run
 #     (bucket upper bounds: 0.1 us up to 10 us, 1 us up to 100 us).
@@ -21,13 +32,15 @@ BUILD=${NTSD_BUILD:-$ROOT/build}
 quick=0
 burst=32
 modes="ntp nts"
+copy=0
 while [ $# -gt 0 ]; do
   case $1 in
     --build) BUILD=$2; shift 2 ;;
     --quick) quick=1; shift ;;
     --burst) burst=$2; shift 2 ;;
     --modes) modes=$2; shift 2 ;;
-    *) echo "usage: $0 [--build DIR] [--quick] [--burst N] [--modes \"ntp nts\"]" >&2; exit 2 ;;
+    --copy) copy=1; shift ;;
+    *) echo "usage: $0 [--build DIR] [--quick] [--burst N] [--modes \"ntp nts\"] [--copy]" >&2; exit 2 ;;
   esac
 done
 BIN=$BUILD/bin
@@ -39,7 +52,7 @@ cleanup() {
   for p in "${pids[@]}"; do kill -TERM "$p" 2>/dev/null || true; done
   sleep 0.5
   for p in "${pids[@]}"; do kill -KILL "$p" 2>/dev/null || true; done
-  rm -rf "$work"
+  [ -n "${KEEP:-}" ] || rm -rf "$work"
 }
 trap cleanup EXIT
 
@@ -47,6 +60,16 @@ trap cleanup EXIT
 (cd "$work" &&
   openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -days 1 -subj /CN=localhost \
     -addext subjectAltName=DNS:localhost,IP:127.0.0.1 -keyout key.pem -out cert.pem 2>/dev/null)
+rsize=12
+if [ $copy = 1 ]; then
+  ntsd_port="net_memif0,role=server,socket=$work/memif.sock,rsize=$rsize"
+  gen_port="net_memif0,role=client,socket=$work/memif.sock,rsize=$rsize"
+  segments=""
+else
+  ntsd_port="net_memif0,role=client,zero-copy=yes,socket=$work/memif.sock,rsize=$rsize"
+  gen_port="net_memif0,role=server,socket=$work/memif.sock,rsize=$rsize"
+  segments='"--single-file-segments", '  # memif zero-copy shares the EAL memory by fd
+fi
 ke_port=$((20000 + $$ % 20000))
 metrics_port=$((ke_port + 1))
 cat >"$work/ntsd.toml" <<EOT
@@ -64,14 +87,17 @@ file = "$work/ntskeys"
 backend = "dpdk"
 workers = 1
 burst = $burst
-eal_args = ["-l", "0-1", "--main-lcore", "0", "--no-huge", "-m", "256", "--no-shconf", "--no-pci", "--no-telemetry", "--file-prefix=ntsdb$$"]
-ports = ["net_memif0,role=server,socket=$work/memif.sock,rsize=12"]
+rx_desc = $((1 << rsize))
+tx_desc = $((1 << rsize))
+eal_args = ["-l", "0-1", "--main-lcore", "0", "--no-huge", "-m", "512", "--no-shconf", ${segments}"--no-pci", "--no-telemetry", "--file-prefix=ntsdb$$"]
+ports = ["$ntsd_port"]
 addresses = ["198.18.0.2"]
 
 [metrics]
 listen = "127.0.0.1:$metrics_port"
 EOT
-"$BIN/ntsd-ke" --config "$work/ntsd.toml" >"$work/ke.log" 2>&1 &
+# ntsd-ke on the generator's core, off ntsd's worker lcore.
+taskset -c 0 "$BIN/ntsd-ke" --config "$work/ntsd.toml" >"$work/ke.log" 2>&1 &
 pids+=($!)
 for _ in $(seq 50); do [ -s "$work/ntskeys" ] && break; sleep 0.1; done
 # One ntsd per mode, stopped while ntsgen lingers idle: DPDK 22.11's
@@ -97,36 +123,85 @@ proc_quantile() {
           for (i = 1; i <= n; i++) if (c[i] >= q * total) { if (le[i] == "+Inf") print ">100"; else printf "%.1f", le[i] * 1e6; exit } }' "$a" "$b"
 }
 
-run() {
-  local mode=$1 rate=$2 extra=$3
-  local steps=10 dur=2
-  [ $quick = 1 ] && steps=4 dur=1
-  start_ntsd "$mode"
-  curl -sf "http://127.0.0.1:$metrics_port/metrics" >"$work/m0"
-  # shellcheck disable=SC2086
-  "$BIN/ntsgen" --transport dpdk --mode "$mode" $extra \
-    --eal "-l 0 --no-huge -m 256 --no-shconf --no-pci --no-telemetry --file-prefix=gen$$ --vdev=net_memif0,role=client,socket=$work/memif.sock,rsize=12" \
-    --src-ip 198.18.0.1 --dst-ip 198.18.0.2 --clients 1024 --rate "$rate" --ramp 1.25 --steps $steps \
-    --duration $dur --threshold 0.1 --quiet --linger 30 >"$work/$mode.out" 2>"$work/$mode.err" &
-  local gen=$!
-  for _ in $(seq 1200); do grep -qs lingering "$work/$mode.err" && break; kill -0 $gen 2>/dev/null || break; sleep 0.1; done
-  curl -sf "http://127.0.0.1:$metrics_port/metrics" >"$work/m1"
-  kill -TERM "$ntsd_pid"; wait "$ntsd_pid" || echo "ntsd exited with status $? after $mode" >&2
-  kill -TERM "$gen" 2>/dev/null || true; wait "$gen" || true
-  local knee
-  knee=$(grep '^knee' "$work/$mode.out" || echo "knee: none")
-  echo "$mode: $knee" >&2
-  cat "$work/$mode.out" >&2
-  printf '| %s | %s | %s | %s |\n' "$mode" "$(sed -E 's/.*step [0-9]+, ([0-9.]+) valid responses.*/\1/' <<<"$knee")" \
-    "$(proc_quantile "$work/m0" "$work/m1" 0.5)" "$(proc_quantile "$work/m0" "$work/m1" 0.99)"
+# Increase of metric line NAME (exact series, e.g. with its labels) between scrapes A and B.
+metric_delta() {
+  awk -v n="$3" 'FNR == NR { if ($1 == n) a = $2; next } $1 == n { printf "%g", $2 - a }' "$1" "$2"
 }
 
-echo "| mode | valid responses/s at the knee (<0.1 % loss) | T3-T2 p50 (us) | T3-T2 p99 (us) |"
-echo "|---|---|---|---|"
+# One ntsd and one ntsgen run: load TAG MODE "NTSGEN LOAD ARGS" "EXTRA ARGS".
+# Leaves ntsgen's table in TAG.out, its JSON in TAG.json and ntsd's metrics
+# before and after in TAG.m0 and TAG.m1.
+load() {
+  local tag=$1 mode=$2 args=$3 extra=$4
+  # The memif server must listen before its client connects: ntsd first in
+  # copy mode; ntsgen first (it waits for the link) in zero-copy mode.
+  [ $copy = 1 ] && start_ntsd "$tag"
+  # ntsgen's stderr comes back on fd 4, so the wait for its "lingering" line
+  # below is a blocking read: polling with grep and sleep forked processes
+  # that preempted the two pollers for about a millisecond each, ten times
+  # a second (the RTT p99 went from ~50 us to ~1 ms).
+  # shellcheck disable=SC2086
+  exec 4< <("$BIN/ntsgen" --transport dpdk --mode "$mode" $extra $args \
+    --eal "-l 0 --no-huge -m 512 --no-shconf --no-pci --no-telemetry --file-prefix=gen$$ --vdev=$gen_port" \
+    --src-ip 198.18.0.1 --dst-ip 198.18.0.2 --clients 1024 --threshold 0.1 --json "$work/$tag.json" \
+    --quiet --linger 30 2>&1 >"$work/$tag.out")
+  local gen=$!
+  if [ $copy = 0 ]; then
+    # The socket is abstract (no file to wait for); ntsgen waits 5 s for the link.
+    sleep 1
+    start_ntsd "$tag"
+  fi
+  curl -sf "http://127.0.0.1:$metrics_port/metrics" >"$work/$tag.m0"
+  while IFS= read -r -u 4 line; do
+    echo "$line" >>"$work/$tag.err"
+    [[ $line == *lingering* ]] && break
+  done
+  curl -sf "http://127.0.0.1:$metrics_port/metrics" >"$work/$tag.m1"
+  kill -TERM "$ntsd_pid"; wait "$ntsd_pid" || echo "ntsd exited with status $? after $tag" >&2
+  kill -TERM "$gen" 2>/dev/null || true
+  cat <&4 >>"$work/$tag.err"
+  exec 4<&-
+  cat "$work/$tag.out" >&2
+}
+
+# A ramp to the knee, then a fixed-rate run at the knee's offered rate (or
+# the ramp's first rate if no step passed), which gives T3 - T2: over the
+# ramp it would mix in the saturated steps past the knee.
+run() {
+  local mode=$1 rate=$2 ramp=$3 extra=$4
+  local steps=10 dur=2 fixed_dur=4
+  [ $quick = 1 ] && steps=4 dur=1 fixed_dur=2
+  load "$mode-ramp" "$mode" "--rate $rate --ramp $ramp --steps $steps --duration $dur --attempts 3" "$extra"
+  local knee_valid="none" fixed_rate=$rate
+  if [ "$(json_num "$work/$mode-ramp.json" 'r["knee"]')" -ge 0 ]; then
+    knee_valid=$(json_num "$work/$mode-ramp.json" 'round(r["steps"][r["knee"]]["valid_rate"])')
+    fixed_rate=$(json_num "$work/$mode-ramp.json" 'round(r["steps"][r["knee"]]["offered_rate"])')
+  fi
+  load "$mode-fixed" "$mode" "--rate $fixed_rate --steps 1 --duration $fixed_dur" "$extra"
+  local f=$work/$mode-fixed.json stalls=0 stalled=0
+  for t in ramp fixed; do
+    stalls=$(awk -v a="$stalls" -v b="$(metric_delta "$work/$mode-$t.m0" "$work/$mode-$t.m1" 'ntsd_worker_stalls_total{worker="0",over="0.001"}')" 'BEGIN { print a + b }')
+    stalled=$(awk -v a="$stalled" -v b="$(metric_delta "$work/$mode-$t.m0" "$work/$mode-$t.m1" 'ntsd_worker_stalled_seconds_total{worker="0"}')" 'BEGIN { print a + b * 1000 }')
+  done
+  printf '| %s | %s | %s | %s | %s | %s | %s | %.1f |\n' "$mode" "$knee_valid" "$fixed_rate" \
+    "$(json_num "$f" 'round(100 * (1 - r["steps"][0]["valid"] / max(1, r["steps"][0]["sent"] + r["steps"][0]["send_errors"])), 3)')" \
+    "$(proc_quantile "$work/$mode-fixed.m0" "$work/$mode-fixed.m1" 0.5)" "$(proc_quantile "$work/$mode-fixed.m0" "$work/$mode-fixed.m1" 0.99)" \
+    "$stalls" "$stalled"
+}
+
+json_num() { python3 -c 'import json, sys; r = json.load(open(sys.argv[1])); print(eval(sys.argv[2]))' "$1" "$2"; }
+
+# Columns: the knee of the ramp; the fixed-rate run at that offered rate,
+# its share of requests not answered validly and its T3 - T2; and how often
+# ntsd's worker lost its core over both runs (poll-loop iterations over
+# 1 ms, and the time of all those over 0.25 ms): its RX ring (2^rsize
+# descriptors) is the only buffer while that lasts.
+echo "| mode | valid/s at the knee (<0.1 % not valid) | fixed run at (offered/s) | not valid (%) | T3-T2 p50 (us) | T3-T2 p99 (us) | worker stalls > 1 ms | stalled (ms) |"
+echo "|---|---|---|---|---|---|---|---|"
 for m in $modes; do
   case $m in
-    ntp) run ntp 1000000 "" ;;
-    nts) run nts 500000 "--ke 127.0.0.1:$ke_port --ca $work/cert.pem --sessions 256" ;;
+    ntp) run ntp 2500000 1.1 "" ;;
+    nts) run nts 500000 1.25 "--ke 127.0.0.1:$ke_port --ca $work/cert.pem --sessions 256" ;;
     *) echo "unknown mode $m" >&2; exit 2 ;;
   esac
 done

@@ -60,6 +60,7 @@ void print_usage(std::FILE* f) {
       "         --port P (destination port, default 123)\n"
       "load:    --rate R (1000)  --ramp FACTOR  --steps N (1; ramp: 10)  --duration S (1, per step)\n"
       "         --count N (per step)  --threshold PCT (1)  --drain S (0.25)  --burst N (32)\n"
+      "         --attempts N (1: runs of a step over the threshold before a ramp ends)\n"
       "output:  --json FILE|-  --plot FILE.png  --quiet\n"
       "exit:    --linger S (0: keep the port open, idle, S s after the results or until SIGTERM)\n",
       f);
@@ -95,6 +96,7 @@ std::optional<Options> parse_cli(int argc, char** argv, std::string& err, bool& 
       {"--steps", [&](const std::string& v) { steps_given = true; return to_uint(v, o.run.max_steps, 255) && o.run.max_steps; }},
       {"--duration", [&](const std::string& v) { return to_double(v, o.run.step_seconds) && o.run.step_seconds >= 0 && o.run.step_seconds <= 3600; }},
       {"--count", [&](const std::string& v) { return to_u64(v, o.run.count); }},
+      {"--attempts", [&](const std::string& v) { return to_uint(v, o.run.attempts, 10) && o.run.attempts; }},
       {"--threshold", [&](const std::string& v) { return to_double(v, o.run.loss_threshold) && o.run.loss_threshold >= 0; }},
       {"--linger", [&](const std::string& v) { return to_double(v, o.linger_seconds) && o.linger_seconds >= 0 && o.linger_seconds <= 600; }},
       {"--drain", [&](const std::string& v) { return to_double(v, o.run.drain_seconds) && o.run.drain_seconds >= 0 && o.run.drain_seconds <= 60; }},

@@ -40,11 +40,12 @@ void print_table(std::FILE* f, const RunInfo& info, const RunResult& r) {
       }
       std::fprintf(f, "\n");
     }
+    if (s.attempt > 1) std::fprintf(f, "     (attempt %u of step %u)\n", s.attempt, s.step);
   }
   if (r.knee >= 0) {
     const auto& k = r.steps[static_cast<std::size_t>(r.knee)];
-    std::fprintf(f, "knee: step %d, %.0f valid responses/s at %.0f offered/s (threshold %.2f%% not valid)\n",
-                 r.knee, k.valid_rate(), k.offered_rate, info.threshold);
+    std::fprintf(f, "knee: step %u, %.0f valid responses/s at %.0f offered/s (threshold %.2f%% not valid)\n",
+                 k.step, k.valid_rate(), k.offered_rate, info.threshold);
   } else {
     std::fprintf(f, "knee: none (no step stayed within %.2f%% not valid)\n", info.threshold);
   }
@@ -66,7 +67,7 @@ std::string to_json(const RunInfo& info, const RunResult& r) {
     nlohmann::json inv;
     for (std::size_t i = 0; i < kInvalidReasons; ++i)
       inv[std::string(invalid_name(static_cast<Invalid>(i)))] = s.c.invalid[i];
-    steps.push_back({{"step", s.step}, {"offered_rate", s.offered_rate}, {"duration_s", s.duration_s},
+    steps.push_back({{"step", s.step}, {"attempt", s.attempt}, {"offered_rate", s.offered_rate}, {"duration_s", s.duration_s},
                      {"sent", s.c.sent}, {"send_errors", s.c.send_errors}, {"valid", s.c.valid},
                      {"invalid", s.c.invalid_total()}, {"invalid_by_reason", inv}, {"nak", s.c.nak},
                      {"kod", s.c.kod}, {"lost", s.c.lost}, {"stale", s.c.stale},

@@ -1,5 +1,6 @@
 #include "runner.hpp"
 
+#include <algorithm>
 #include <ctime>
 
 #include "pacing.hpp"
@@ -90,12 +91,17 @@ RunResult run_load(Transport& t, Codec& codec, Tracker& tr, const RunOptions& op
                    const ProgressFn& progress) {
   RunResult res;
   const unsigned steps = opt.max_steps ? std::min(opt.max_steps, 255u) : 1;
+  const auto stopped = [&] { return opt.stop && opt.stop->load(); };
   for (unsigned i = 0; i < steps; ++i) {
-    res.steps.push_back(run_step(t, codec, tr, opt, i, progress));
-    const bool ok = within_threshold(res.steps.back(), opt.loss_threshold);
-    if (ok) res.knee = static_cast<int>(i);
+    bool ok = false;
+    for (unsigned a = 1; !ok && a <= std::max(opt.attempts, 1u) && !(a > 1 && stopped()); ++a) {
+      res.steps.push_back(run_step(t, codec, tr, opt, i, progress));
+      res.steps.back().attempt = a;
+      ok = within_threshold(res.steps.back(), opt.loss_threshold);
+    }
+    if (ok) res.knee = static_cast<int>(res.steps.size() - 1);
     if (!ok && opt.factor > 1) break;  // a ramp ends at the first step over the threshold
-    if (opt.stop && opt.stop->load()) break;
+    if (stopped()) break;
   }
   return res;
 }

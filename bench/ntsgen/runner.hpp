@@ -26,6 +26,11 @@ struct RunOptions {
   double loss_threshold = 1.0; // percent of sent not answered validly that ends a ramp
   double drain_seconds = 0.25; // wait for stragglers after each step
   std::size_t burst = 32;
+  // Runs of a step over the threshold before the ramp ends (1 = no retry).
+  // For hosts whose cores are taken away now and then (a shared VM): one
+  // stall longer than the server's RX ring lasts fails a step at any rate.
+  // Every attempt is reported, so a retried step shows.
+  unsigned attempts = 1;
   // Set (e.g. by SIGINT) to end the current step early and stop the run; the
   // steps so far are still reported.
   const std::atomic<bool>* stop = nullptr;

@@ -47,6 +47,7 @@ struct Counters {
 // The result of one load step.
 struct StepResult {
   unsigned step = 0;
+  unsigned attempt = 1;      // 1 + retries of this step (RunOptions::attempts)
   double offered_rate = 0;   // requests/s the schedule asked for
   double duration_s = 0;     // time the sender ran
   double cpu_s = 0;          // CPU time the sending thread used meanwhile

@@ -109,6 +109,7 @@ TEST(Config, EmptyFileGivesTheDocumentedDefaults) {
   EXPECT_EQ(cfg->dataplane.keys_poll_ms, 100);
   EXPECT_EQ(cfg->dataplane.rx_desc, 1024);
   EXPECT_EQ(cfg->dataplane.tx_desc, 1024);
+  EXPECT_EQ(cfg->dataplane.mbufs, 0);
   EXPECT_EQ(cfg->metrics.listen, "127.0.0.1:9123");
 }
 
@@ -139,6 +140,7 @@ backend = "socket"
 eal_args = ["-l", "0-1"]
 ports = ["net_af_packet0,iface=veth0"]
 addresses = ["192.0.2.1", "2001:db8::1"]
+mbufs = 65535
 [metrics]
 listen = ""
 )",
@@ -159,6 +161,7 @@ listen = ""
   EXPECT_EQ(cfg->dataplane.backend, Backend::kSocket);
   EXPECT_EQ(cfg->dataplane.eal_args.size(), 2u);
   EXPECT_EQ(cfg->dataplane.addresses[1], "2001:db8::1");
+  EXPECT_EQ(cfg->dataplane.mbufs, 65535);
   EXPECT_EQ(cfg->metrics.listen, "");
 }
 

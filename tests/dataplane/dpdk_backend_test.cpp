@@ -159,3 +159,16 @@ TEST(DpdkBackend, AnswersArpNtpAndDropsBadChecksums) {
   EXPECT_EQ(rig.metrics.total_reason(proto::Reason::kOkPlain), 20u);
   EXPECT_EQ(w.tx_failed.load(), 0u);
 }
+
+TEST(DpdkBackend, PoolCoversEveryRingAndCache) {
+  ntsd::config::DataplaneConfig d;
+  d.ports = {"net_null0"};
+  EXPECT_EQ(ntsd::dpdk::pool_size(d, 1), 8191u);  // the default rings fit the minimum
+  d.rx_desc = d.tx_desc = 16384;                  // e.g. net_memif rsize=14
+  d.ports = {"a", "b"};
+  const unsigned n = ntsd::dpdk::pool_size(d, 2);
+  EXPECT_GE(n, 2u * 2u * (2u * 16384u + ntsd::dpdk::kPoolCache + 64u));
+  EXPECT_EQ((n + 1) & n, 0u);  // 2^k - 1
+  d.mbufs = 1000;
+  EXPECT_EQ(ntsd::dpdk::pool_size(d, 2), 1000u);  // the operator's choice wins
+}

@@ -43,6 +43,18 @@ TEST(Stats, ProcessingHistogramBuckets) {
   EXPECT_NEAR(static_cast<double>(w.proc_sum_ns.load()), 50 + 1'250 + 999'999 + 10'050 + 99'999, 6);
 }
 
+TEST(Stats, StallsCountEveryThresholdTheyPass) {
+  runtime::WorkerStats w;
+  w.record_stall(200'000);    // a long burst, not a stall
+  w.record_stall(300'000);    // over 0.25 ms
+  w.record_stall(1'500'000);  // over 0.25 and 1 ms
+  w.record_stall(6'000'000);  // over all three
+  EXPECT_EQ(w.stalls[0].load(), 3u);
+  EXPECT_EQ(w.stalls[1].load(), 2u);
+  EXPECT_EQ(w.stalls[2].load(), 1u);
+  EXPECT_EQ(w.stalled_ns.load(), 300'000u + 1'500'000u + 6'000'000u);
+}
+
 TEST(Stats, PrometheusTextHasHelpAndTypeForEverySample) {
   runtime::Metrics m(2);
   runtime::bump(m.worker(1).rx, 7);
@@ -53,6 +65,7 @@ TEST(Stats, PrometheusTextHasHelpAndTypeForEverySample) {
   runtime::bump(m.worker(1).ratelimit_dropped, 2);
   runtime::bump(m.worker(0).ratelimit_leaked);
   m.worker(0).ratelimit_evictions.store(9);
+  m.worker(1).record_stall(2'000'000);
   const std::string text = m.render();
   std::set<std::string> help, type, sampled;
   std::istringstream in(text);
@@ -78,5 +91,8 @@ TEST(Stats, PrometheusTextHasHelpAndTypeForEverySample) {
   EXPECT_NE(text.find("ntsd_ratelimit_total{worker=\"1\",action=\"kod\"} 4\n"), std::string::npos);
   EXPECT_NE(text.find("ntsd_ratelimit_total{worker=\"1\",action=\"drop\"} 2\n"), std::string::npos);
   EXPECT_NE(text.find("ntsd_ratelimit_total{worker=\"0\",action=\"leak\"} 1\n"), std::string::npos);
+  EXPECT_NE(text.find("ntsd_worker_stalls_total{worker=\"1\",over=\"0.001\"} 1\n"), std::string::npos);
+  EXPECT_NE(text.find("ntsd_worker_stalls_total{worker=\"1\",over=\"0.004\"} 0\n"), std::string::npos);
+  EXPECT_NE(text.find("ntsd_worker_stalled_seconds_total{worker=\"1\"} 0.002000\n"), std::string::npos);
   EXPECT_NE(text.find("ntsd_ratelimit_evictions_total{worker=\"0\"} 9\n"), std::string::npos);
 }

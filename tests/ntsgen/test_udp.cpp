@@ -73,7 +73,7 @@ class Responder {
   std::thread th_;
 };
 
-RunResult load(std::uint16_t port, Codec& codec, Tracker& tr) {
+RunResult load(std::uint16_t port, Codec& codec, Tracker& tr, unsigned attempts = 1) {
   std::string err;
   SocketOptions so;
   so.server = "127.0.0.1";
@@ -85,6 +85,7 @@ RunResult load(std::uint16_t port, Codec& codec, Tracker& tr) {
   ro.rate = 2000;
   ro.step_seconds = 0.5;
   ro.drain_seconds = 0.5;
+  ro.attempts = attempts;
   return run_load(*t, codec, tr, ro, {});
 }
 
@@ -130,6 +131,29 @@ TEST(NtsgenUdp, PlainNtpOverSockets) {
   EXPECT_GT(s.c.sent, 900u);
   EXPECT_EQ(s.c.valid, s.c.sent);
   EXPECT_EQ(s.c.lost, 0u);
+}
+
+// A step over the threshold is run again up to --attempts times, each
+// attempt reported; a step within it is not repeated.
+TEST(NtsgenUdp, AttemptsRetryOnlyFailingSteps) {
+  auto keys = test::vector_keys();
+  auto sessions = test::vector_sessions(4);
+  Tracker tr(4096, 14);
+  auto codec = make_nts_codec(sessions, {}, tr.capacity());
+  const ntsd::crypto::SivKey wrong = keys.c2s;
+  Responder bad(&wrong);
+  const auto failed = load(bad.port(), *codec, tr, 3);
+  ASSERT_EQ(failed.steps.size(), 3u);
+  for (unsigned a = 0; a < 3; ++a) {
+    EXPECT_EQ(failed.steps[a].step, 0u);
+    EXPECT_EQ(failed.steps[a].attempt, a + 1);
+  }
+  EXPECT_EQ(failed.knee, -1);
+  Responder good(&keys.s2c);
+  const auto passed = load(good.port(), *codec, tr, 3);
+  ASSERT_EQ(passed.steps.size(), 1u);
+  EXPECT_EQ(passed.steps[0].attempt, 1u);
+  EXPECT_EQ(passed.knee, 0);
 }
 
 }  // namespace

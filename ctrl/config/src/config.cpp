@@ -208,6 +208,7 @@ void read_dataplane(Section& s, DataplaneConfig& c) {
   s.integer("keys_poll_ms", c.keys_poll_ms, 1, 60000);
   s.integer("rx_desc", c.rx_desc, 64, 65536);
   s.integer("tx_desc", c.tx_desc, 64, 65536);
+  s.integer("mbufs", c.mbufs, 0, 4194304);
 }
 
 void read_metrics(Section& s, MetricsConfig& c) { s.string("listen", c.listen); }

@@ -22,7 +22,7 @@ std::size_t KeyRingRcu::reclaim() {
   std::lock_guard<std::mutex> lock(control_);
   std::uint64_t min_seen = kOffline;
   for (std::size_t w = 0; w < n_; ++w)
-    min_seen = std::min(min_seen, slots_[w].seen.load(std::memory_order_seq_cst));
+    min_seen = std::min(min_seen, slots_[w].seen.load(std::memory_order_acquire));
   auto keep = std::remove_if(retired_.begin(), retired_.end(), [&](const Retired& r) {
     if (r.tag > min_seen) return false;
     delete r.ring;

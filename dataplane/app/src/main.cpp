@@ -155,6 +155,14 @@ int main(int argc, char** argv) {
   runtime::KeyWatcher keys(opt->keys_file, rcu, metrics.gauges());
   keys.poll();
 
+  auto backend = app::make_backend(*opt, shared, error);
+  if (!backend) {
+    std::fprintf(stderr, "ntsd: %s\n", error.c_str());
+    return 1;
+  }
+  // Started after the backend: the DPDK EAL pins this thread to the main
+  // lcore, and threads created from now on inherit that, so the HTTP thread
+  // never preempts a polling worker on its core.
   runtime::MetricsServer http;
   if (!cfg.metrics.listen.empty()) {
     auto ep = runtime::parse_endpoint(cfg.metrics.listen, error);
@@ -165,11 +173,6 @@ int main(int argc, char** argv) {
     runtime::log("metrics on http://" + cfg.metrics.listen + "/metrics");
   }
 
-  auto backend = app::make_backend(*opt, shared, error);
-  if (!backend) {
-    std::fprintf(stderr, "ntsd: %s\n", error.c_str());
-    return 1;
-  }
   if (late != nullptr) {  // clock = "dpdk": now that the ports run
     auto nic = backend->nic_clock(error);
     if (!nic) {

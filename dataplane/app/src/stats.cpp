@@ -101,6 +101,23 @@ std::string Metrics::render() const {
     out.append("ntsd_processing_seconds_sum{").append(wl).append("} ").append(sum).append("\n");
     sample(out, "ntsd_processing_seconds_count", wl, cum);
   }
+  header(out, "ntsd_worker_stalls_total", "counter",
+         "DPDK worker poll-loop iterations longer than `over` seconds: the worker lost its core "
+         "(preemption, hypervisor, SMI) and its RX ring was the only buffer.");
+  for (std::size_t w = 0; w < n_; ++w)
+    for (std::size_t i = 0; i < WorkerStats::kStallOverNs.size(); ++i) {
+      char over[32];
+      std::snprintf(over, sizeof over, "%g", static_cast<double>(WorkerStats::kStallOverNs[i]) * 1e-9);
+      sample(out, "ntsd_worker_stalls_total", "worker=\"" + std::to_string(w) + "\",over=\"" + over + "\"",
+             workers_[w].stalls[i].load(std::memory_order_relaxed));
+    }
+  header(out, "ntsd_worker_stalled_seconds_total", "counter",
+         "Time DPDK workers spent in poll-loop iterations counted by ntsd_worker_stalls_total.");
+  for (std::size_t w = 0; w < n_; ++w) {
+    char v[48];
+    std::snprintf(v, sizeof v, "%.6f", static_cast<double>(workers_[w].stalled_ns.load(std::memory_order_relaxed)) * 1e-9);
+    out.append("ntsd_worker_stalled_seconds_total{worker=\"").append(std::to_string(w)).append("\"} ").append(v).append("\n");
+  }
   header(out, "ntsd_clock_healthy", "gauge", "1 if the clock source is healthy, 0 if ntsd answers with leap=3.");
   sample(out, "ntsd_clock_healthy", "", static_cast<std::uint64_t>(gauges_.clock_healthy.load()));
   header(out, "ntsd_leap_indicator", "gauge", "Leap indicator in responses (RFC 5905 §7.3; 3 = unsynchronised).");

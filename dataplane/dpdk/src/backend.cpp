@@ -3,6 +3,7 @@
 #include <rte_errno.h>
 #include <rte_lcore.h>
 
+#include <algorithm>
 #include <chrono>
 #include <thread>
 
@@ -24,6 +25,18 @@ bool parse_addresses(const std::vector<std::string>& in, Addresses& out, std::st
     }
   }
   return true;
+}
+
+unsigned pool_size(const config::DataplaneConfig& d, std::size_t workers) {
+  if (d.mbufs > 0) return static_cast<unsigned>(d.mbufs);
+  // Per queue pair: a full RX ring, a full TX ring, and the worker's cache
+  // and burst (the RX array, plus replies not yet handed to tx_burst).
+  const std::size_t per_queue = static_cast<std::size_t>(d.rx_desc + d.tx_desc) + kPoolCache +
+                                2 * static_cast<std::size_t>(d.burst);
+  const std::size_t need = per_queue * workers * std::max<std::size_t>(d.ports.size(), 1);
+  std::size_t n = 8192;
+  while (n < need + 1) n *= 2;
+  return static_cast<unsigned>(n - 1);
 }
 
 bool validate(const config::Config& cfg, std::string& error) {
@@ -86,11 +99,12 @@ std::unique_ptr<DpdkBackend> DpdkBackend::create(const config::Config& cfg, runt
             std::to_string(im.lcores.size()) + " worker lcore(s); give more with -l (the main lcore is the control thread)";
     return nullptr;
   }
-  const unsigned n_mbufs = 8191;
-  im.pool = rte_pktmbuf_pool_create("ntsd_mbufs", n_mbufs, 256, 0, RTE_MBUF_DEFAULT_BUF_SIZE,
+  const unsigned n_mbufs = pool_size(cfg.dataplane, im.lcores.size());
+  im.pool = rte_pktmbuf_pool_create("ntsd_mbufs", n_mbufs, kPoolCache, 0, RTE_MBUF_DEFAULT_BUF_SIZE,
                                     static_cast<int>(rte_socket_id()));
   if (im.pool == nullptr) {
-    error = std::string("DPDK mbuf pool: ") + rte_strerror(rte_errno) + " (raise -m)";
+    error = "DPDK mbuf pool of " + std::to_string(n_mbufs) + " mbufs: " + rte_strerror(rte_errno) +
+            " (raise -m, or lower [dataplane] mbufs)";
     return nullptr;
   }
   for (const auto& name : cfg.dataplane.ports)

@@ -63,6 +63,9 @@ struct DataplaneConfig {
   int keys_poll_ms = 100;
   int rx_desc = 1024;
   int tx_desc = 1024;
+  // Size of the DPDK mbuf pool; 0 = sized from the ports, queues and
+  // descriptors (docs/configuration.md).
+  int mbufs = 0;
 };
 
 // Per-client rate limiting in ntsd (docs/configuration.md [ratelimit]);

@@ -57,6 +57,20 @@ struct alignas(64) WorkerStats {
   std::array<Counter, kProcBuckets> proc_ns{};
   Counter proc_sum_ns{0};
 
+  // Poll-loop iterations that took longer than any burst's work can (the
+  // longest, 64 NTS requests with placeholders, is ~0.2 ms): the worker
+  // lost its core (preemption, a hypervisor, SMIs). A polling worker's RX
+  // ring is its only buffer, so these are when a port overflows. DPDK
+  // workers only; the socket backend blocks in the kernel by design.
+  static constexpr std::array<std::int64_t, 3> kStallOverNs{250'000, 1'000'000, 4'000'000};
+  std::array<Counter, kStallOverNs.size()> stalls{};
+  Counter stalled_ns{0};  // the time of iterations over kStallOverNs[0]
+  void record_stall(std::int64_t ns) noexcept {
+    if (ns < kStallOverNs[0]) return;
+    for (std::size_t i = 0; i < kStallOverNs.size() && ns >= kStallOverNs[i]; ++i) bump(stalls[i]);
+    bump(stalled_ns, static_cast<std::uint64_t>(ns));
+  }
+
   // Records T3 - T2 of one response (T3 read back from its transmit timestamp,
   // RFC 5905 §7.3 offset 40): no clock read, a few adds.
   void record_processing(proto::NtpTime t2, proto::Bytes response) noexcept {

@@ -11,6 +11,7 @@
 //   runtime/keyring_rcu.hpp).
 #pragma once
 
+#include <cstddef>
 #include <memory>
 #include <string>
 
@@ -22,6 +23,12 @@ namespace ntsd::dpdk {
 
 // Checks [dataplane] for the DPDK backend (ports, addresses, workers).
 bool validate(const config::Config& cfg, std::string& error);
+
+// Mbufs in the pool: [dataplane] mbufs, or enough for every RX ring to be
+// full, every TX ring to hold its descriptors in flight and every worker's
+// per-lcore cache and burst arrays, per port (2^n - 1, the mempool's best).
+unsigned pool_size(const config::DataplaneConfig& d, std::size_t workers);
+inline constexpr unsigned kPoolCache = 256;  // per-lcore mempool cache
 
 class DpdkBackend {
  public:
