@@ -2,11 +2,13 @@
 # Responder benchmark: ntsd (DPDK backend, one worker lcore on core 1) against
 # ntsgen (DPDK, core 0) over net_memif, no NIC and no hugepages needed.
 #
-#   bench/ntsd_memif.sh [--build DIR] [--quick] [--burst N] [--modes "ntp nts"] [--copy]
+#   bench/ntsd_memif.sh [--build DIR] [--quick] [--burst N] [--modes "ntp nts"] [--copy] [--at RATE]
 #
 # --burst sets ntsd's [dataplane] burst (default 32): smaller bursts trade
 # multi-buffer throughput for a shorter T3 - T2, since every request of a
 # burst shares the T2 read after rx_burst.
+#
+# --at RATE skips the ramp: only the fixed-rate run, at RATE requests/s.
 #
 # By default ntsd is the memif client in zero-copy mode (zero-copy=yes, EAL
 # --single-file-segments): its own mbufs are the ring buffers and ntsgen, the
@@ -33,6 +35,7 @@ quick=0
 burst=32
 modes="ntp nts"
 copy=0
+at=""
 while [ $# -gt 0 ]; do
   case $1 in
     --build) BUILD=$2; shift 2 ;;
@@ -40,7 +43,8 @@ while [ $# -gt 0 ]; do
     --burst) burst=$2; shift 2 ;;
     --modes) modes=$2; shift 2 ;;
     --copy) copy=1; shift ;;
-    *) echo "usage: $0 [--build DIR] [--quick] [--burst N] [--modes \"ntp nts\"] [--copy]" >&2; exit 2 ;;
+    --at) at=$2; shift 2 ;;
+    *) echo "usage: $0 [--build DIR] [--quick] [--burst N] [--modes \"ntp nts\"] [--copy] [--at RATE]" >&2; exit 2 ;;
   esac
 done
 BIN=$BUILD/bin
@@ -168,40 +172,41 @@ load() {
 # the ramp's first rate if no step passed), which gives T3 - T2: over the
 # ramp it would mix in the saturated steps past the knee.
 run() {
-  local mode=$1 rate=$2 ramp=$3 extra=$4
-  local steps=10 dur=2 fixed_dur=4
+  local mode=$1 rate=$2 ramp=$3 steps=$4 extra=$5
+  local dur=2 fixed_dur=4
   [ $quick = 1 ] && steps=4 dur=1 fixed_dur=2
-  load "$mode-ramp" "$mode" "--rate $rate --ramp $ramp --steps $steps --duration $dur --attempts 3" "$extra"
   local knee_valid="none" fixed_rate=$rate
-  if [ "$(json_num "$work/$mode-ramp.json" 'r["knee"]')" -ge 0 ]; then
+  if [ -n "$at" ]; then
+    knee_valid="(no ramp)" fixed_rate=$at
+  else
+    load "$mode-ramp" "$mode" "--rate $rate --ramp $ramp --steps $steps --duration $dur --attempts 3" "$extra"
+  fi
+  if [ -z "$at" ] && [ "$(json_num "$work/$mode-ramp.json" 'r["knee"]')" -ge 0 ]; then
     knee_valid=$(json_num "$work/$mode-ramp.json" 'round(r["steps"][r["knee"]]["valid_rate"])')
     fixed_rate=$(json_num "$work/$mode-ramp.json" 'round(r["steps"][r["knee"]]["offered_rate"])')
   fi
   load "$mode-fixed" "$mode" "--rate $fixed_rate --steps 1 --duration $fixed_dur" "$extra"
-  local f=$work/$mode-fixed.json stalls=0 stalled=0
-  for t in ramp fixed; do
-    stalls=$(awk -v a="$stalls" -v b="$(metric_delta "$work/$mode-$t.m0" "$work/$mode-$t.m1" 'ntsd_worker_stalls_total{worker="0",over="0.001"}')" 'BEGIN { print a + b }')
-    stalled=$(awk -v a="$stalled" -v b="$(metric_delta "$work/$mode-$t.m0" "$work/$mode-$t.m1" 'ntsd_worker_stalled_seconds_total{worker="0"}')" 'BEGIN { print a + b * 1000 }')
-  done
-  printf '| %s | %s | %s | %s | %s | %s | %s | %.1f |\n' "$mode" "$knee_valid" "$fixed_rate" \
+  local f=$work/$mode-fixed.json m0=$work/$mode-fixed.m0 m1=$work/$mode-fixed.m1
+  printf '| %s | %s | %s | %s | %s | %s | %s | %s |\n' "$mode" "$knee_valid" "$fixed_rate" \
+    "$(json_num "$f" 'r["steps"][0]["sent"] + r["steps"][0]["send_errors"] - r["steps"][0]["valid"]')" \
     "$(json_num "$f" 'round(100 * (1 - r["steps"][0]["valid"] / max(1, r["steps"][0]["sent"] + r["steps"][0]["send_errors"])), 3)')" \
-    "$(proc_quantile "$work/$mode-fixed.m0" "$work/$mode-fixed.m1" 0.5)" "$(proc_quantile "$work/$mode-fixed.m0" "$work/$mode-fixed.m1" 0.99)" \
-    "$stalls" "$stalled"
+    "$(proc_quantile "$m0" "$m1" 0.5)" "$(proc_quantile "$m0" "$m1" 0.99)" \
+    "$(metric_delta "$m0" "$m1" 'ntsd_worker_stalls_total{worker="0",over="0.001"}') / $(awk -v s="$(metric_delta "$m0" "$m1" 'ntsd_worker_stalled_seconds_total{worker="0"}')" 'BEGIN { printf "%.1f", s * 1000 }')"
 }
 
 json_num() { python3 -c 'import json, sys; r = json.load(open(sys.argv[1])); print(eval(sys.argv[2]))' "$1" "$2"; }
 
-# Columns: the knee of the ramp; the fixed-rate run at that offered rate,
-# its share of requests not answered validly and its T3 - T2; and how often
-# ntsd's worker lost its core over both runs (poll-loop iterations over
-# 1 ms, and the time of all those over 0.25 ms): its RX ring (2^rsize
-# descriptors) is the only buffer while that lasts.
-echo "| mode | valid/s at the knee (<0.1 % not valid) | fixed run at (offered/s) | not valid (%) | T3-T2 p50 (us) | T3-T2 p99 (us) | worker stalls > 1 ms | stalled (ms) |"
+# Columns: the knee of the ramp; then the fixed-rate run at that offered
+# rate: requests not answered validly (refused by the ring, lost, invalid),
+# T3 - T2, and how often ntsd's worker lost its core meanwhile (poll-loop
+# iterations over 1 ms / the time of all those over 0.25 ms): its RX ring
+# (2^rsize descriptors) is its only buffer while that lasts.
+echo "| mode | valid/s at the knee (<0.1 % not valid) | fixed run at (offered/s) | not valid | not valid (%) | T3-T2 p50 (us) | T3-T2 p99 (us) | worker stalls > 1 ms / stalled (ms) |"
 echo "|---|---|---|---|---|---|---|---|"
 for m in $modes; do
   case $m in
-    ntp) run ntp 2500000 1.1 "" ;;
-    nts) run nts 500000 1.25 "--ke 127.0.0.1:$ke_port --ca $work/cert.pem --sessions 256" ;;
+    ntp) run ntp 1000000 1.15 12 "" ;;
+    nts) run nts 500000 1.25 10 "--ke 127.0.0.1:$ke_port --ca $work/cert.pem --sessions 256" ;;
     *) echo "unknown mode $m" >&2; exit 2 ;;
   esac
 done

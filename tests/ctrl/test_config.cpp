@@ -110,6 +110,7 @@ TEST(Config, EmptyFileGivesTheDocumentedDefaults) {
   EXPECT_EQ(cfg->dataplane.rx_desc, 1024);
   EXPECT_EQ(cfg->dataplane.tx_desc, 1024);
   EXPECT_EQ(cfg->dataplane.mbufs, 0);
+  EXPECT_EQ(cfg->dataplane.rx_timestamps, RxTimestamps::kAuto);
   EXPECT_EQ(cfg->metrics.listen, "127.0.0.1:9123");
 }
 
@@ -165,6 +166,20 @@ listen = ""
   EXPECT_EQ(cfg->metrics.listen, "");
 }
 
+TEST(Config, RxTimestampsTakesEachValue) {
+  const std::pair<const char*, RxTimestamps> cases[] = {{"auto", RxTimestamps::kAuto},
+                                                        {"software", RxTimestamps::kSoftware},
+                                                        {"unix-us", RxTimestamps::kUnixUs},
+                                                        {"unix-ns", RxTimestamps::kUnixNs}};
+  for (const auto& [text, want] : cases) {
+    std::string err;
+    auto cfg = parse_config(std::string("[dataplane]\nrx_timestamps = \"") + text + "\"\n", err);
+    ASSERT_TRUE(cfg) << text << ": " << err;
+    EXPECT_EQ(cfg->dataplane.rx_timestamps, want) << text;
+    EXPECT_STREQ(to_string(cfg->dataplane.rx_timestamps), text);  // the log names the value as written
+  }
+}
+
 TEST(Config, UnknownKeysAndTablesAreNamed) {
   EXPECT_EQ(error_of("[ke]\nprot = 1\n"), "line 2: [ke] prot: unknown key");
   EXPECT_EQ(error_of("[kee]\n"), "line 1: [kee]: unknown table");
@@ -191,6 +206,9 @@ TEST(Config, BadValuesNameTheKeyAndTheReason) {
       {"[keys]\nformat = \"chrony\"\n", "[keys] previous: must be 2 with format = \"chrony\""},
       {"[keys]\nrotation_interval_s = 0\n", "[keys] rotation_interval_s: must be between 1"},
       {"[dataplane]\nbackend = \"xdp\"\n", "[dataplane] backend: must be one of \"dpdk\", \"socket\""},
+      {"[dataplane]\nrx_timestamps = \"unix-ms\"\n",
+       "line 2: [dataplane] rx_timestamps: must be one of \"auto\", \"software\", \"unix-us\", \"unix-ns\" (got \"unix-ms\")"},
+      {"[dataplane]\nrx_timestamps = true\n", "[dataplane] rx_timestamps: must be a string"},
       {"[dataplane]\nports = [1]\n", "[dataplane] ports: must be an array of strings"},
       {"[dataplane]\nworkers = true\n", "[dataplane] workers: must be a integer, not a boolean"},
       {"[metrics]\nlisten = 9123\n", "[metrics] listen: must be a string"},

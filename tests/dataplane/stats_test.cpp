@@ -66,6 +66,7 @@ TEST(Stats, PrometheusTextHasHelpAndTypeForEverySample) {
   runtime::bump(m.worker(0).ratelimit_leaked);
   m.worker(0).ratelimit_evictions.store(9);
   m.worker(1).record_stall(2'000'000);
+  runtime::bump(m.worker(0).rx_timestamped, 6);
   const std::string text = m.render();
   std::set<std::string> help, type, sampled;
   std::istringstream in(text);
@@ -95,4 +96,7 @@ TEST(Stats, PrometheusTextHasHelpAndTypeForEverySample) {
   EXPECT_NE(text.find("ntsd_worker_stalls_total{worker=\"1\",over=\"0.004\"} 0\n"), std::string::npos);
   EXPECT_NE(text.find("ntsd_worker_stalled_seconds_total{worker=\"1\"} 0.002000\n"), std::string::npos);
   EXPECT_NE(text.find("ntsd_ratelimit_evictions_total{worker=\"0\"} 9\n"), std::string::npos);
+  EXPECT_NE(text.find("ntsd_rx_timestamped_total{worker=\"0\"} 6\n"), std::string::npos);
+  EXPECT_NE(text.find("ntsd_rx_timestamped_total{worker=\"1\"} 0\n"), std::string::npos);
+  EXPECT_NE(text.find("# TYPE ntsd_rx_timestamped_total counter\n"), std::string::npos);
 }

@@ -209,6 +209,9 @@ void read_dataplane(Section& s, DataplaneConfig& c) {
   s.integer("rx_desc", c.rx_desc, 64, 65536);
   s.integer("tx_desc", c.tx_desc, 64, 65536);
   s.integer("mbufs", c.mbufs, 0, 4194304);
+  s.choice("rx_timestamps", c.rx_timestamps,
+           {{"auto", RxTimestamps::kAuto}, {"software", RxTimestamps::kSoftware},
+            {"unix-us", RxTimestamps::kUnixUs}, {"unix-ns", RxTimestamps::kUnixNs}});
 }
 
 void read_metrics(Section& s, MetricsConfig& c) { s.string("listen", c.listen); }
@@ -284,5 +287,15 @@ const char* to_string(Leap v) noexcept {
 
 const char* to_string(KeyFormat v) noexcept { return v == KeyFormat::kChrony ? "chrony" : "ntsd"; }
 const char* to_string(Backend v) noexcept { return v == Backend::kSocket ? "socket" : "dpdk"; }
+
+const char* to_string(RxTimestamps v) noexcept {
+  switch (v) {
+    case RxTimestamps::kAuto: return "auto";
+    case RxTimestamps::kSoftware: return "software";
+    case RxTimestamps::kUnixUs: return "unix-us";
+    case RxTimestamps::kUnixNs: return "unix-ns";
+  }
+  return "?";
+}
 
 }  // namespace ntsd::config

@@ -43,6 +43,10 @@ std::string Metrics::render() const {
       {"ntsd_arp_replies_total", "ARP replies sent for our IPv4 addresses (RFC 826).", &WorkerStats::arp_replies},
       {"ntsd_nd_replies_total", "Neighbor Advertisements sent for our IPv6 addresses (RFC 4861).", &WorkerStats::nd_replies},
       {"ntsd_echo_replies_total", "ICMP/ICMPv6 echo replies sent.", &WorkerStats::echo_replies},
+      {"ntsd_rx_timestamped_total",
+       "NTP requests whose receive timestamp T2 came from the packet's own RX timestamp (mbuf dynfield), "
+       "not from a software read after rx_burst.",
+       &WorkerStats::rx_timestamped},
   };
   for (const PerWorker& c : kCounters) {
     header(out, c.name, "counter", c.help);

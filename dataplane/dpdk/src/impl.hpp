@@ -45,9 +45,18 @@ struct NicClock {
   clock::TickClock clock;
 };
 
+// Where a port's requests get their T2 ([dataplane] rx_timestamps).
+enum class T2Source : std::uint8_t {
+  kSoftware,  // the TSC read right after rx_burst, per burst
+  kNicClock,  // mbuf dynfield in NIC ticks, mapped to UTC by `Port::nic`
+  kUnixUs,    // mbuf dynfield in us since the UNIX epoch (net_pcap live capture)
+  kUnixNs,    // mbuf dynfield in ns since the UNIX epoch
+};
+
 struct Port {
   std::uint16_t id = 0;
-  NicClock* nic = nullptr;  // set when the port gives per-packet RX timestamps
+  T2Source t2 = T2Source::kSoftware;
+  NicClock* nic = nullptr;  // set with T2Source::kNicClock
   std::string name;
   std::string driver;  // the PMD, e.g. "net_af_packet"
   net::Mac mac{};

@@ -30,6 +30,74 @@ std::string fail(const std::string& port, const char* what, int rc) {
   return "DPDK port " + port + ": " + what + ": " + rte_strerror(rc < 0 ? -rc : rc);
 }
 
+// Whether the PMD puts a per-packet RX timestamp in the mbuf dynfield.
+// Normally it says so with RTE_ETH_RX_OFFLOAD_TIMESTAMP (mlx5, ice). DPDK
+// 22.11's net_pcap does not (rx_offload_capa = 0), yet its eth_pcap_rx
+// stamps every packet with libpcap's header time and sets the dynflag
+// (drivers/net/pcap/pcap_ethdev.c; its probe registers the dynfield).
+bool pmd_stamps_rx(const rte_eth_dev_info& info) {
+  return (info.rx_offload_capa & RTE_ETH_RX_OFFLOAD_TIMESTAMP) != 0 || std::strcmp(info.driver_name, "net_pcap") == 0;
+}
+
+// Whether this port's T2 may come from the mbuf dynfield, by [dataplane]
+// rx_timestamps. "auto" takes it where offered (it is only used if the NIC
+// clock can be read too, see choose_t2); "unix-*" requires it, because those
+// modes exist to use the PMD's own stamps and silently serving software T2
+// instead would hide a misconfiguration. The dynfield is registered once
+// (rte_mbuf_dyn_rx_timestamp_register returns the PMD's offset if it has
+// registered it already).
+bool want_rx_timestamps(DpdkBackend::Impl& b, const std::string& name, const rte_eth_dev_info& info, bool& want,
+                        std::string& error) {
+  const config::RxTimestamps mode = b.cfg.dataplane.rx_timestamps;
+  want = false;
+  if (mode == config::RxTimestamps::kSoftware) return true;
+  const bool unix_mode = mode == config::RxTimestamps::kUnixUs || mode == config::RxTimestamps::kUnixNs;
+  if (!pmd_stamps_rx(info)) {
+    if (!unix_mode) return true;
+    error = "DPDK port " + name + " (" + info.driver_name + "): [dataplane] rx_timestamps = \"" +
+            config::to_string(mode) +
+            "\" needs per-packet RX timestamps (RTE_ETH_RX_OFFLOAD_TIMESTAMP), which this PMD does not offer; "
+            "use \"auto\" or \"software\"";
+    return false;
+  }
+  if (b.ts_offset < 0 && rte_mbuf_dyn_rx_timestamp_register(&b.ts_offset, &b.ts_flag) != 0) {
+    if (!unix_mode) return true;
+    error = fail(name, "RX timestamp dynfield registration", rte_errno);
+    return false;
+  }
+  want = true;
+  return true;
+}
+
+// After start: the port's T2 source. "auto" uses the dynfield only where the
+// NIC clock can be read, to map its ticks to UTC (mlx5); "unix-*" needs no
+// clock, the stamps already are UTC.
+void choose_t2(DpdkBackend::Impl& b, Port& p, bool ts_on) {
+  if (!ts_on) return;
+  switch (b.cfg.dataplane.rx_timestamps) {
+    case config::RxTimestamps::kUnixUs: p.t2 = T2Source::kUnixUs; return;
+    case config::RxTimestamps::kUnixNs: p.t2 = T2Source::kUnixNs; return;
+    case config::RxTimestamps::kSoftware: return;
+    case config::RxTimestamps::kAuto: break;
+  }
+  std::uint64_t probe = 0;
+  if (rte_eth_read_clock(p.id, &probe) != 0) return;
+  b.nic_clocks.push_back(std::make_unique<NicClock>(p.id, p.name));
+  p.nic = b.nic_clocks.back().get();
+  p.nic->clock.refresh();
+  p.t2 = T2Source::kNicClock;
+}
+
+const char* t2_note(T2Source s) {
+  switch (s) {
+    case T2Source::kNicClock: return "T2 from hardware RX timestamps (NIC clock mapped to UTC)";
+    case T2Source::kUnixUs: return "T2 from the PMD's RX timestamps (us since the UNIX epoch, rx_timestamps = \"unix-us\")";
+    case T2Source::kUnixNs: return "T2 from the PMD's RX timestamps (ns since the UNIX epoch, rx_timestamps = \"unix-ns\")";
+    case T2Source::kSoftware: break;
+  }
+  return "T2 read after rx_burst";
+}
+
 }  // namespace
 
 bool setup_port(DpdkBackend::Impl& b, const std::string& spec, std::string& error) {
@@ -68,10 +136,12 @@ bool setup_port(DpdkBackend::Impl& b, const std::string& spec, std::string& erro
   // in software than the per-mbuf offload metadata.
   p.tx_ip_cksum = false;
   conf.txmode.offloads |= info.tx_offload_capa & RTE_ETH_TX_OFFLOAD_UDP_CKSUM;
-  // Per-packet hardware RX timestamps where the PMD offers them (mlx5, ice).
-  const bool want_ts = (info.rx_offload_capa & RTE_ETH_RX_OFFLOAD_TIMESTAMP) != 0 &&
-                       (b.ts_offset >= 0 || rte_mbuf_dyn_rx_timestamp_register(&b.ts_offset, &b.ts_flag) == 0);
-  if (want_ts) conf.rxmode.offloads |= RTE_ETH_RX_OFFLOAD_TIMESTAMP;
+  // Per-packet RX timestamps where the PMD offers them (mlx5, ice, net_pcap).
+  bool want_ts = false;
+  if (!want_rx_timestamps(b, name, info, want_ts, error)) return false;
+  // Only an offload the port reports may be requested (rte_eth_dev_configure
+  // rejects others); net_pcap stamps without it.
+  if (want_ts) conf.rxmode.offloads |= info.rx_offload_capa & RTE_ETH_RX_OFFLOAD_TIMESTAMP;
   if ((rc = rte_eth_dev_configure(p.id, nq, nq, &conf)) != 0) {
     error = fail(name, "configure", rc);
     return false;
@@ -99,12 +169,7 @@ bool setup_port(DpdkBackend::Impl& b, const std::string& spec, std::string& erro
     error = fail(name, "start", rc);
     return false;
   }
-  std::uint64_t probe = 0;
-  if (want_ts && rte_eth_read_clock(p.id, &probe) == 0) {
-    b.nic_clocks.push_back(std::make_unique<NicClock>(p.id, name));
-    p.nic = b.nic_clocks.back().get();
-    p.nic->clock.refresh();
-  }
+  choose_t2(b, p, want_ts);
   rte_ether_addr mac{};
   rte_eth_macaddr_get(p.id, &mac);
   std::memcpy(p.mac.data(), mac.addr_bytes, 6);
@@ -114,7 +179,7 @@ bool setup_port(DpdkBackend::Impl& b, const std::string& spec, std::string& erro
                " queue pair(s)" + (conf.rxmode.mq_mode == RTE_ETH_MQ_RX_RSS ? " with RSS" : "") +
                ", rx cksum offload " + (p.rx_l4_cksum ? "on" : "off") + ", tx cksum offload " +
                (p.tx_udp_cksum ? "on" : "off") +
-               (p.nic ? ", T2 from hardware RX timestamps (NIC clock mapped to UTC)" : ", T2 read after rx_burst"));
+               ", " + t2_note(p.t2));
   p.driver = info.driver_name;
   b.ports.push_back(p);
   return true;

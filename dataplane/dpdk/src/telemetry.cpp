@@ -20,6 +20,7 @@ void add_worker(rte_tel_data* d, const runtime::WorkerStats& w) {
   rte_tel_data_add_dict_u64(d, "arp_replies", w.arp_replies.load());
   rte_tel_data_add_dict_u64(d, "nd_replies", w.nd_replies.load());
   rte_tel_data_add_dict_u64(d, "echo_replies", w.echo_replies.load());
+  rte_tel_data_add_dict_u64(d, "rx_timestamped", w.rx_timestamped.load());
   rte_tel_data_add_dict_u64(d, "ratelimit_kod", w.ratelimit_kod.load());
   rte_tel_data_add_dict_u64(d, "ratelimit_dropped", w.ratelimit_dropped.load());
   rte_tel_data_add_dict_u64(d, "ratelimit_leaked", w.ratelimit_leaked.load());

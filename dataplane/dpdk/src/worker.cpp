@@ -162,12 +162,25 @@ class Worker {
     return limit::Address::from_ip4(frame.subspan(c.l3 + 12).first<4>());
   }
 
-  // The packet's hardware RX timestamp mapped to UTC, where the port gives
-  // one and its NIC clock fit exists; else the burst's T2.
-  proto::NtpTime hw_t2(const Port& p, const rte_mbuf* m, proto::NtpTime burst_t2) const noexcept {
-    if (p.nic == nullptr || (m->ol_flags & b_.ts_flag) == 0 || !p.nic->clock.map().valid()) return burst_t2;
+  // The packet's own RX timestamp as T2 where the port's T2 source uses it
+  // (Port::t2, [dataplane] rx_timestamps) and the PMD set the dynflag on this
+  // mbuf; else the burst's T2. NIC ticks go through the NIC clock fit; the
+  // "unix-*" stamps already are UTC. Counted per request.
+  proto::NtpTime hw_t2(const Port& p, const rte_mbuf* m, proto::NtpTime burst_t2) noexcept {
+    if (p.t2 == T2Source::kSoftware || (m->ol_flags & b_.ts_flag) == 0) return burst_t2;
     const auto ts = *RTE_MBUF_DYNFIELD(m, b_.ts_offset, const rte_mbuf_timestamp_t*);
-    return clock::to_ntp64(p.nic->clock.map().map(ts));
+    proto::NtpTime t2 = burst_t2;
+    switch (p.t2) {
+      case T2Source::kNicClock:
+        if (!p.nic->clock.map().valid()) return burst_t2;
+        t2 = clock::to_ntp64(p.nic->clock.map().map(ts));
+        break;
+      case T2Source::kUnixUs: t2 = unix_rx_timestamp_to_ntp64(ts, config::RxTimestamps::kUnixUs); break;
+      case T2Source::kUnixNs: t2 = unix_rx_timestamp_to_ntp64(ts, config::RxTimestamps::kUnixNs); break;
+      case T2Source::kSoftware: return burst_t2;
+    }
+    runtime::bump(stats_.rx_timestamped);
+    return t2;
   }
 
   void answer(const Port& p) {

@@ -17,6 +17,13 @@ namespace ntsd::config {
 enum class Leap : std::uint8_t { kAuto, kNone, kInsert, kDelete };
 enum class KeyFormat : std::uint8_t { kNtsd, kChrony };
 enum class Backend : std::uint8_t { kDpdk, kSocket };
+// Where the DPDK backend takes a request's receive timestamp T2 from
+// (docs/dataplane.md, "T2"): kAuto = the mbuf RX timestamp dynfield mapped
+// through the NIC clock (rte_eth_read_clock) where the port has both, else
+// software; kSoftware = always the TSC read after rx_burst; kUnixUs/kUnixNs =
+// the dynfield already counts us/ns since the UNIX epoch on the system
+// clock's timescale (net_pcap's live capture: the kernel's receive time).
+enum class RxTimestamps : std::uint8_t { kAuto, kSoftware, kUnixUs, kUnixNs };
 
 struct ServerConfig {
   int stratum = 1;
@@ -66,6 +73,7 @@ struct DataplaneConfig {
   // Size of the DPDK mbuf pool; 0 = sized from the ports, queues and
   // descriptors (docs/configuration.md).
   int mbufs = 0;
+  RxTimestamps rx_timestamps = RxTimestamps::kAuto;
 };
 
 // Per-client rate limiting in ntsd (docs/configuration.md [ratelimit]);
@@ -102,5 +110,6 @@ std::optional<Config> load_config(const std::string& path, std::string& error);
 const char* to_string(Leap v) noexcept;
 const char* to_string(KeyFormat v) noexcept;
 const char* to_string(Backend v) noexcept;
+const char* to_string(RxTimestamps v) noexcept;
 
 }  // namespace ntsd::config

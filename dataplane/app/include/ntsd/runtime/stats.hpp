@@ -33,6 +33,10 @@ struct alignas(64) WorkerStats {
   Counter nd_replies{0};
   Counter echo_replies{0};
   Counter keyring_generation{0};  // the key-ring generation this worker last picked up
+  // NTP requests whose T2 came from the packet's own RX timestamp (the mbuf
+  // timestamp dynfield, [dataplane] rx_timestamps), not from the software
+  // read after rx_burst. DPDK workers only.
+  Counter rx_timestamped{0};
   // Rate limiting (runtime/ratelimit.hpp): over-limit plain requests answered
   // with a RATE kiss, over-limit NTS requests dropped silently, over-limit
   // requests answered anyway (leak), and table entries evicted.

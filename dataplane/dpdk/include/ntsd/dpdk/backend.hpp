@@ -12,9 +12,11 @@
 #pragma once
 
 #include <cstddef>
+#include <cstdint>
 #include <memory>
 #include <string>
 
+#include "ntsd/clock/ntp_time.hpp"
 #include "ntsd/clock/source.hpp"
 #include "ntsd/config/config.hpp"
 #include "ntsd/runtime/runtime.hpp"
@@ -29,6 +31,25 @@ bool validate(const config::Config& cfg, std::string& error);
 // per-lcore cache and burst arrays, per port (2^n - 1, the mempool's best).
 unsigned pool_size(const config::DataplaneConfig& d, std::size_t workers);
 inline constexpr unsigned kPoolCache = 256;  // per-lcore mempool cache
+
+// T2 (NTP 64-bit, RFC 5905 §6) of a packet whose RX timestamp dynfield
+// counts time since the UNIX epoch on the system clock's timescale
+// ([dataplane] rx_timestamps = "unix-us" / "unix-ns"). DPDK 22.11's net_pcap
+// stores libpcap's live-capture header time there, tv_sec * 10^6 + tv_usec:
+// the kernel's receive time (CLOCK_REALTIME), in microseconds. No fit is
+// needed, only the unit and the era: a multiply and to_ntp64, no syscall.
+// Any other mode gives 0 (the caller never asks).
+inline std::uint64_t unix_rx_timestamp_to_ntp64(std::uint64_t ts, config::RxTimestamps unit) noexcept {
+  // int64 ns since 1970 lasts until 2262; a dynfield past that is garbage
+  // either way, so the modular product is fine.
+  switch (unit) {
+    case config::RxTimestamps::kUnixUs: return clock::to_ntp64(static_cast<clock::UnixNs>(ts * 1000));
+    case config::RxTimestamps::kUnixNs: return clock::to_ntp64(static_cast<clock::UnixNs>(ts));
+    case config::RxTimestamps::kAuto:
+    case config::RxTimestamps::kSoftware: break;
+  }
+  return 0;
+}
 
 class DpdkBackend {
  public:
