@@ -30,6 +30,11 @@ grep -q "serving NTP/NTS" "$E2E_DIR/ntsd-$MODE.log" || e2e_fail "no 'serving' lo
 sed 's/^workers = 1$/workers = 1\nbogus_key = 3/' "$NTSD_CONF" >"$E2E_DIR/bad.toml"
 if msg=$("$(e2e_bin ntsd)" --check-config "$E2E_DIR/bad.toml" 2>&1); then e2e_fail "--check-config accepted an unknown key"; fi
 grep -q "bogus_key" <<<"$msg" || e2e_fail "--check-config error does not name the key: $msg"
+if [ "$MODE" = socket ]; then
+  sed 's/^workers = 1$/workers = 1\nrx_timestamps = "unix-us"/' "$NTSD_CONF" >"$E2E_DIR/bad-ts.toml"
+  if msg=$("$(e2e_bin ntsd)" --check-config "$E2E_DIR/bad-ts.toml" 2>&1); then e2e_fail "--check-config accepted rx_timestamps = unix-us with the socket backend"; fi
+  grep -q 'rx_timestamps = "unix-us" describes a DPDK port' <<<"$msg" || e2e_fail "unix-us with sockets: unclear error: $msg"
+fi
 
 metrics() { in_s curl -sf "http://127.0.0.1:9123/metrics"; }
 # counter NAME REASON: sum over workers of NAME{reason=REASON}.

@@ -43,7 +43,16 @@ std::optional<sock::Options> socket_options(const Options& o, std::string& error
   }
   so.workers = o.cfg.dataplane.workers;
   so.burst = o.cfg.dataplane.burst;
-  so.kernel_rx_timestamps = o.cfg.server.clock == "system";
+  // The kernel's receive timestamps (SO_TIMESTAMPING) are on the system
+  // clock, so they are T2 only with clock = "system"; "software" turns them
+  // off. The "unix-*" modes describe a DPDK PMD's stamps and mean nothing here.
+  const config::RxTimestamps ts = o.cfg.dataplane.rx_timestamps;
+  if (ts == config::RxTimestamps::kUnixUs || ts == config::RxTimestamps::kUnixNs) {
+    error = std::string("[dataplane] rx_timestamps = \"") + config::to_string(ts) +
+            "\" describes a DPDK port's RX timestamps; the socket backend takes the kernel's (\"auto\" or \"software\")";
+    return std::nullopt;
+  }
+  so.kernel_rx_timestamps = o.cfg.server.clock == "system" && ts == config::RxTimestamps::kAuto;
   return so;
 }
 
