@@ -54,7 +54,8 @@ class Worker {
       // One TSC read per iteration (a few ns, and only idle polls add one):
       // an iteration far longer than any burst means the core was taken away.
       const std::uint64_t now = rte_rdtsc();
-      if (now - last > stall_ticks) stats_.record_stall(static_cast<std::int64_t>(static_cast<double>(now - last) * ns_per_tick));
+      if (now - last > stall_ticks)
+        stats_.record_stall(static_cast<std::int64_t>(static_cast<double>(now - last) * ns_per_tick));
       last = now;
     }
     b_.shared.keys.offline(index_);
