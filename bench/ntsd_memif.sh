@@ -21,12 +21,16 @@
 #   - the knee of an open-loop ramp: the highest step with < 0.1 % of requests
 #     unanswered, refused or invalid (ntsgen verifies every response,
 #     docs/ntsgen.md). A step over that is run up to 3 times before the ramp
-#     ends (ntsgen --attempts; every attempt is in the table): this VM takes
-#     the worker's core away for 1-6 ms about once a second (the stall
-#     columns), longer than its 4096-descriptor RX ring lasts at these rates;
-#   - the server's processing time T3 - T2 (ntsd's ntsd_processing_seconds
-#     histogram, T2 read right after rx_burst) p50/p99 over that run
-#     (bucket upper bounds: 0.1 us up to 10 us, 1 us up to 100 us).
+#     ends (ntsgen --attempts; every attempt is in the log): this VM takes
+#     the worker's core away for 1-6 ms a few times a second (the stall
+#     column; bench/stalls/cpu_stalls measures it without ntsd), longer than
+#     its 4096-descriptor RX ring lasts at these rates;
+#   - a 4 s fixed-rate run at the knee's offered rate: requests not answered
+#     validly, the server's processing time T3 - T2 p50/p99 (ntsd's
+#     ntsd_processing_seconds histogram, T2 read right after rx_burst; bucket
+#     upper bounds 0.1 us up to 10 us, 1 us up to 100 us), and ntsd's worker
+#     stalls over 1 ms meanwhile.
+# KEEP=1 keeps the work directory (logs, ntsgen JSON, metrics scrapes).
 # Prints a Markdown table row per mode. Needs root (DPDK memif sockets).
 set -euo pipefail
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
