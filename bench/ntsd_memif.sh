@@ -34,6 +34,7 @@
 # Prints a Markdown table row per mode. Needs root (DPDK memif sockets).
 set -euo pipefail
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
+. "$ROOT/tests/e2e/lib.sh"  # json_get
 BUILD=${NTSD_BUILD:-$ROOT/build}
 quick=0
 burst=32
@@ -185,20 +186,18 @@ run() {
   else
     load "$mode-ramp" "$mode" "--rate $rate --ramp $ramp --steps $steps --duration $dur --attempts 3" "$extra"
   fi
-  if [ -z "$at" ] && [ "$(json_num "$work/$mode-ramp.json" 'r["knee"]')" -ge 0 ]; then
-    knee_valid=$(json_num "$work/$mode-ramp.json" 'round(r["steps"][r["knee"]]["valid_rate"])')
-    fixed_rate=$(json_num "$work/$mode-ramp.json" 'round(r["steps"][r["knee"]]["offered_rate"])')
+  if [ -z "$at" ] && [ "$(json_get "$work/$mode-ramp.json" 'r["knee"]')" -ge 0 ]; then
+    knee_valid=$(json_get "$work/$mode-ramp.json" 'round(r["steps"][r["knee"]]["valid_rate"])')
+    fixed_rate=$(json_get "$work/$mode-ramp.json" 'round(r["steps"][r["knee"]]["offered_rate"])')
   fi
   load "$mode-fixed" "$mode" "--rate $fixed_rate --steps 1 --duration $fixed_dur" "$extra"
   local f=$work/$mode-fixed.json m0=$work/$mode-fixed.m0 m1=$work/$mode-fixed.m1
   printf '| %s | %s | %s | %s | %s | %s | %s | %s |\n' "$mode" "$knee_valid" "$fixed_rate" \
-    "$(json_num "$f" 'r["steps"][0]["sent"] + r["steps"][0]["send_errors"] - r["steps"][0]["valid"]')" \
-    "$(json_num "$f" 'round(100 * (1 - r["steps"][0]["valid"] / max(1, r["steps"][0]["sent"] + r["steps"][0]["send_errors"])), 3)')" \
+    "$(json_get "$f" 'r["steps"][0]["sent"] + r["steps"][0]["send_errors"] - r["steps"][0]["valid"]')" \
+    "$(json_get "$f" 'round(100 * (1 - r["steps"][0]["valid"] / max(1, r["steps"][0]["sent"] + r["steps"][0]["send_errors"])), 3)')" \
     "$(proc_quantile "$m0" "$m1" 0.5)" "$(proc_quantile "$m0" "$m1" 0.99)" \
     "$(metric_delta "$m0" "$m1" 'ntsd_worker_stalls_total{worker="0",over="0.001"}') / $(awk -v s="$(metric_delta "$m0" "$m1" 'ntsd_worker_stalled_seconds_total{worker="0"}')" 'BEGIN { printf "%.1f", s * 1000 }')"
 }
-
-json_num() { python3 -c 'import json, sys; r = json.load(open(sys.argv[1])); print(eval(sys.argv[2]))' "$1" "$2"; }
 
 # Columns: the knee of the ramp; then the fixed-rate run at that offered
 # rate: requests not answered validly (refused by the ring, lost, invalid),

@@ -17,8 +17,6 @@ make_certs "$E2E_DIR/pki" ntsgen.test "$S4" "$S6"
 # The simulated clients live in 198.18.0.0/16, on link behind the veth.
 in_s ip route add 198.18.0.0/16 dev "$IF_S"
 
-json_get() { python3 -c "import json,sys; r=json.load(open(sys.argv[1])); print($2)" "$1"; }
-
 RANGE=0
 ramp() {  # ramp LABEL ARGS...
   local label=$1; shift

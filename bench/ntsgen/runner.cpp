@@ -40,6 +40,8 @@ void retire_unsent(std::span<TxBuf> bufs, std::size_t sent, Tracker& tr, Counter
   }
 }
 
+bool stop_requested(const RunOptions& opt) noexcept { return opt.stop && opt.stop->load(std::memory_order_relaxed); }
+
 void receive(Transport& t, Codec& codec, Tracker& tr, StepResult& r, std::size_t burst) {
   for (int i = 0; i < 4; ++i) {  // bounded, so sending never starves
     auto rx = t.recv(burst * 2);
@@ -59,8 +61,7 @@ StepResult run_step(Transport& t, Codec& codec, Tracker& tr, const RunOptions& o
   const double cpu0 = thread_cpu_s();
   Pacer pacer(r.offered_rate, opt.count, dur, t0);
   std::uint64_t now = t0, next_report = t0 + 500'000'000;
-  const auto stopped = [&] { return opt.stop && opt.stop->load(std::memory_order_relaxed); };
-  while (!pacer.done(now) && !stopped()) {
+  while (!pacer.done(now) && !stop_requested(opt)) {
     if (const std::uint64_t n = pacer.due(now, opt.burst)) {
       auto bufs = t.tx_buffers(n, codec.max_request_len());
       codec.build(bufs, now, tr, r.c);
@@ -91,17 +92,16 @@ RunResult run_load(Transport& t, Codec& codec, Tracker& tr, const RunOptions& op
                    const ProgressFn& progress) {
   RunResult res;
   const unsigned steps = opt.max_steps ? std::min(opt.max_steps, 255u) : 1;
-  const auto stopped = [&] { return opt.stop && opt.stop->load(); };
   for (unsigned i = 0; i < steps; ++i) {
     bool ok = false;
-    for (unsigned a = 1; !ok && a <= std::max(opt.attempts, 1u) && !(a > 1 && stopped()); ++a) {
+    for (unsigned a = 1; !ok && a <= std::max(opt.attempts, 1u) && !(a > 1 && stop_requested(opt)); ++a) {
       res.steps.push_back(run_step(t, codec, tr, opt, i, progress));
       res.steps.back().attempt = a;
       ok = within_threshold(res.steps.back(), opt.loss_threshold);
     }
     if (ok) res.knee = static_cast<int>(res.steps.size() - 1);
     if (!ok && opt.factor > 1) break;  // a ramp ends at the first step over the threshold
-    if (stopped()) break;
+    if (stop_requested(opt)) break;
   }
   return res;
 }

@@ -49,8 +49,7 @@ struct NicClock {
 enum class T2Source : std::uint8_t {
   kSoftware,  // the TSC read right after rx_burst, per burst
   kNicClock,  // mbuf dynfield in NIC ticks, mapped to UTC by `Port::nic`
-  kUnixUs,    // mbuf dynfield in us since the UNIX epoch (net_pcap live capture)
-  kUnixNs,    // mbuf dynfield in ns since the UNIX epoch
+  kUnixEpoch, // mbuf dynfield in us or ns since the UNIX epoch, as rx_timestamps says
 };
 
 struct Port {

@@ -75,8 +75,8 @@ bool want_rx_timestamps(DpdkBackend::Impl& b, const std::string& name, const rte
 void choose_t2(DpdkBackend::Impl& b, Port& p, bool ts_on) {
   if (!ts_on) return;
   switch (b.cfg.dataplane.rx_timestamps) {
-    case config::RxTimestamps::kUnixUs: p.t2 = T2Source::kUnixUs; return;
-    case config::RxTimestamps::kUnixNs: p.t2 = T2Source::kUnixNs; return;
+    case config::RxTimestamps::kUnixUs:
+    case config::RxTimestamps::kUnixNs: p.t2 = T2Source::kUnixEpoch; return;
     case config::RxTimestamps::kSoftware: return;
     case config::RxTimestamps::kAuto: break;
   }
@@ -88,11 +88,12 @@ void choose_t2(DpdkBackend::Impl& b, Port& p, bool ts_on) {
   p.t2 = T2Source::kNicClock;
 }
 
-const char* t2_note(T2Source s) {
+std::string t2_note(T2Source s, config::RxTimestamps mode) {
   switch (s) {
     case T2Source::kNicClock: return "T2 from hardware RX timestamps (NIC clock mapped to UTC)";
-    case T2Source::kUnixUs: return "T2 from the PMD's RX timestamps (us since the UNIX epoch, rx_timestamps = \"unix-us\")";
-    case T2Source::kUnixNs: return "T2 from the PMD's RX timestamps (ns since the UNIX epoch, rx_timestamps = \"unix-ns\")";
+    case T2Source::kUnixEpoch:
+      return std::string("T2 from the PMD's RX timestamps (") + (mode == config::RxTimestamps::kUnixUs ? "us" : "ns") +
+             " since the UNIX epoch, rx_timestamps = \"" + config::to_string(mode) + "\")";
     case T2Source::kSoftware: break;
   }
   return "T2 read after rx_burst";
@@ -179,7 +180,7 @@ bool setup_port(DpdkBackend::Impl& b, const std::string& spec, std::string& erro
                " queue pair(s)" + (conf.rxmode.mq_mode == RTE_ETH_MQ_RX_RSS ? " with RSS" : "") +
                ", rx cksum offload " + (p.rx_l4_cksum ? "on" : "off") + ", tx cksum offload " +
                (p.tx_udp_cksum ? "on" : "off") +
-               ", " + t2_note(p.t2));
+               ", " + t2_note(p.t2, b.cfg.dataplane.rx_timestamps));
   p.driver = info.driver_name;
   b.ports.push_back(p);
   return true;

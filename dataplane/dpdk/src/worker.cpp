@@ -4,7 +4,6 @@
 // allocated before the loop). Per NTP request, the rate-limit gate
 // (runtime/ratelimit.hpp) decides before the core: the core's burst, a RATE
 // kiss after it, or a silent drop.
-#include <rte_cycles.h>
 #include <rte_lcore.h>
 #include <rte_mbuf_dyn.h>
 #include <rte_prefetch.h>
@@ -43,20 +42,11 @@ class Worker {
   }
 
   void run() {
-    const double ns_per_tick = 1e9 / static_cast<double>(rte_get_tsc_hz());
-    const auto stall_ticks = static_cast<std::uint64_t>(
-        static_cast<double>(runtime::WorkerStats::kStallOverNs[0]) / ns_per_tick);
-    std::uint64_t last = rte_rdtsc();
+    last_poll_ns_ = b_.shared.tsc.now();
     while (!b_.shared.stop.load(std::memory_order_relaxed)) {
       ring_ = b_.shared.keys.quiescent(index_);
       stats_.keyring_generation.store(b_.shared.keys.generation(), std::memory_order_relaxed);
       for (const Port& p : b_.ports) poll(p);
-      // One TSC read per iteration (a few ns, and only idle polls add one):
-      // an iteration far longer than any burst means the core was taken away.
-      const std::uint64_t now = rte_rdtsc();
-      if (now - last > stall_ticks)
-        stats_.record_stall(static_cast<std::int64_t>(static_cast<double>(now - last) * ns_per_tick));
-      last = now;
     }
     b_.shared.keys.offline(index_);
   }
@@ -66,11 +56,15 @@ class Worker {
     std::array<rte_mbuf*, kMaxBurst> rx;
     const auto q = static_cast<std::uint16_t>(index_);
     const std::uint16_t n = rte_eth_rx_burst(p.id, q, rx.data(), static_cast<std::uint16_t>(burst_));
+    // One TSC read per poll, right after rx_burst. It is the burst's T2 (the
+    // earliest point software sees the packets; hw_t2() replaces it per
+    // packet where the port stamps packets), and a gap since the previous
+    // poll far longer than any burst's work means the core was taken away.
+    const clock::UnixNs now = b_.shared.tsc.now();
+    stats_.record_stall(now - last_poll_ns_);
+    last_poll_ns_ = now;
     if (n == 0) return;
-    // T2 of the burst: the TSC read right after rx_burst (the earliest point
-    // software sees the packets); hw_t2() replaces it per packet where the
-    // port stamps packets in hardware.
-    const proto::NtpTime t2 = clock::to_ntp64(b_.shared.tsc.now());
+    const proto::NtpTime t2 = clock::to_ntp64(now);
     runtime::bump(stats_.rx, n);
     runtime::bump(stats_.bursts);
     local_.mac = p.mac;
@@ -170,18 +164,10 @@ class Worker {
   proto::NtpTime hw_t2(const Port& p, const rte_mbuf* m, proto::NtpTime burst_t2) noexcept {
     if (p.t2 == T2Source::kSoftware || (m->ol_flags & b_.ts_flag) == 0) return burst_t2;
     const auto ts = *RTE_MBUF_DYNFIELD(m, b_.ts_offset, const rte_mbuf_timestamp_t*);
-    proto::NtpTime t2 = burst_t2;
-    switch (p.t2) {
-      case T2Source::kNicClock:
-        if (!p.nic->clock.map().valid()) return burst_t2;
-        t2 = clock::to_ntp64(p.nic->clock.map().map(ts));
-        break;
-      case T2Source::kUnixUs: t2 = unix_rx_timestamp_to_ntp64(ts, config::RxTimestamps::kUnixUs); break;
-      case T2Source::kUnixNs: t2 = unix_rx_timestamp_to_ntp64(ts, config::RxTimestamps::kUnixNs); break;
-      case T2Source::kSoftware: return burst_t2;
-    }
+    if (p.t2 == T2Source::kNicClock && !p.nic->clock.map().valid()) return burst_t2;
     runtime::bump(stats_.rx_timestamped);
-    return t2;
+    return p.t2 == T2Source::kNicClock ? clock::to_ntp64(p.nic->clock.map().map(ts))
+                                       : unix_rx_timestamp_to_ntp64(ts, unix_unit_);
   }
 
   void answer(const Port& p) {
@@ -267,6 +253,9 @@ class Worker {
   std::array<proto::Request, kMaxBurst> kiss_reqs_{};
   std::array<std::uint8_t, proto::kHeaderLen> kiss_out_{};
   std::size_t n_req_ = 0, n_tx_ = 0, n_kiss_ = 0;
+  clock::UnixNs last_poll_ns_ = 0;
+  // The dynfield's unit on ports whose stamps count from the UNIX epoch.
+  config::RxTimestamps unix_unit_ = b_.cfg.dataplane.rx_timestamps;
 };
 
 }  // namespace
