@@ -4,9 +4,13 @@
 //   ntsd-ke --cert CERT --key KEY [--port N] [--keys-file F] [--keys-format ntsd|chrony]
 //           [--listen ADDR]... [--threads N] [--rotation-interval S] [--check-config]
 //           [--verbose]  (one log line per completed NTS-KE)
+//           [--rotate-now]  (rotate the master keys once at start, whatever
+//                            the schedule says: an operator's explicit act)
 //
 // Flags override the file. SIGHUP reloads the certificate and key (so does a
-// change of either file, checked every second); SIGINT/SIGTERM stop.
+// change of either file, checked every second); SIGUSR1 rotates the master
+// keys once; SIGINT/SIGTERM stop. Key rotation runs on CLOCK_BOOTTIME, not
+// the wall clock (ctrl/keys manager.hpp).
 #include <signal.h>
 #include <sys/resource.h>
 
@@ -16,6 +20,7 @@
 #include <cstring>
 #include <ctime>
 #include <string>
+#include <time.h>
 
 #include "ntsd/config/config.hpp"
 #include "ntsd/ke/server.hpp"
@@ -24,6 +29,7 @@
 namespace {
 
 bool g_verbose = false;
+bool g_rotate_now = false;
 
 void log(const char* fmt, ...) {
   // One fputs per line: the event-loop threads log too (--verbose).
@@ -42,7 +48,8 @@ int usage() {
   std::fprintf(stderr,
                "usage: ntsd-ke [--config FILE] [--cert PEM] [--key PEM] [--port N]\n"
                "               [--keys-file FILE] [--keys-format ntsd|chrony] [--listen ADDR]...\n"
-               "               [--threads N] [--rotation-interval S] [--check-config] [--verbose]\n");
+               "               [--threads N] [--rotation-interval S] [--check-config] [--verbose]\n"
+               "               [--rotate-now]\n");
   return 1;
 }
 
@@ -64,6 +71,10 @@ bool apply_flags(int argc, char** argv, ntsd::config::Config& c, std::string& co
     }
     if (a == "--verbose") {
       g_verbose = true;
+      continue;
+    }
+    if (a == "--rotate-now") {
+      g_rotate_now = true;
       continue;
     }
     if (i + 1 >= argc) return false;
@@ -115,6 +126,19 @@ ntsd::ke::ServerOptions server_options(const ntsd::config::KeConfig& k) {
   return o;
 }
 
+// Both clocks the key manager needs, in seconds. CLOCK_BOOTTIME keeps
+// counting through a suspend, so a long sleep is seen as time passed (one
+// rotation), and no settimeofday/clock step moves it.
+ntsd::keys::Clocks clocks() {
+  timespec b{};
+  ::clock_gettime(CLOCK_BOOTTIME, &b);
+  return {static_cast<std::int64_t>(std::time(nullptr)), static_cast<std::int64_t>(b.tv_sec)};
+}
+
+long long next_rotation_in(const ntsd::keys::KeyManager& keys) {
+  return static_cast<long long>(keys.next_rotation() - clocks().mono);
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -159,6 +183,7 @@ int main(int argc, char** argv) {
   sigaddset(&sigs, SIGHUP);
   sigaddset(&sigs, SIGINT);
   sigaddset(&sigs, SIGTERM);
+  sigaddset(&sigs, SIGUSR1);
   // Blocked before the threads start, so only sigtimedwait below sees them.
   pthread_sigmask(SIG_BLOCK, &sigs, nullptr);
   signal(SIGPIPE, SIG_IGN);
@@ -169,11 +194,19 @@ int main(int argc, char** argv) {
   rp.aead = cfg.keys.aead;
   auto fmt = cfg.keys.format == ntsd::config::KeyFormat::kChrony ? ntsd::keys::Format::kChrony
                                                                  : ntsd::keys::Format::kNtsd;
-  ntsd::keys::KeyManager keys(cfg.keys.file, fmt, rp);
+  ntsd::keys::KeyManager keys(cfg.keys.file, fmt, rp, ntsd::keys::system_random(),
+                              [](const std::string& s) { log("keys: %s", s.c_str()); });
   std::string err;
-  if (!keys.start(std::time(nullptr), err)) {
+  if (!keys.start(clocks(), err)) {
     log("keys: %s", err.c_str());
     return 1;
+  }
+  if (g_rotate_now) {
+    if (!keys.rotate_now(clocks(), err)) {
+      log("keys: --rotate-now: %s", err.c_str());
+      return 1;
+    }
+    log("keys: rotated once (--rotate-now)");
   }
   auto sopt = server_options(cfg.ke);
   if (g_verbose)
@@ -187,7 +220,7 @@ int main(int argc, char** argv) {
   }
   log("listening on port %u, keys in %s (%s format), next rotation in %lld s", server.port(),
       cfg.keys.file.c_str(), ntsd::config::to_string(cfg.keys.format),
-      static_cast<long long>(keys.next_rotation() - std::time(nullptr)));
+      next_rotation_in(keys));
 
   for (;;) {
     timespec one_second{1, 0};
@@ -199,9 +232,14 @@ int main(int argc, char** argv) {
       else
         log("certificate reload failed, keeping the old one: %s", err.c_str());
     }
-    int n = keys.tick(std::time(nullptr), err);
-    if (n > 0) log("rotated master keys (%d), next in %lld s", n,
-                   static_cast<long long>(keys.next_rotation() - std::time(nullptr)));
+    if (sig == SIGUSR1) {
+      if (keys.rotate_now(clocks(), err))
+        log("rotated master keys (SIGUSR1), next in %lld s", next_rotation_in(keys));
+      else
+        log("key rotation (SIGUSR1) failed: %s", err.c_str());
+    }
+    int n = keys.tick(clocks(), err);
+    if (n > 0) log("rotated master keys, next in %lld s", next_rotation_in(keys));
     if (n < 0) log("key rotation failed: %s", err.c_str());
   }
   server.stop();
