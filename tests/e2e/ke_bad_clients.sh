@@ -163,6 +163,15 @@ n0=$(grep -c 'certificate reloaded' "$E2E_DIR/ntsd-ke.log")
 sleep 1.1; touch "$live_cert"
 wait_for "[ \$(grep -c 'certificate reloaded' $E2E_DIR/ntsd-ke.log) -gt $n0 ]" 5 || e2e_fail "no reload after the file changed"
 e2e_log "file change picked up without a signal"
+# The operator's explicit rotation (issue 20, item 1): SIGUSR1 rotates the
+# master keys once, whatever the schedule: the future key becomes current.
+current() { awk '$4 == "current" { print $1 }' "$E2E_DIR/ntskeys"; }
+future() { awk '$4 == "future" { print $1 }' "$E2E_DIR/ntskeys"; }
+fut=$(future)
+kill -USR1 "$ke_pid"
+wait_for "[ \"\$(current)\" = $fut ]" 5 || e2e_fail "SIGUSR1 did not rotate the keys (current $(current), expected $fut)"
+grep -q 'rotated master keys (SIGUSR1)' "$E2E_DIR/ntsd-ke.log" || e2e_fail "no log line for the SIGUSR1 rotation"
+e2e_log "SIGUSR1: current key $(current)"
 e2e_alive "$ke_pid" || e2e_fail "ntsd-ke died"
 e2e_stop "$ke_pid"
 grep -q "stopping:" "$E2E_DIR/ntsd-ke.log" || e2e_fail "ntsd-ke did not stop cleanly"
@@ -174,4 +183,10 @@ e2e_log "$(grep 'stopping:' "$E2E_DIR/ntsd-ke.log")"
 [ "$(stat 'refused (per source)')" = 8 ] || e2e_fail "ntsd-ke refused $(stat 'refused (per source)') per source, expected 8"
 [ "$(stat 'silent closed')" = 40 ] || e2e_fail "$(stat 'silent closed') silent connections closed, expected 40"
 [ "$(stat 'timed out')" -ge 1 ] || e2e_fail "the trickler was not timed out"
-e2e_pass "TLS 1.2, no ALPN, malformed request, slowloris, connection and per-source bounds handled"
+# --rotate-now: a start that rotates once at once (the schedule is not due).
+fut=$(future)
+e2e_spawn ntsd-ke-again "$NS_S" "$(e2e_bin ntsd-ke)" --config "$E2E_DIR/ntsd.toml" --rotate-now
+wait_for "grep -q 'rotated once (--rotate-now)' $E2E_DIR/ntsd-ke-again.log" 10 || e2e_fail "no --rotate-now rotation"
+[ "$(current)" = "$fut" ] || e2e_fail "--rotate-now: current key $(current), expected $fut"
+e2e_stop "$E2E_LAST_PID"
+e2e_pass "TLS 1.2, no ALPN, malformed request, slowloris, connection and per-source bounds handled; SIGUSR1 and --rotate-now rotate"

@@ -25,8 +25,11 @@
 # foreground command returns: keep single commands short (wait_for is).
 #
 # Conventions
-# - Exit codes: 0 = pass (or SKIP when the test is truly impossible here, e.g.
-#   not root; ctest treats every non-zero code as a failure), 1 = failure.
+# - Exit codes: 0 = pass, 1 = failure, 77 = SKIP (the test is truly
+#   impossible here, e.g. not root). ctest registers every script with
+#   SKIP_RETURN_CODE 77 (cmake/ntsd.cmake), so a skip shows as "Skipped",
+#   never as a pass, and scripts/test fails on it. A part the build was
+#   asked for (DPDK) is never a reason to skip: see e2e_skip_no_dpdk.
 # - Peers (chrony 4.3, ntpsec 1.2) are the Debian packages unpacked by
 #   `scripts/setup --deps` into $NTSD_SOURCE/build/peers/; the machine's own
 #   time service is never touched (chronyd -x, ntpd "disable ntp").
@@ -34,7 +37,7 @@
 #   Each falls back to this checkout so that scripts also run by hand.
 #
 # Functions (each documented where it is defined)
-#   basics      e2e_init e2e_log e2e_fail e2e_pass e2e_skip e2e_require_peers
+#   basics      e2e_init e2e_log e2e_fail e2e_pass e2e_skip e2e_skip_no_dpdk e2e_require_peers
 #               e2e_require_bin e2e_bin e2e_spawn e2e_alive e2e_stop wait_for
 #   namespaces  ns_pair [--dpdk|--bare] in_s in_c ns_hosts
 #               (addresses S4 S6 C4 C6 KE4 KE6, interfaces IF_S IF_C)
@@ -99,10 +102,21 @@ e2e_pass() {
 }
 
 # e2e_skip REASON...: only when the test cannot run at all here (not root, no
-# netns support). Prints "SKIP: reason" and exits 0.
+# netns support). Prints "SKIP: reason" and exits 77, which ctest reports as
+# skipped (SKIP_RETURN_CODE), not passed.
 e2e_skip() {
   printf 'SKIP: %s: %s\n' "${E2E_NAME:-e2e}" "$*" >&2
-  exit 0
+  exit 77
+}
+
+# e2e_skip_no_dpdk REASON...: the binary lacks the DPDK backend. A skip only
+# if the build was configured without it (NTSD_WITH_DPDK=OFF, passed in by
+# ctest); if DPDK was requested, that is a failure, never a silent skip.
+e2e_skip_no_dpdk() {
+  case ${NTSD_WITH_DPDK:-} in
+    ON|on|1|TRUE|true|YES|yes) e2e_fail "built with NTSD_WITH_DPDK=ON but: $*" ;;
+  esac
+  e2e_skip "$* (NTSD_WITH_DPDK=${NTSD_WITH_DPDK:-unset})"
 }
 
 # e2e_init NAME: unique work dir $E2E_DIR, cleanup trap, root and netns check.
@@ -153,7 +167,7 @@ e2e_bin() {
   printf '%s\n' "$p"
 }
 
-# e2e_require_bin NAME...: SKIP the test (exit 0) unless every build/bin/NAME
+# e2e_require_bin NAME...: SKIP the test (exit 77) unless every build/bin/NAME
 # exists, e.g. while another part of the tree has not landed yet.
 e2e_require_bin() {
   local b
