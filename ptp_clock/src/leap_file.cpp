@@ -17,6 +17,15 @@ std::string utc_date(UnixNs t) {
   return buf;
 }
 
+std::string utc_time(UnixNs t) {
+  const time_t s = static_cast<time_t>(t / kNsPerSec);
+  tm tmv{};
+  gmtime_r(&s, &tmv);
+  char buf[32];
+  std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%SZ", &tmv);
+  return buf;
+}
+
 LeapFile::LeapFile(std::string path, LeapTableRef& out, LogFn log)
     : path_(std::move(path)), out_(out), log_(std::move(log)) {}
 
@@ -42,7 +51,6 @@ bool LeapFile::changed() {
 }
 
 void LeapFile::load(UnixNs now_utc) {
-  (void)now_utc;
   std::string err;
   auto t = path_.empty() ? std::nullopt : LeapTable::load(path_, err);
   if (path_.empty()) err = "no leap_seconds_file configured";
@@ -51,8 +59,12 @@ void LeapFile::load(UnixNs now_utc) {
     status_.loaded = true;
     status_.error.clear();
     status_.expires = table_->expires();
-    report("leap-second file " + path_ + " loaded: TAI-UTC " +
-           std::to_string(table_->entries().back().offset_s) + " s since " + utc_date(table_->entries().back().utc) +
+    const LeapEntry* next = table_->next_leap(table_->utc_to_tai(now_utc));
+    report("leap-second file " + path_ + " loaded: TAI-UTC " + std::to_string(table_->offset_at_utc(now_utc)) +
+           " s now" +
+           (next ? ", next leap second ending at " + utc_time(next->utc) + " (TAI-UTC " +
+                       std::to_string(next->offset_s) + " s)"
+                 : ", no leap second announced") +
            (table_->expires() ? ", valid until " + utc_date(table_->expires()) : ", no expiry date") +
            (table_->hash_checked() ? ", hash checked" : ", no hash line to check"));
   } else if (table_) {

@@ -1,5 +1,6 @@
 #include "ntsd/runtime/clock_metrics.hpp"
 
+#include <cmath>
 #include <cstdio>
 #include <string_view>
 
@@ -11,9 +12,14 @@ void gauge(std::string& out, std::string_view name, std::string_view type, std::
   out.append("# HELP ").append(name).append(" ").append(help).append("\n");
   out.append("# TYPE ").append(name).append(" ").append(type).append("\n");
   char b[64];
-  if constexpr (std::is_floating_point_v<T>)
-    std::snprintf(b, sizeof b, "%.9g", static_cast<double>(v));
-  else
+  if constexpr (std::is_floating_point_v<T>) {
+    const double d = static_cast<double>(v);
+    // Whole numbers (Unix times, counts of seconds) in full, the rest with 9 digits.
+    if (d == std::floor(d) && std::fabs(d) < 1e15)
+      std::snprintf(b, sizeof b, "%.0f", d);
+    else
+      std::snprintf(b, sizeof b, "%.9g", d);
+  } else
     std::snprintf(b, sizeof b, "%lld", static_cast<long long>(v));
   out.append(name).append(" ").append(b).append("\n");
 }

@@ -58,5 +58,7 @@ class LeapFile {
 
 // "2026-06-28" for a Unix-ns instant (UTC), for logs.
 std::string utc_date(UnixNs t);
+// "2026-06-28T00:00:00Z".
+std::string utc_time(UnixNs t);
 
 }  // namespace ntsd::clock
