@@ -24,6 +24,13 @@ enum class Backend : std::uint8_t { kDpdk, kSocket };
 // the dynfield already counts us/ns since the UNIX epoch on the system
 // clock's timescale (net_pcap's live capture: the kernel's receive time).
 enum class RxTimestamps : std::uint8_t { kAuto, kSoftware, kUnixUs, kUnixNs };
+// Where the DPDK backend sends frames for this host that are not its own
+// work (TCP, ICMP beyond echo, ARP/ND for other addresses: docs/dataplane.md,
+// "Exception path"): kNone = dropped; kTap / kVirtioUser = a kernel
+// interface (net_tap, or virtio_user on /dev/vhost-net) that holds the same
+// addresses; kIsolate = rte_flow isolate mode, the kernel driver keeps
+// everything but UDP 123 to our addresses (mlx5's bifurcated driver).
+enum class Exception : std::uint8_t { kNone, kTap, kVirtioUser, kIsolate };
 
 struct ServerConfig {
   int stratum = 1;
@@ -74,6 +81,11 @@ struct DataplaneConfig {
   // descriptors (docs/configuration.md).
   int mbufs = 0;
   RxTimestamps rx_timestamps = RxTimestamps::kAuto;
+  Exception exception = Exception::kNone;
+  // The kernel interface of the exception path (tap / virtio_user).
+  std::string exception_iface = "ntsd0";
+  // 802.1Q VLAN ID of the ports' traffic (0 = untagged).
+  int vlan = 0;
 };
 
 // Per-client rate limiting in ntsd (docs/configuration.md [ratelimit]);
@@ -89,7 +101,8 @@ struct RateLimitConfig {
 };
 
 struct MetricsConfig {
-  std::string listen = "127.0.0.1:9123";  // "" = off
+  std::string listen = "127.0.0.1:9123";     // ntsd; "" = off
+  std::string ke_listen = "127.0.0.1:9124";  // ntsd-ke; "" = off
 };
 
 struct Config {
@@ -111,5 +124,6 @@ const char* to_string(Leap v) noexcept;
 const char* to_string(KeyFormat v) noexcept;
 const char* to_string(Backend v) noexcept;
 const char* to_string(RxTimestamps v) noexcept;
+const char* to_string(Exception v) noexcept;
 
 }  // namespace ntsd::config
