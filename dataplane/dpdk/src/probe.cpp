@@ -124,8 +124,11 @@ bool probe_one(const std::string& spec, int workers, std::string& out, Caps& cap
   add("link", link.link_status == RTE_ETH_LINK_UP
                   ? "up, " + speed(link.link_speed) + ", " + (link.link_duplex ? "full" : "half") + " duplex"
                   : std::string("down"));
-  std::string exc = caps.isolate ? "isolate (the kernel driver keeps the port; UDP 123 is steered to ntsd)"
-                                 : "tap (or virtio_user where /dev/vhost-net exists)";
+  // Isolate mode is what a bifurcated driver (mlx5: the kernel netdev stays)
+  // is made for; elsewhere (net_tap's TC-based flows, ...) it is no host path.
+  const bool bifurcated = std::string(info.driver_name).find("mlx") != std::string::npos;
+  std::string exc = caps.isolate && bifurcated ? "isolate (the kernel driver keeps the port; UDP 123 is steered to ntsd)"
+                                               : "tap (or virtio_user where /dev/vhost-net exists)";
   add("exception", exc);
   rte_eth_dev_stop(id);
   rte_eth_dev_close(id);
