@@ -123,6 +123,7 @@ DpdkBackend::~DpdkBackend() {
     rte_eth_dev_stop(e->port);
     rte_eth_dev_close(e->port);
   }
+  for (int fd : impl_->mc_fds) ::close(fd);
   // No rte_eal_cleanup(): in DPDK 22.11 it unmaps memory while the EAL
   // interrupt thread may still be handling a closing vdev's control channel
   // (seen with net_memif: a crash at exit). The process is about to exit and

@@ -74,6 +74,7 @@ struct Port {
   NicClock* nic = nullptr;  // set with T2Source::kNicClock
   std::string name;
   std::string driver;  // the PMD, e.g. "net_af_packet"
+  std::string kernel_iface;  // the kernel netdev behind a vdev ("iface=" in its spec), if any
   net::Mac mac{};
   bool rx_ip_cksum = false, rx_l4_cksum = false;  // RX offloads enabled
   bool tx_ip_cksum = false, tx_udp_cksum = false;  // TX offloads enabled
@@ -96,6 +97,7 @@ struct DpdkBackend::Impl {
   std::map<int, unsigned> pool_ports;   // ports (and exception devices) per socket, to size them
   std::vector<Port> ports;
   std::vector<std::unique_ptr<ExceptionPath>> exceptions;
+  std::vector<int> mc_fds;  // AF_PACKET sockets holding multicast memberships (l2.cpp)
   Addresses addrs;
   std::vector<unsigned> lcores;  // worker lcores, one per worker
   bool eal_up = false;

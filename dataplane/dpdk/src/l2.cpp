@@ -1,7 +1,13 @@
 // L2 on a real NIC: multicast MACs for IPv6 Neighbor Discovery, and rte_flow
 // isolate mode for NICs whose kernel driver keeps the port (mlx5).
+#include <linux/if_packet.h>
+#include <net/if.h>
 #include <rte_errno.h>
 #include <rte_flow.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <cerrno>
 
 #include <cstring>
 #include <vector>
@@ -25,6 +31,41 @@ rte_ether_addr ipv6_multicast_mac(const std::uint8_t (&group)[16]) {
 rte_ether_addr solicited_node_mac(const std::uint8_t* addr) {
   std::uint8_t g[16] = {0xff, 0x02, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1, 0xff, addr[13], addr[14], addr[15]};
   return ipv6_multicast_mac(g);
+}
+
+std::string mac_text(const rte_ether_addr& m) {
+  char s[RTE_ETHER_ADDR_FMT_SIZE];
+  rte_ether_format_addr(s, sizeof s, &m);
+  return s;
+}
+
+// A virtual device over a kernel netdev (net_af_packet, net_pcap, net_af_xdp,
+// net_tap with "iface="): its frames pass the netdev's own multicast filter,
+// which the PMD does not program (DPDK 22.11's af_packet has no
+// set_mc_addr_list, and net_tap's does nothing). A PACKET_ADD_MEMBERSHIP on
+// an AF_PACKET socket adds the MACs to the netdev's list (dev_mc_add: what a
+// NIC driver programs into its filter, and what `ip maddr` shows). The
+// socket has protocol 0, so it receives nothing; it is kept open for as
+// long as ntsd runs, since the memberships end with it (packet(7)).
+bool join_on_netdev(DpdkBackend::Impl& b, const Port& p, const std::vector<rte_ether_addr>& macs, std::string& why) {
+  const unsigned index = if_nametoindex(p.kernel_iface.c_str());
+  if (index == 0) return (why = p.kernel_iface + ": " + std::strerror(errno)), false;
+  const int fd = ::socket(AF_PACKET, SOCK_RAW | SOCK_CLOEXEC, 0);
+  if (fd < 0) return (why = std::string("AF_PACKET socket: ") + std::strerror(errno)), false;
+  for (const auto& m : macs) {
+    packet_mreq mr{};
+    mr.mr_ifindex = static_cast<int>(index);
+    mr.mr_type = PACKET_MR_MULTICAST;
+    mr.mr_alen = RTE_ETHER_ADDR_LEN;
+    std::memcpy(mr.mr_address, m.addr_bytes, RTE_ETHER_ADDR_LEN);
+    if (::setsockopt(fd, SOL_PACKET, PACKET_ADD_MEMBERSHIP, &mr, sizeof mr) != 0) {
+      why = p.kernel_iface + ": PACKET_ADD_MEMBERSHIP: " + std::strerror(errno);
+      ::close(fd);
+      return false;
+    }
+  }
+  b.mc_fds.push_back(fd);
+  return true;
 }
 
 }  // namespace
@@ -55,16 +96,20 @@ void program_multicast(DpdkBackend::Impl& b, const Port& p) {
     for (const auto& u : uniq) seen = seen || rte_is_same_ether_addr(&m, &u);
     if (!seen) uniq.push_back(m);
   }
+  std::string list;
+  for (const auto& m : uniq) list += (list.empty() ? "" : " ") + mac_text(m);
   const int rc = rte_eth_dev_set_mc_addr_list(p.id, uniq.data(), static_cast<std::uint32_t>(uniq.size()));
-  if (rc == 0) {
-    runtime::log("DPDK port " + p.name + ": " + std::to_string(uniq.size()) +
-                 " multicast MAC(s) programmed for IPv6 Neighbor Discovery (solicited-node" +
-                 (exception ? ", all-nodes and the kernel's link-local" : "") + ")");
+  std::string why;
+  const bool netdev = !p.kernel_iface.empty() && join_on_netdev(b, p, uniq, why);
+  if (rc == 0 || netdev) {
+    runtime::log("DPDK port " + p.name + ": multicast MAC(s) " + list + " programmed for IPv6 Neighbor Discovery (" +
+                 (rc == 0 ? "the port's filter" : "") + (rc == 0 && netdev ? " and " : "") +
+                 (netdev ? "kernel interface " + p.kernel_iface + "'s list" : "") + ")");
     return;
   }
   const int arc = rte_eth_allmulticast_enable(p.id);
   runtime::log("DPDK port " + p.name + " (" + p.driver + ") cannot filter multicast MACs (rte_eth_dev_set_mc_addr_list: " +
-               rte_strerror(-rc) + "): " +
+               rte_strerror(-rc) + (why.empty() ? "" : "; " + why) + "): " +
                (arc == 0 ? "allmulticast on, so that Neighbor Solicitations reach ntsd"
                          : std::string("allmulticast failed too (") + rte_strerror(-arc) +
                                "); IPv6 neighbours may not resolve ntsd's addresses if the port filters multicast"));

@@ -173,6 +173,10 @@ bool setup_port(DpdkBackend::Impl& b, const std::string& spec, std::string& erro
   Port p;
   const std::string name = spec.substr(0, spec.find(','));  // the device name without its arguments
   p.name = name;
+  if (const auto at = spec.find(",iface="); at != std::string::npos) {
+    const std::size_t from = at + 7;
+    p.kernel_iface = spec.substr(from, spec.find(',', from) - from);
+  }
   if (!find_port(name, p.id)) {
     error = "DPDK port '" + name + "' not found (" + std::to_string(rte_eth_dev_count_avail()) +
             " port(s) available; add it with --vdev=... in [dataplane] eal_args)";
