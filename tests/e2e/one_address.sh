@@ -104,6 +104,12 @@ wait_for "[ -s $d/ntskeys ] && in_s ss -ltnH 'src $S4:4460' | grep -q ." 15 || e
 e2e_log "ntsd-ke listens on $S4:4460 and [$S6]:4460, the dataplane's own addresses"
 wait_for "[ -s $E2E_DIR/udp123.count ]" 5 || e2e_fail "kernel UDP 123 listener did not start"
 
+# L2: net_af_packet has no multicast filter API; ntsd puts the solicited-node
+# MAC of 2001:db8::1 on the kernel netdev's list instead (what a NIC driver
+# programs into its filter).
+in_s ip maddr show dev "$IF_S" | grep -q "link  33:33:ff:00:00:01" ||
+  e2e_fail "33:33:ff:00:00:01 not on $IF_S's multicast list: $(in_s ip maddr show dev "$IF_S")"
+
 metrics() { in_s curl -sf "http://127.0.0.1:9123/metrics"; }
 msum() { metrics | awk -v n="$1" -v l="$2" 'index($0, n) == 1 && index($0, l) { s += $NF } END { print s + 0 }'; }
 

@@ -83,4 +83,17 @@ check queues "$NS_S" "$(conf chk-q "net_af_packet0,iface=$IF_S" && sed -i 's/^wo
   '[dataplane] workers = 2: port net_af_packet0 has 1 queue pair(s)'
 check isolate - "$(conf chk-iso "net_memif0,role=server,socket=$E2E_DIR/memif2.sock" 'exception = "isolate"')" \
   '[dataplane] exception = "isolate": port net_memif0 has no rte_flow isolate mode'
+# At run time, too: isolate on a PMD without it, virtio_user without /dev/vhost-net.
+rc=0
+out=$(timeout 30 "$ntsd" --config "$E2E_DIR/chk-iso.toml" --metrics "" 2>&1) || rc=$?
+[ $rc -ne 0 ] && grep -qF 'exception = "isolate" needs rte_flow isolate mode, which this PMD refuses' <<<"$out" ||
+  e2e_fail "isolate on net_memif: want a refusal at start, got ($rc): $(grep ntsd: <<<"$out" | tail -2)"
+if [ ! -e /dev/vhost-net ]; then
+  sed 's/exception = "isolate"/exception = "virtio_user"/' "$E2E_DIR/chk-iso.toml" >"$E2E_DIR/chk-vu.toml"
+  rc=0
+  out=$("$ntsd" --check-config "$E2E_DIR/chk-vu.toml" 2>&1) || rc=$?
+  [ $rc -ne 0 ] && grep -qF 'exception = "virtio_user" needs /dev/vhost-net' <<<"$out" ||
+    e2e_fail "virtio_user without /dev/vhost-net: want a configuration error, got ($rc): $out"
+  e2e_log "virtio_user refused without /dev/vhost-net: $out"
+fi
 e2e_pass "--probe-port matches the goldens on net_null, net_pcap, net_af_packet, net_tap, net_memif; --check-config --probe-port refuses what a port cannot do"
