@@ -29,6 +29,8 @@ eal="" ; for a in $E2E_EAL_COMMON "--file-prefix=ntsd-$E2E_NS"; do eal+="${eal:+
 cat >"$d/ntsd.toml" <<TOML
 [server]
 stratum = 1
+# This machine's kernel says "unsynchronised": serve it as a local reference.
+local_stratum = 1
 
 [ke]
 listen = ["$KE6"]

@@ -34,7 +34,8 @@ eal="" ; for a in $E2E_EAL_COMMON "--file-prefix=ntsd-$E2E_NS"; do eal+="${eal:+
 cat >"$d/ntsd.toml" <<TOML
 [server]
 stratum = 1
-${NTSD_ONE_ADDR_SERVER:-}
+# This machine's kernel says "unsynchronised": serve it as a local reference.
+local_stratum = 1
 
 [ke]
 listen = ["$S4", "$S6"]

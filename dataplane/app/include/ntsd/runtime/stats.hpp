@@ -14,6 +14,7 @@
 #include <string>
 
 #include "ntsd/net/packet.hpp"
+#include "ntsd/runtime/clock_metrics.hpp"
 #include "ntsd/proto/server.hpp"
 
 namespace ntsd::runtime {
@@ -37,6 +38,10 @@ struct alignas(64) WorkerStats {
   // timestamp dynfield, [dataplane] rx_timestamps), not from the software
   // read after rx_burst. DPDK workers only.
   Counter rx_timestamped{0};
+  // Hardware T2s discarded as implausible: further from the burst's software
+  // T2 than [dataplane] rx_timestamp_max_offset_us (another timescale, an
+  // unfitted NIC clock), replaced by the software T2.
+  Counter rx_timestamp_discarded{0};
   // Rate limiting (runtime/ratelimit.hpp): over-limit plain requests answered
   // with a RATE kiss, over-limit NTS requests dropped silently, over-limit
   // requests answered anyway (leak), and table entries evicted.
@@ -129,6 +134,7 @@ class Metrics {
   const WorkerStats& worker(std::size_t w) const noexcept { return workers_[w]; }
   std::size_t workers() const noexcept { return n_; }
   Gauges& gauges() noexcept { return gauges_; }
+  ClockGauges& clock() noexcept { return clock_; }
   // Registers a port (the DPDK backend, at start, before render() may run).
   // At most kMaxPorts; null beyond.
   static constexpr std::size_t kMaxPorts = 32;
@@ -152,6 +158,7 @@ class Metrics {
   std::unique_ptr<WorkerStats[]> workers_;
   std::size_t n_;
   Gauges gauges_;
+  ClockGauges clock_;
   std::unique_ptr<PortStats[]> ports_{new PortStats[kMaxPorts]};
   std::atomic<std::size_t> n_ports_{0};
 };
