@@ -147,11 +147,15 @@ to_wire=$(msum ntsd_exception_packets_total 'direction="to_wire"')
 e2e_log "NTP: $ok_nts NTS answers by ntsd, 0 datagrams at the kernel's UDP 123; exception path $to_kernel to kernel, $to_wire to wire"
 
 # --- CPU placement: ntsd-ke's default threads avoid ntsd's worker lcore (CPU 1 of -l 0-1)
-grep -q "NTS-KE on CPUs 0, off ntsd's worker lcores (CPUs 1)" "$E2E_DIR/ntsd-ke.log" || e2e_fail "ntsd-ke did not log its CPU placement"
-allowed=$(awk '/^Cpus_allowed_list/ { print $2 }' "/proc/$ke_pid/status")
-[ "$allowed" = 0 ] || e2e_fail "ntsd-ke may run on CPUs $allowed, want 0"
+# cpus LIST: the CPUs of a Cpus_allowed_list ("0-2,5"), one per line.
+cpus() { tr ',' '\n' <<<"$1" | awk -F- '{ for (i = $1; i <= ($2 == "" ? $1 : $2); i++) print i }'; }
+want=$(cpus "$(awk '/^Cpus_allowed_list/ { print $2 }' /proc/self/status)" | grep -vx 1)
+got=$(cpus "$(awk '/^Cpus_allowed_list/ { print $2 }' "/proc/$ke_pid/status")")
+[ "$got" = "$want" ] || e2e_fail "ntsd-ke may run on CPUs $(echo $got), want $(echo $want): all but ntsd's worker lcore 1"
+grep -q "NTS-KE on CPUs .*, off ntsd's worker lcores (CPUs 1)" "$E2E_DIR/ntsd-ke.log" || e2e_fail "ntsd-ke did not log its CPU placement"
 threads=$(in_s curl -sf http://127.0.0.1:9124/metrics | awk '/^ntsd_ke_threads / { print $2 }')
-[ "$threads" = 1 ] || e2e_fail "ntsd-ke runs $threads NTS-KE threads, want 1"
+[ "$threads" = "$(wc -l <<<"$want")" ] || e2e_fail "ntsd-ke runs $threads NTS-KE threads, want $(wc -l <<<"$want")"
+e2e_log "ntsd-ke: $threads thread(s) on CPUs $(echo $got), off ntsd's worker lcore (CPU 1)"
 
 e2e_stop "$ntsd_pid"
 grep -q "stopped:" "$E2E_DIR/ntsd.log" || e2e_fail "ntsd did not stop cleanly"

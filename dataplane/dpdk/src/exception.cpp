@@ -132,6 +132,9 @@ void exception_loop(DpdkBackend::Impl& b) {
       if (e == nullptr) continue;
       // Wire -> kernel.
       unsigned n = rte_ring_sc_dequeue_burst(e->to_kernel, reinterpret_cast<void**>(m.data()), kBurst, nullptr);
+      // The port's RX flags (checksum status, stripped VLAN) mean nothing to
+      // the kernel device; no TX offload is asked of it.
+      for (unsigned i = 0; i < n; ++i) m[i]->ol_flags = 0;
       if (n > 0) {
         const std::uint16_t sent = rte_eth_tx_burst(e->port, 0, m.data(), static_cast<std::uint16_t>(n));
         for (unsigned i = sent; i < n; ++i) rte_pktmbuf_free(m[i]);
