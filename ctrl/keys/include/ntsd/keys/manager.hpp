@@ -57,6 +57,8 @@ class KeyManager {
   std::shared_ptr<const crypto::KeyRing> ring() const;
   // When the next rotation is due, on the monotonic clock.
   std::int64_t next_rotation() const { return next_due_; }
+  // When the current key became current, on the wall clock (the file's stamp).
+  std::int64_t rotated_at() const { return set_.rotated_at; }
 
  private:
   bool rotate(Clocks now, std::string& error);
