@@ -300,6 +300,8 @@ TEST(Config, ExceptionVlanAndKeMetricsKeys) {
             "line 2: [dataplane] exception_iface: must be an interface name of 1 to 15 characters without spaces, "
             "'/', ',', '=' or ':'");
   EXPECT_NE(error_of("[dataplane]\nexception_iface = \"x,mac=1\"\n").find("exception_iface: must be"), std::string::npos);
+}
+
 // [ke] connection-slot protection (issue 20, item 2).
 TEST(Config, KeSlotProtectionKeys) {
   std::string err;
