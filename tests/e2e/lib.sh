@@ -43,8 +43,8 @@
 #               (addresses S4 S6 C4 C6 KE4 KE6, interfaces IF_S IF_C)
 #   pki         make_certs (PKI_CA PKI_CERT PKI_KEY PKI_NAME)
 #   chrony      chrony_nts_client chrony_nts_server chronyc_in
-#               chrony_authdata_ok chrony_got_samples chrony_good_samples
-#               chrony_selected chrony_offset
+#               chrony_authdata_ok chrony_got_samples chrony_rx_count
+#               chrony_good_samples chrony_selected chrony_offset
 #   ntpsec      ntpsec_nts_client ntpsec_nts_server ntpsec_ntske_ok
 #               ntpsec_peer_ok ntpsec_selected ntpsec_offset
 #   ntsd        ntsd_write_config ntsd_stack_start ntsd_client_name ntsd_client_query
@@ -479,15 +479,20 @@ chrony_got_samples() {
     END { exit !ok }'
 }
 
-# chrony_good_samples INST: print how many samples chrony took from its
-# source that passed every test, its measurements.log lines whose test bits
-# ("123 567 ABCD", fields 6-8 in chrony 4.3) are all 1. Unlike "Total valid
-# RX" this excludes answers from an unsynchronised server (leap 3, stratum
-# 16: test B) and others chrony would not use for synchronisation.
-chrony_good_samples() {
-  awk '$1 ~ /^[0-9]+-[0-9]+-[0-9]+$/ && $6 == "111" && $7 == "111" && $8 == "1111" { n++ }
-       END { print n + 0 }' "$1/measurements.log" 2>/dev/null || echo 0
+# chrony_rx_count INST valid|good: print chronyc ntpdata's "Total valid RX"
+# (authenticated, well-formed answers) or "Total good RX" (those that also
+# passed every test, so never an unsynchronised answer with leap 3 or
+# stratum 16, nor a delay outlier); 0 if chronyc does not answer.
+chrony_rx_count() {
+  local what=valid
+  [ "$2" = good ] && what=good
+  chronyc_in "$1" ntpdata 2>/dev/null | awk -F: -v w="Total $what RX" '
+    $1 ~ "^" w { gsub(/ /, "", $2); n = $2 + 0 } END { print n + 0 }'
 }
+
+# chrony_good_samples INST: print chrony's count of good samples from its
+# source (chrony_rx_count INST good).
+chrony_good_samples() { chrony_rx_count "$1" good; }
 
 # chrony_selected INST: true when chrony selected its source (^* in sources).
 chrony_selected() { chronyc_in "$1" sources 2>/dev/null | grep -q '^\^\*'; }

@@ -178,11 +178,12 @@ struct KeServer::Impl {
 
   bool take_source(const SourceKey& k) {
     std::lock_guard lock(source_mu);
-    int& n = per_source[k];
-    if (opt.max_connections_per_source > 0 && n >= opt.max_connections_per_source) {
-      if (n == 0) per_source.erase(k);
-      return false;
+    if (opt.max_connections_per_source <= 0) {
+      ++per_source[k];
+      return true;
     }
+    int& n = per_source[k];  // n > 0 whenever the bound is reached: no empty entry stays
+    if (n >= opt.max_connections_per_source) return false;
     ++n;
     return true;
   }
