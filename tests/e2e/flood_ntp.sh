@@ -48,23 +48,34 @@ flood() {  # flood NAME NTSGEN-LOAD-ARGS...
     --json "$E2E_DIR/$name.json" "$@" >"$E2E_DIR/$name.out" 2>&1
 }
 
-# The knee on this traffic: the highest step where >= 99 % of the flood was
+# The knee on this traffic: the highest step where >= 99.9 % of the flood was
 # answered (NAKs; the limiter only starts at 1024/s per address, i.e. 64k/s).
 flood ramp --rate 10000 --ramp 1.6 --steps 6 --duration 1 || { cat "$E2E_DIR/ramp.out" >&2; e2e_fail "flood ramp failed"; }
 knee=$(python3 - "$E2E_DIR/ramp.json" <<'PY'
 import json, sys
 steps = json.load(open(sys.argv[1]))["steps"]
-ok = [s["offered_rate"] for s in steps if s["nak"] >= 0.99 * max(1, s["sent"])]
+ok = [s["offered_rate"] for s in steps if s["nak"] >= 0.999 * max(1, s["sent"])]
 print(int(max(ok)) if ok else int(steps[0]["offered_rate"]))
 PY
 )
 e2e_log "ntsd NAKs the spoofed flood without loss up to $knee requests/s: flooding at that rate"
 
-# A sniffer on the client side: every UDP frame from port 123 to a spoofed
-# address, its length against the shortest flood request.
-in_c python3 - "$IF_C" 12 >"$E2E_DIR/sniff.txt" 2>&1 <<'PY' &
+flood flood --rate "$knee" --duration 10 --drain 1 &
+fl=$!
+sleep 1
+in_c "$(e2e_bin ntsgen)" --server ntsd.test --mode nts --ca "$PKI_CA" --sessions 100 --sockets 100 --rate 200 \
+  --duration 6 --drain 1 --quiet --json "$E2E_DIR/legit.json" >"$E2E_DIR/legit.out" 2>&1 &
+legit=$!
+sleep 2
+# A sniffer on the server's side of the link (it sees the requests coming
+# in and the kernel's answers going out; the generator's own AF_PACKET
+# frames bypass the client side's taps): every UDP frame from port 123 to a
+# spoofed address, its length against the shortest flood request.
+# It samples one second in the middle of the flood: reading every frame in
+# Python would take a core from ntsd.
+in_s python3 - "$IF_S" 1 >"$E2E_DIR/sniff.txt" 2>&1 <<'PY' &
 import socket, struct, sys, time
-s = socket.socket(socket.AF_PACKET, socket.SOCK_RAW, socket.htons(0x0800))
+s = socket.socket(socket.AF_PACKET, socket.SOCK_RAW, socket.htons(0x0003))  # ETH_P_ALL: outgoing frames too
 s.bind((sys.argv[1], 0))
 s.settimeout(0.5)
 end = time.time() + float(sys.argv[2])
@@ -75,6 +86,7 @@ while time.time() < end:
         f = s.recv(4096)
     except socket.timeout:
         continue
+    if len(f) < 42 or f[12:14] != b"\x08\x00": continue
     ihl = (f[14] & 15) * 4
     if f[23] != 17: continue
     sport, dport, ulen = struct.unpack("!HHH", f[14 + ihl:14 + ihl + 6])
@@ -86,12 +98,7 @@ while time.time() < end:
 print("replies %d largest %d smallest_request %d" % (replies, biggest, smallest_req))
 PY
 sniff=$!
-flood flood --rate "$knee" --duration 8 --drain 1 &
-fl=$!
-sleep 1
-in_c "$(e2e_bin ntsgen)" --server ntsd.test --mode nts --ca "$PKI_CA" --sessions 100 --sockets 100 --rate 200 \
-  --duration 6 --drain 1 --quiet --json "$E2E_DIR/legit.json" >"$E2E_DIR/legit.out" 2>&1 ||
-  { cat "$E2E_DIR/legit.out" >&2; e2e_fail "legitimate ntsgen failed"; }
+wait "$legit" || { cat "$E2E_DIR/legit.out" >&2; e2e_fail "legitimate ntsgen failed"; }
 wait "$fl" || { cat "$E2E_DIR/flood.out" >&2; e2e_fail "flood ntsgen failed"; }
 wait "$sniff" || true
 
@@ -108,6 +115,7 @@ sys.exit(0 if s["valid"] == 0 and s["invalid"] == 0 and s["kod"] == 0 and s["nak
 PY
 e2e_log "on the wire: $(cat "$E2E_DIR/sniff.txt")"
 read -r _ replies _ biggest _ smallest <"$E2E_DIR/sniff.txt"
-[ "$replies" -gt 1000 ] || e2e_fail "sniffer saw only $replies answers to the flood"
+[ "$replies" -gt 500 ] || e2e_fail "sniffer saw only $replies answers to the flood"
+[ "$smallest" -lt 1000 ] || e2e_fail "sniffer saw no flood request"
 [ "$biggest" -le "$smallest" ] || e2e_fail "an answer to the flood ($biggest bytes) is larger than a request ($smallest)"
 e2e_pass "spoofed NTS flood at $knee/s: legitimate clients $valid/$sent answered, the flood only NAKed, no amplification"
