@@ -163,11 +163,13 @@ done
 end_run soak
 column -t "$samples"
 
-python3 - "$samples" "$work/soak.json" "$vm_stalls" "$minutes" <<'PY'
+status=0
+python3 - "$samples" "$work/soak.json" "$vm_stalls" "$minutes" <<'PY' || status=1
 import json, sys
 rows = [l.split("\t") for l in open(sys.argv[1]).read().splitlines()[1:]]
-rows = [list(map(float, r)) for r in rows if len(r) == 9 and all(x for x in r)]
-steady = [r for r in rows if r[0] >= 60]
+rows = [list(map(float, r)) for r in rows if len(r) == 9 and all(x != "" for x in r)]
+warm = min(60, rows[-1][0] / 3)  # the first minute (or third of a short run) is warm-up
+steady = [r for r in rows if r[0] >= warm]
 r = json.load(open(sys.argv[2]))["steps"][0]
 vm = float(sys.argv[3]) / 20 * 60  # per minute
 mins = float(sys.argv[4])
@@ -188,7 +190,6 @@ print("\nsoak: sent %d, valid %d, lost %d (%.4f %%), invalid %d, NAK %d" % (r["s
 for k, ok in checks.items(): print("  %s %s" % ("PASS" if ok else "FAIL", k))
 sys.exit(0 if all(checks.values()) else 1)
 PY
-status=$?
 if [ -n "$plot" ]; then
   awk 'NR > 1 { if (p != "") printf "%s\t%s\t%s\t%s\n", $1, $2 / 1024, $3 / 1024, ($6 - p) / ($1 - t); p = $6; t = $1 }' \
     "$samples" >"$work/plot.dat"
