@@ -200,7 +200,8 @@ std::string check_host_name(const std::string& n) {
   if (n.empty()) return "is required";
   if (n.size() > 255) return "must be at most 255 characters";
   for (char ch : n)
-    if (ch <= 0x20 || ch > 0x7e) return "must be printable ASCII without spaces";
+    if (ch <= 0x20 || ch > 0x7e || ch == '"' || ch == '\\')
+      return "must be printable ASCII without spaces, quotes or backslashes";
   return "";
 }
 
@@ -213,6 +214,8 @@ void read_backend(Section& s, BackendConfig& c) {
   s.string("token_file", c.token_file);
   s.check("token_file", c.token_file.empty() ? "is required" : "");
   s.integer("weight", c.weight, 1, 1000);
+  s.strings("ntp_servers", c.ntp_servers);
+  for (const auto& n : c.ntp_servers) s.check("ntp_servers", check_host_name(n));
   std::vector<std::string> fam;
   s.strings("families", fam);
   if (!fam.empty()) c.ipv4 = c.ipv6 = false;

@@ -45,6 +45,20 @@ MessageStatus scan_message(Bytes received, std::size_t max_bytes) noexcept {
   return received.size() >= max_bytes ? MessageStatus::kTooLong : MessageStatus::kNeedMore;
 }
 
+bool record_body_valid(const Record& r) noexcept {
+  switch (r.type) {
+    case kNextProtocol:
+    case kAeadAlgorithm:
+    case kSupportedNextProtocols:
+    case kFixedKeyRequest: return r.body.size() % 2 == 0;
+    case kSupportedAlgorithms: return r.body.size() % 4 == 0;
+    case kError:
+    case kWarning:
+    case kNtpv4Port: return r.body.size() == 2;
+    default: return true;
+  }
+}
+
 bool append_record(std::vector<std::uint8_t>& out, bool critical, std::uint16_t type, Bytes body) {
   if (body.size() > 0xFFFF) return false;
   put16(out, static_cast<std::uint16_t>(type | (critical ? kCriticalBit : 0)));

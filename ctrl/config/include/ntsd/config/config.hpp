@@ -79,6 +79,9 @@ struct BackendConfig {
   std::string token_file;  // our token for it (mode 0600)
   int weight = 1;
   bool ipv4 = true, ipv6 = true;  // `families`: which users it serves
+  // NTPv4 Server names it answers with, if not `name` (Server Deny matches
+  // these; the pool also learns them from its answers).
+  std::vector<std::string> ntp_servers;
 };
 
 struct KeysConfig {

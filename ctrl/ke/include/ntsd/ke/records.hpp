@@ -69,6 +69,13 @@ enum class ReadStatus : std::uint8_t { kRecord, kNeedMore };
 // Reads the record at the front of `in`; on kRecord advances `in` past it.
 ReadStatus read_record(Bytes& in, Record& out) noexcept;
 
+// The body rules per record type, as ntpd-rs 1.9's NtsRecord::parse has
+// them: u16 lists (1, 4, 9) of even length, (id, key length) pairs (10) in
+// multiples of 4, Error/Warning/Port exactly 2 bytes, a Fixed Key Request of
+// two equal halves; any body for the rest (End of Message, Keep Alive and
+// unknown records too). The message parsers add their own rules on top.
+bool record_body_valid(const Record& r) noexcept;
+
 // Appends one record. False if the body exceeds 65535 bytes.
 bool append_record(std::vector<std::uint8_t>& out, bool critical, std::uint16_t type, Bytes body);
 bool append_u16_record(std::vector<std::uint8_t>& out, bool critical, std::uint16_t type,
