@@ -3,6 +3,7 @@
 // support-answer and response parsers, and the pool's relay. None may crash
 // or read out of bounds; what parses must re-encode and parse the same; a
 // relayed answer stays within 4096 bytes and carries no Keep Alive.
+#include <algorithm>
 #include <cstddef>
 #include <cstdint>
 #include <cstdlib>
@@ -56,7 +57,8 @@ void requests(Bytes in) {
       auto aeads = u16s(p.aeads);
       std::vector<std::string> denied;
       for (auto d : p.denied) denied.emplace_back(text(d));
-      auto q = parse_pool_request(build_request(aeads, denied), 1 << 17);
+      auto again = build_request(aeads, denied);
+      auto q = parse_pool_request(again, 1 << 17);  // spans into `again`
       check(q.kind == PoolRequest::Kind::kKeyExchange && u16s(q.aeads) == aeads && q.denied.size() == denied.size());
       break;
     }
