@@ -28,7 +28,10 @@ using Clock = std::chrono::steady_clock;
 // disposition alone (the library must not change it for ntsgen).
 class SigpipeGuard {
  public:
-  SigpipeGuard() {
+  // `needed` false: the process ignores SIGPIPE already (ntsd-pool), so the
+  // four system calls per use are skipped.
+  explicit SigpipeGuard(bool needed = true) : active_(needed) {
+    if (!active_) return;
     sigemptyset(&pipe_);
     sigaddset(&pipe_, SIGPIPE);
     sigset_t pending;
@@ -37,6 +40,7 @@ class SigpipeGuard {
     pthread_sigmask(SIG_BLOCK, &pipe_, &old_);
   }
   ~SigpipeGuard() {
+    if (!active_) return;
     if (!was_pending_) {
       timespec zero{0, 0};
       while (sigtimedwait(&pipe_, nullptr, &zero) == SIGPIPE) {
@@ -46,9 +50,16 @@ class SigpipeGuard {
   }
 
  private:
+  bool active_;
   sigset_t pipe_, old_;
   bool was_pending_ = false;
 };
+
+// True unless the process ignores SIGPIPE (checked when a connector is made).
+bool sigpipe_guard_needed() {
+  struct sigaction sa{};
+  return ::sigaction(SIGPIPE, nullptr, &sa) != 0 || sa.sa_handler != SIG_IGN;
+}
 
 struct Fd {
   int fd = -1;
@@ -302,7 +313,7 @@ bool split_host_port(const std::string& s, std::string& host, std::uint16_t& por
   return !host.empty();
 }
 
-KeConnector::KeConnector(const std::string& ca_file) {
+KeConnector::KeConnector(const std::string& ca_file) : guard_sigpipe_(sigpipe_guard_needed()) {
   auto ctx = make_client_ctx(ca_file, error_);
   ok_ = ctx != nullptr;
   ctx_ = ctx.release();
@@ -312,7 +323,7 @@ KeConnector::~KeConnector() { SSL_CTX_free(static_cast<SSL_CTX*>(ctx_)); }
 
 std::unique_ptr<KeStream> KeConnector::connect(const ClientOptions& opt, Clock::time_point deadline,
                                                 KeResult& err) const {
-  SigpipeGuard no_sigpipe;
+  SigpipeGuard no_sigpipe(guard_sigpipe_);
   if (!ok_) {
     err = fail(KeError::kTls, error_);
     return nullptr;
@@ -362,13 +373,13 @@ std::unique_ptr<KeStream> KeConnector::connect(const ClientOptions& opt, Clock::
     err = fail(KeError::kNoAlpn, "server did not select ALPN ntske/1");
     return nullptr;
   }
-  std::unique_ptr<KeStream> s(new KeStream(ssl.release(), sock.fd));
+  std::unique_ptr<KeStream> s(new KeStream(ssl.release(), sock.fd, guard_sigpipe_));
   sock.fd = -1;
   return s;
 }
 
 KeResult KeConnector::run(const ClientOptions& opt) const {
-  SigpipeGuard no_sigpipe;
+  SigpipeGuard no_sigpipe(guard_sigpipe_);
   auto deadline = Clock::now() + std::chrono::milliseconds(opt.timeout_ms);
   KeResult err;
   auto s = connect(opt, deadline, err);
@@ -383,7 +394,7 @@ KeStream::~KeStream() {
 
 bool KeStream::send(std::span<const std::uint8_t> msg, Clock::time_point deadline, std::string& why,
                     bool& any_sent) {
-  SigpipeGuard no_sigpipe;
+  SigpipeGuard no_sigpipe(guard_sigpipe_);
   SSL* ssl = static_cast<SSL*>(ssl_);
   any_sent = false;
   std::size_t off = 0;
@@ -441,7 +452,7 @@ bool KeStream::export_key(std::uint16_t protocol, std::uint16_t aead, bool s2c, 
 
 void KeStream::close() {
   if (fd_ < 0) return;
-  SigpipeGuard no_sigpipe;
+  SigpipeGuard no_sigpipe(guard_sigpipe_);
   ERR_clear_error();
   SSL_shutdown(static_cast<SSL*>(ssl_));  // one attempt; we do not wait for the peer's
   ::close(fd_);

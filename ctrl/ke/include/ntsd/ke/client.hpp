@@ -95,9 +95,10 @@ class KeStream {
 
  private:
   friend class KeConnector;
-  KeStream(void* ssl, int fd) : ssl_(ssl), fd_(fd) {}
+  KeStream(void* ssl, int fd, bool guard_sigpipe) : ssl_(ssl), fd_(fd), guard_sigpipe_(guard_sigpipe) {}
   void* ssl_ = nullptr;  // SSL
   int fd_ = -1;
+  bool guard_sigpipe_ = true;
 };
 
 // Reuses one TLS context (trust store loaded once) for many exchanges, as a
@@ -120,6 +121,7 @@ class KeConnector {
  private:
   void* ctx_ = nullptr;  // SSL_CTX
   bool ok_ = false;
+  bool guard_sigpipe_ = true;  // false if the process ignores SIGPIPE
   std::string error_;
 };
 
