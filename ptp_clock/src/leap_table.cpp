@@ -39,6 +39,10 @@ bool number(std::string_view s, Int& v) {
   return r.ec == std::errc() && r.ptr == s.data() + s.size();
 }
 
+// NTP seconds this parser accepts: era 0 up to 2^33 s (the year 2172), so
+// that Unix nanoseconds stay far inside int64.
+constexpr std::int64_t kMaxNtpSeconds = std::int64_t{1} << 33;
+
 UnixNs ntp_to_unix_ns(std::int64_t ntp_s) { return (ntp_s - kNtpUnixDelta) * kNsPerSec; }
 
 std::string sha1_hex(const std::string& data) {
@@ -81,7 +85,7 @@ std::optional<LeapTable> LeapTable::parse(std::string_view text, std::string& er
     if (line.starts_with("#$") || line.starts_with("#@")) {
       const auto tk = tokens(line.substr(2), 1);
       std::int64_t v = 0;
-      if (tk.size() != 1 || !number(tk[0], v) || v <= kNtpUnixDelta)
+      if (tk.size() != 1 || !number(tk[0], v) || v <= kNtpUnixDelta || v > kMaxNtpSeconds)
         return fail("expected one NTP-seconds value after " + std::string(line.substr(0, 2)));
       (line[1] == '$' ? upd : exp) = std::string(tk[0]);
       (line[1] == '$' ? t.updated_ : t.expires_) = ntp_to_unix_ns(v);
@@ -97,8 +101,9 @@ std::optional<LeapTable> LeapTable::parse(std::string_view text, std::string& er
     const auto tk = tokens(line.substr(0, line.find('#')), 2);
     std::int64_t ntp = 0;
     std::int32_t off = 0;
-    if (tk.size() != 2 || !number(tk[0], ntp) || !number(tk[1], off) || ntp <= 0)
-      return fail("expected \"NTP-seconds TAI-UTC\"");
+    if (tk.size() != 2 || !number(tk[0], ntp) || !number(tk[1], off) || ntp <= 0 || ntp > kMaxNtpSeconds ||
+        off < -1000 || off > 1000)
+      return fail("expected \"NTP-seconds TAI-UTC\" (NTP era 0, |TAI-UTC| <= 1000 s)");
     LeapEntry e{ntp_to_unix_ns(ntp), off, 0};
     if (!t.entries_.empty()) {
       const LeapEntry& prev = t.entries_.back();

@@ -58,10 +58,12 @@ void ServerClock::judge_kernel(Verdict& v) {
     v.local = true;  // chrony's "local stratum N": served on purpose, and said so
     return;
   }
-  v.fail("unsync", over && !k.unsynchronised()
-                       ? "the kernel's maxerror for the system clock is " + ms(k.maxerror_us * 1000) +
-                             ", beyond max_root_dispersion (" + k.describe() + ")"
-                       : "the kernel says the system clock is unsynchronised (" + k.describe() + ")");
+  kernel_disp_ns_ = k.maxerror_us * 1000;  // what the kernel says, also in the leap-3 answers
+  if (k.unsynchronised())
+    v.fail("unsync", "the kernel says the system clock is unsynchronised (" + k.describe() + ")");
+  else
+    v.fail("maxerror", "the kernel's maxerror for the system clock is " + ms(k.maxerror_us * 1000) +
+                           ", beyond max_root_dispersion (" + k.describe() + ")");
 }
 
 std::int64_t ServerClock::judge_lock(Verdict& v, UnixNs now) {

@@ -1,5 +1,6 @@
 #include "ntsd/config/config.hpp"
 
+#include <cstdio>
 #include <fstream>
 #include <set>
 #include <sstream>
@@ -41,8 +42,11 @@ class Section {
     if (v->type == Type::kFloat) x = v->flt;
     else if (v->type == Type::kInteger) x = static_cast<double>(v->integer);
     else return fail(*v, key, std::string("must be a number, not a ") + TomlValue::type_name(v->type));
-    if (!(x >= lo && x <= hi))
-      return fail(*v, key, "must be between " + std::to_string(lo) + " and " + std::to_string(hi));
+    if (!(x >= lo && x <= hi)) {
+      char why[96];
+      std::snprintf(why, sizeof why, "must be between %g and %g (got %g)", lo, hi, x);
+      return fail(*v, key, why);
+    }
     dst = x;
   }
 
