@@ -43,6 +43,8 @@ threads = 1
 pool_tokens_file = "$dir/tokens"
 [keys]
 file = "$dir/ntskeys"
+[metrics]
+ke_listen = ""
 TOML
 cat >"$dir/pool.toml" <<TOML
 [ke]
@@ -55,7 +57,7 @@ threads = 1
 ca_file = "$dir/ca.pem"
 workers = 4
 [metrics]
-listen = ""
+pool_listen = ""
 [[backend]]
 name = "localhost"
 address = "127.0.0.1"

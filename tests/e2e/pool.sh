@@ -75,6 +75,7 @@ workers = 1
 listen = ["$2:123"]
 [metrics]
 listen = "127.0.0.1:$6"
+ke_listen = "127.0.0.1:1$6"
 TOML
 }
 stack_config a "$A" "$A_CERT" "$A_KEY" a.tokens 9201
@@ -106,7 +107,7 @@ timeout_ms = 1500
 retry_min_ms = 300
 retry_max_ms = 1000
 [metrics]
-listen = "127.0.0.1:9200"
+pool_listen = "127.0.0.1:9200"
 [[backend]]
 name = "a.test"
 token_file = "$E2E_DIR/pool-a.token"
@@ -235,8 +236,10 @@ wait_for 'grep -q "backend a.test still down (refused)" "$E2E_DIR/ntsd-pool.log"
 [ "$(pmetric 'ntsd_pool_backend_errors_total\{backend="a.test",reason="refused"\}')" -ge 1 ] ||
   e2e_fail "no refused count for a.test in the pool's metrics"
 wait_for 'grep -q "refused [0-9]* pool request" "$E2E_DIR/ntsd-ke-a.log"' 12 || e2e_fail "ntsd-ke A did not log the refusal"
+bad=$(in_s curl -s --max-time 2 http://127.0.0.1:19201/metrics | awk '$1 ~ /ntsd_ke_pool_refused_total\{reason="bad_token"\}/ { print $NF }')
+[ "${bad:-0}" -ge 1 ] || e2e_fail "ntsd-ke A's metrics show no refused token"
 grep -q "pool-token-for-a" "$E2E_DIR/ntsd-pool.log" "$E2E_DIR/ntsd-ke-a.log" && e2e_fail "a token reached a log"
-e2e_log "wrong token: $(grep -o 'backend a.test still down (refused).*' "$E2E_DIR/ntsd-pool.log" | tail -1 | cut -c1-110)"
+e2e_log "wrong token: ntsd-ke A counted $bad refused; $(grep -o 'backend a.test still down (refused).*' "$E2E_DIR/ntsd-pool.log" | tail -1 | cut -c1-110)"
 # 7. Keep Alive on ntsd-ke (the pool is stopped, so that only these hold
 # connections): a cap of 6 kept-alive connections, then the 3 s idle timeout.
 e2e_stop "$POOL_PID"

@@ -291,9 +291,23 @@ void read_dataplane(Section& s, DataplaneConfig& c) {
            {{"auto", RxTimestamps::kAuto}, {"software", RxTimestamps::kSoftware},
             {"unix-us", RxTimestamps::kUnixUs}, {"unix-ns", RxTimestamps::kUnixNs}});
   s.integer("rx_timestamp_max_offset_us", c.rx_timestamp_max_offset_us, 1, 10'000'000);
+  s.choice("exception", c.exception,
+           {{"none", Exception::kNone}, {"tap", Exception::kTap}, {"virtio_user", Exception::kVirtioUser},
+            {"isolate", Exception::kIsolate}});
+  s.string("exception_iface", c.exception_iface);
+  // IFNAMSIZ is 16 with the terminating NUL.
+  s.check("exception_iface", c.exception_iface.empty() || c.exception_iface.size() > 15 ||
+                                     c.exception_iface.find_first_of(" /,=:") != std::string::npos
+                                 ? "must be an interface name of 1 to 15 characters without spaces, '/', ',', '=' or ':'"
+                                 : "");
+  s.integer("vlan", c.vlan, 0, 4094);  // IEEE 802.1Q: 0 = untagged, 4095 reserved
 }
 
-void read_metrics(Section& s, MetricsConfig& c) { s.string("listen", c.listen); }
+void read_metrics(Section& s, MetricsConfig& c) {
+  s.string("listen", c.listen);
+  s.string("ke_listen", c.ke_listen);
+  s.string("pool_listen", c.pool_listen);
+}
 
 void read_ratelimit(Section& s, RateLimitConfig& c) {
   s.boolean("enabled", c.enabled);
@@ -404,6 +418,16 @@ const char* to_string(RxTimestamps v) noexcept {
     case RxTimestamps::kSoftware: return "software";
     case RxTimestamps::kUnixUs: return "unix-us";
     case RxTimestamps::kUnixNs: return "unix-ns";
+  }
+  return "?";
+}
+
+const char* to_string(Exception v) noexcept {
+  switch (v) {
+    case Exception::kNone: return "none";
+    case Exception::kTap: return "tap";
+    case Exception::kVirtioUser: return "virtio_user";
+    case Exception::kIsolate: return "isolate";
   }
   return "?";
 }

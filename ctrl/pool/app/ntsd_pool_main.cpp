@@ -7,7 +7,7 @@
 // max_request_bytes, as for ntsd-ke). The pool hands each user to one of its
 // time sources ([[backend]] tables) with a Fixed Key Request over a kept-alive
 // TLS connection, and relays the cookies. [pool] tunes the time-source side,
-// [metrics] listen the Prometheus endpoint.
+// [metrics] pool_listen is the Prometheus endpoint.
 //
 // SIGHUP reloads the certificate and key (so does a change of either file,
 // checked every second); SIGINT/SIGTERM stop.
@@ -25,7 +25,7 @@
 #include "ntsd/ke/server.hpp"
 #include "ntsd/ke/tokens.hpp"
 #include "ntsd/pool/pool.hpp"
-#include "ntsd/runtime/http.hpp"
+#include "ntsd/http/server.hpp"
 
 namespace {
 
@@ -147,17 +147,17 @@ int main(int argc, char** argv) {
     log_line(err);
     return 1;
   }
-  ntsd::runtime::MetricsServer metrics;
-  if (!cfg->metrics.listen.empty()) {
-    auto ep = ntsd::runtime::parse_endpoint(cfg->metrics.listen, err);
+  ntsd::http::MetricsServer metrics;
+  if (!cfg->metrics.pool_listen.empty()) {
+    auto ep = ntsd::http::parse_endpoint(cfg->metrics.pool_listen, err);
     if (!ep || !metrics.start(*ep, [&] { return pool->render_metrics(&server.stats()); }, err)) {
-      log_line("[metrics] listen: " + err);
+      log_line("[metrics] pool_listen: " + err);
       return 1;
     }
   }
   logf("listening on port %u for users, %zu time source(s), %d worker(s), metrics on %s", server.port(),
        pool->backend_count(), cfg->pool.workers,
-       cfg->metrics.listen.empty() ? "(off)" : cfg->metrics.listen.c_str());
+       cfg->metrics.pool_listen.empty() ? "(off)" : cfg->metrics.pool_listen.c_str());
 
   for (;;) {
     timespec one_second{1, 0};

@@ -28,6 +28,13 @@ enum class RxTimestamps : std::uint8_t { kAuto, kSoftware, kUnixUs, kUnixNs };
 // PTP (ptp4l, ts2phc by default) keeps it on TAI; phc2sys -r or a UTC-mode
 // ts2phc keeps it on UTC.
 enum class PhcTimescale : std::uint8_t { kTai, kUtc };
+// Where the DPDK backend sends frames for this host that are not its own
+// work (TCP, ICMP beyond echo, ARP/ND for other addresses: docs/dataplane.md,
+// "Exception path"): kNone = dropped; kTap / kVirtioUser = a kernel
+// interface (net_tap, or virtio_user on /dev/vhost-net) that holds the same
+// addresses; kIsolate = rte_flow isolate mode, the kernel driver keeps
+// everything but UDP 123 to our addresses (mlx5's bifurcated driver).
+enum class Exception : std::uint8_t { kNone, kTap, kVirtioUser, kIsolate };
 
 struct ServerConfig {
   int stratum = 1;
@@ -128,6 +135,11 @@ struct DataplaneConfig {
   // software T2 of its burst is on another timescale: discarded, counted,
   // replaced by the software T2.
   std::int64_t rx_timestamp_max_offset_us = 10000;
+  Exception exception = Exception::kNone;
+  // The kernel interface of the exception path (tap / virtio_user).
+  std::string exception_iface = "ntsd0";
+  // 802.1Q VLAN ID of the ports' traffic (0 = untagged).
+  int vlan = 0;
 };
 
 // Per-client rate limiting in ntsd (docs/configuration.md [ratelimit]);
@@ -143,7 +155,9 @@ struct RateLimitConfig {
 };
 
 struct MetricsConfig {
-  std::string listen = "127.0.0.1:9123";  // "" = off
+  std::string listen = "127.0.0.1:9123";     // ntsd; "" = off
+  std::string ke_listen = "127.0.0.1:9124";  // ntsd-ke; "" = off
+  std::string pool_listen = "127.0.0.1:9125";  // ntsd-pool; "" = off
 };
 
 struct Config {
@@ -168,5 +182,6 @@ const char* to_string(KeyFormat v) noexcept;
 const char* to_string(Backend v) noexcept;
 const char* to_string(RxTimestamps v) noexcept;
 const char* to_string(PhcTimescale v) noexcept;
+const char* to_string(Exception v) noexcept;
 
 }  // namespace ntsd::config
