@@ -38,6 +38,25 @@ std::string render(const ke::ServerStats& s, const KeGauges& g, std::int64_t now
       {"evicted", ld(s.evicted)},
   };
   for (const auto& [reason, v] : errors) sample(out, "ntsd_ke_errors_total", http::prom::label("reason", reason), v);
+  // NTS pool time source (docs/pool.md).
+  family(out, "ntsd_ke_pool_requests_total", "counter",
+         "NTS pool requests answered, by kind: support (Supported Algorithm/Next Protocol List), fixed_key "
+         "(cookies for the pool's keys).");
+  sample(out, "ntsd_ke_pool_requests_total", http::prom::label("kind", "support"), ld(s.pool_support));
+  sample(out, "ntsd_ke_pool_requests_total", http::prom::label("kind", "fixed_key"), ld(s.pool_fixed_key));
+  family(out, "ntsd_ke_pool_refused_total", "counter",
+         "NTS pool requests refused, by reason: bad_token (missing or wrong Authentication Token, Error 1), "
+         "kept_alive_key_exchange (an ordinary request on a kept-alive connection, Error 1), keepalive_cap "
+         "(Keep Alive not granted at [ke] pool_keepalive_connections).");
+  sample(out, "ntsd_ke_pool_refused_total", http::prom::label("reason", "bad_token"), ld(s.pool_bad_token));
+  sample(out, "ntsd_ke_pool_refused_total", http::prom::label("reason", "kept_alive_key_exchange"),
+         ld(s.pool_kept_alive_key_exchange));
+  sample(out, "ntsd_ke_pool_refused_total", http::prom::label("reason", "keepalive_cap"), ld(s.keepalive_refused));
+  family(out, "ntsd_ke_pool_keepalive_connections", "gauge", "Connections kept open for pools (Keep Alive).");
+  sample(out, "ntsd_ke_pool_keepalive_connections", "", s.keepalive_open.load());
+  family(out, "ntsd_ke_pool_keepalive_idle_closed_total", "counter",
+         "Kept-alive connections closed after [ke] pool_idle_timeout_ms without a request.");
+  sample(out, "ntsd_ke_pool_keepalive_idle_closed_total", "", ld(s.keepalive_idle_closed));
   family(out, "ntsd_ke_threads", "gauge", "NTS-KE event-loop threads.");
   sample(out, "ntsd_ke_threads", "", static_cast<std::int64_t>(g.threads.load()));
 

@@ -9,9 +9,10 @@
 //           [--metrics ADDR:PORT]  (Prometheus endpoint, [metrics] ke_listen; "" = off)
 //
 // Flags override the file. SIGHUP reloads the certificate and key (so does a
-// change of either file, checked every second); SIGUSR1 rotates the master
-// keys once; SIGINT/SIGTERM stop. Key rotation runs on CLOCK_BOOTTIME, not
-// the wall clock (ctrl/keys manager.hpp).
+// change of either file, checked every second) and the pool tokens
+// ([ke] pool_tokens_file, docs/pool.md); SIGUSR1 rotates the master keys
+// once; SIGINT/SIGTERM stop. Key rotation runs on CLOCK_BOOTTIME, not the
+// wall clock (ctrl/keys manager.hpp).
 #include <sched.h>
 #include <signal.h>
 #include <sys/resource.h>
@@ -21,6 +22,8 @@
 #include <cstdlib>
 #include <cstring>
 #include <ctime>
+#include <memory>
+#include <mutex>
 #include <set>
 #include <string>
 #include <time.h>
@@ -135,6 +138,8 @@ ntsd::ke::ServerOptions server_options(const ntsd::config::KeConfig& k) {
   o.ntp_port = static_cast<std::uint16_t>(k.ntp_port);
   o.aeads = k.aeads;
   o.cookies = k.cookies;
+  o.keepalive_connections = k.pool_keepalive_connections;
+  o.keepalive_idle_ms = k.pool_idle_timeout_ms;
   return o;
 }
 
@@ -151,6 +156,33 @@ long long next_rotation_in(const ntsd::keys::KeyManager& keys) {
   return static_cast<long long>(keys.next_rotation() - clocks().mono);
 }
 
+// The pool tokens ([ke] pool_tokens_file), swapped whole on reload. Tokens
+// never reach the log: errors name the file and line only.
+class TokenHolder {
+ public:
+  explicit TokenHolder(std::string path) : path_(std::move(path)) {}
+  bool enabled() const { return !path_.empty(); }
+  bool load(std::string& err) {
+    auto t = ntsd::ke::PoolTokens::load(path_, err);
+    if (!t) return false;
+    std::lock_guard lock(mu_);
+    cur_ = std::move(t);
+    return true;
+  }
+  std::shared_ptr<const ntsd::ke::PoolTokens> get() const {
+    std::lock_guard lock(mu_);
+    return cur_;
+  }
+  std::size_t count() const {
+    auto t = get();
+    return t ? t->size() : 0;
+  }
+
+ private:
+  std::string path_;
+  mutable std::mutex mu_;
+  std::shared_ptr<const ntsd::ke::PoolTokens> cur_;
+};
 // [ke] threads = 0: one event-loop thread per CPU this process may use,
 // less the CPUs of ntsd's DPDK worker lcores ([dataplane] eal_args), and the
 // process pinned to the rest, so that NTS-KE never preempts a polling worker
@@ -273,11 +305,17 @@ int main(int argc, char** argv) {
     }
     log("keys: rotated once (--rotate-now)");
   }
+  TokenHolder tokens(cfg.ke.pool_tokens_file);
+  if (tokens.enabled() && !tokens.load(err)) {
+    log("[ke] pool_tokens_file: %s", err.c_str());
+    return 1;
+  }
   ntsd::keapp::KeGauges gauges;
   place_threads(cfg, gauges);
   note_certificate(cfg.ke.cert, gauges);
   note_keys(keys, g_rotate_now ? 1 : 0, gauges);
   auto sopt = server_options(cfg.ke);
+  if (tokens.enabled()) sopt.pool_tokens = [&tokens] { return tokens.get(); };
   if (g_verbose)
     sopt.on_session = [](std::uint16_t aead, int cookies) {
       log("NTS-KE completed: AEAD %u, %d cookies", aead, cookies);
@@ -299,7 +337,12 @@ int main(int argc, char** argv) {
   log("listening on port %u, keys in %s (%s format), next rotation in %lld s", server.port(),
       cfg.keys.file.c_str(), ntsd::config::to_string(cfg.keys.format),
       next_rotation_in(keys));
+  if (tokens.enabled())
+    log("NTS pool time source: %zu pool token(s), at most %d kept-alive connections, idle timeout %d ms",
+        tokens.count(), cfg.ke.pool_keepalive_connections, cfg.ke.pool_idle_timeout_ms);
 
+  std::uint64_t bad_tokens_logged = 0;
+  std::time_t bad_tokens_at = 0;
   for (;;) {
     timespec one_second{1, 0};
     int sig = sigtimedwait(&sigs, nullptr, &one_second);
@@ -322,6 +365,21 @@ int main(int argc, char** argv) {
         log("key rotation (SIGUSR1) failed: %s", err.c_str());
       note_keys(keys, ok ? 1 : -1, gauges);
     }
+    if (sig == SIGHUP && tokens.enabled()) {
+      if (tokens.load(err))
+        log("pool tokens reloaded: %zu token(s)", tokens.count());
+      else
+        log("pool token reload failed, keeping the old ones: %s", err.c_str());
+    }
+    // Refused pool requests, at most one line per 10 s (a flood of wrong
+    // tokens must not flood the log).
+    std::uint64_t bad = server.stats().pool_bad_token.load();
+    if (bad != bad_tokens_logged && std::time(nullptr) - bad_tokens_at >= 10) {
+      log("refused %llu pool request(s) with a missing or wrong Authentication Token (Error 1)",
+          static_cast<unsigned long long>(bad - bad_tokens_logged));
+      bad_tokens_logged = bad;
+      bad_tokens_at = std::time(nullptr);
+    }
     int n = keys.tick(clocks(), err);
     if (n > 0) log("rotated master keys, next in %lld s", next_rotation_in(keys));
     if (n < 0) log("key rotation failed: %s", err.c_str());
@@ -338,5 +396,11 @@ int main(int argc, char** argv) {
       (unsigned long long)s.timed_out.load(), (unsigned long long)s.errors_sent.load(),
       (unsigned long long)s.refused_full.load(), (unsigned long long)s.refused_source.load(),
       (unsigned long long)s.silent_closed.load(), (unsigned long long)s.evicted.load());
+  if (tokens.enabled())
+    log("pool: %llu support queries, %llu Fixed Key Requests, %llu refused tokens, %llu Keep Alive refused "
+        "at the cap, %llu idle connections closed",
+        (unsigned long long)s.pool_support.load(), (unsigned long long)s.pool_fixed_key.load(),
+        (unsigned long long)s.pool_bad_token.load(), (unsigned long long)s.keepalive_refused.load(),
+        (unsigned long long)s.keepalive_idle_closed.load());
   return 0;
 }

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # packaging/prometheus/ntsd.rules.yml: valid for Prometheus (promtool check
 # rules), its alerts fire as its unit tests say (promtool test rules), and
-# every ntsd_* metric it names is rendered by ntsd (dataplane/app/src/stats.cpp)
+# every ntsd_* metric it names is rendered by ntsd (dataplane/app/src/stats.cpp,
+# clock_metrics.cpp)
 # or ntsd-ke (ctrl/app/ke_metrics.cpp). promtool comes from Debian's
 # prometheus package, unpacked into build/peers/prometheus by scripts/setup.
 set -euo pipefail
@@ -17,7 +18,7 @@ cd "$src/packaging/prometheus"
 "$promtool" test rules ntsd.rules.test.yml
 missing=0
 for m in $(grep -o 'ntsd_[a-z0-9_]*' ntsd.rules.yml | sort -u); do
-  if ! grep -q "\"$m" "$src/dataplane/app/src/stats.cpp" "$src/ctrl/app/ke_metrics.cpp"; then
+  if ! grep -q "\"$m" "$src/dataplane/app/src/stats.cpp" "$src/dataplane/app/src/clock_metrics.cpp" "$src/ctrl/app/ke_metrics.cpp"; then
     echo "FAIL: ntsd.rules.yml uses $m, which neither ntsd nor ntsd-ke exports" >&2
     missing=1
   fi

@@ -78,6 +78,39 @@ struct KeConfig {
   int ntp_port = 123;      // a Port record is sent only if != 123
   std::vector<std::uint16_t> aeads = {15, 17};
   int cookies = 8;
+  // NTS pool time source (docs/pool.md): tokens of the pools that may send
+  // Support and Fixed Key requests ("" = none), and the connections they may
+  // keep open with Keep Alive.
+  std::string pool_tokens_file;
+  int pool_keepalive_connections = 64;
+  int pool_idle_timeout_ms = 60000;
+};
+
+// ntsd-pool, the NTS pool's NTS-KE front end ([pool], docs/pool.md). Its
+// users' side is configured in [ke] like ntsd-ke's.
+struct PoolConfig {
+  std::string ca_file;           // CAs for the time sources' certificates; "" = system store
+  int workers = 16;              // threads that talk to the time sources
+  int queue = 1024;              // user requests waiting for a worker; beyond: Error 2
+  int timeout_ms = 1500;         // one exchange with a time source, connect included
+  int connections = 4;           // idle kept-alive connections kept per time source
+  int idle_ms = 30000;           // an idle connection older than this is closed
+  int support_refresh_s = 60;    // re-ask a healthy time source what it supports
+  int retry_min_ms = 1000;       // first retry after a failure, doubling...
+  int retry_max_ms = 60000;      // ...up to this
+};
+
+// One [[backend]]: a time source behind the pool.
+struct BackendConfig {
+  std::string name;        // TLS name, and the NTP server named when it sends none
+  std::string address;     // where to connect ("" = name)
+  int port = 4460;
+  std::string token_file;  // our token for it (mode 0600)
+  int weight = 1;
+  bool ipv4 = true, ipv6 = true;  // `families`: which users it serves
+  // NTPv4 Server names it answers with, if not `name` (Server Deny matches
+  // these; the pool also learns them from its answers).
+  std::vector<std::string> ntp_servers;
 };
 
 struct KeysConfig {
@@ -129,6 +162,7 @@ struct RateLimitConfig {
 struct MetricsConfig {
   std::string listen = "127.0.0.1:9123";     // ntsd; "" = off
   std::string ke_listen = "127.0.0.1:9124";  // ntsd-ke; "" = off
+  std::string pool_listen = "127.0.0.1:9125";  // ntsd-pool; "" = off
 };
 
 struct Config {
@@ -138,6 +172,8 @@ struct Config {
   DataplaneConfig dataplane;
   MetricsConfig metrics;
   RateLimitConfig ratelimit;
+  PoolConfig pool;
+  std::vector<BackendConfig> backends;
 };
 
 // Parses configuration text. On failure returns nullopt and sets `error`,
