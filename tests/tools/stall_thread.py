@@ -6,9 +6,9 @@
 
 Finds the thread whose /proc/PID/task/*/comm is THREAD_NAME, stops it with
 ptrace (PTRACE_SEIZE + PTRACE_INTERRUPT: only that thread stops), waits
-SECONDS, and detaches. With METRICS_URL it scrapes ntsd's metrics just
-before the stop and just before the release and prints, per worker, how many
-packets it sent meanwhile: "worker=N tx_during_stall=K".
+SECONDS, and detaches. With METRICS_URL it scrapes ntsd's metrics right
+after the stop and right before the release and prints, per worker, how
+many packets it sent in between: "worker=N tx_during_stall=K".
 """
 import ctypes
 import os
@@ -36,12 +36,13 @@ def main():
     tid = tids[0]
     libc = ctypes.CDLL(None, use_errno=True)
     libc.ptrace.argtypes = [ctypes.c_long, ctypes.c_long, ctypes.c_void_p, ctypes.c_void_p]
-    before = tx_by_worker(url) if url else {}
     if libc.ptrace(PTRACE_SEIZE, tid, None, None) != 0 or libc.ptrace(PTRACE_INTERRUPT, tid, None, None) != 0:
         sys.exit("stall_thread: ptrace: %s" % os.strerror(ctypes.get_errno()))
     os.waitpid(tid, WALL)  # the thread has stopped
     t0 = time.monotonic()
-    time.sleep(secs)
+    # Both scrapes while the thread is stopped: what the others sent meanwhile.
+    before = tx_by_worker(url) if url else {}
+    time.sleep(max(0.0, secs - (time.monotonic() - t0)))
     after = tx_by_worker(url) if url else {}
     libc.ptrace(PTRACE_DETACH, tid, None, None)
     print("stopped thread %s (tid %d) for %.3f s" % (name, tid, time.monotonic() - t0))
