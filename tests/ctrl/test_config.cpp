@@ -301,3 +301,27 @@ TEST(Config, ExceptionVlanAndKeMetricsKeys) {
             "'/', ',', '=' or ':'");
   EXPECT_NE(error_of("[dataplane]\nexception_iface = \"x,mac=1\"\n").find("exception_iface: must be"), std::string::npos);
 }
+
+// [ke] connection-slot protection (issue 20, item 2).
+TEST(Config, KeSlotProtectionKeys) {
+  std::string err;
+  auto d = parse_config("", err);
+  ASSERT_TRUE(d) << err;
+  EXPECT_EQ(d->ke.first_byte_timeout_ms, 300);
+  EXPECT_EQ(d->ke.max_connections_per_source, 32);
+  EXPECT_EQ(d->ke.source_ipv4_prefix, 32);
+  EXPECT_EQ(d->ke.source_ipv6_prefix, 64);
+  auto cfg = parse_config(
+      "[ke]\nfirst_byte_timeout_ms = 200\nmax_connections_per_source = 0\n"
+      "source_ipv4_prefix = 24\nsource_ipv6_prefix = 48\n",
+      err);
+  ASSERT_TRUE(cfg) << err;
+  EXPECT_EQ(cfg->ke.first_byte_timeout_ms, 200);
+  EXPECT_EQ(cfg->ke.max_connections_per_source, 0);
+  EXPECT_EQ(cfg->ke.source_ipv4_prefix, 24);
+  EXPECT_EQ(cfg->ke.source_ipv6_prefix, 48);
+  EXPECT_FALSE(parse_config("[ke]\nhandshake_timeout_ms = 500\nfirst_byte_timeout_ms = 600\n", err));
+  EXPECT_NE(err.find("[ke] first_byte_timeout_ms: must not exceed handshake_timeout_ms"), std::string::npos) << err;
+  EXPECT_FALSE(parse_config("[ke]\nsource_ipv6_prefix = 129\n", err));
+  EXPECT_NE(err.find("[ke] source_ipv6_prefix"), std::string::npos) << err;
+}

@@ -200,6 +200,13 @@ void read_ke(Section& s, KeConfig& c) {
   s.integer("threads", c.threads, 0, 1024);
   s.integer("max_connections", c.max_connections, 1, 1000000);
   s.integer("handshake_timeout_ms", c.handshake_timeout_ms, 10, 600000);
+  s.integer("first_byte_timeout_ms", c.first_byte_timeout_ms, 10, 600000);
+  s.check("first_byte_timeout_ms", c.first_byte_timeout_ms > c.handshake_timeout_ms
+                                       ? "must not exceed handshake_timeout_ms"
+                                       : "");
+  s.integer("max_connections_per_source", c.max_connections_per_source, 0, 1000000);
+  s.integer("source_ipv4_prefix", c.source_ipv4_prefix, 8, 32);
+  s.integer("source_ipv6_prefix", c.source_ipv6_prefix, 16, 128);
   // A request must fit Next Protocol + AEAD + End of Message (16 bytes) and
   // chrony's own bound on a message is 16 KiB.
   s.integer("max_request_bytes", c.max_request_bytes, 16, 65536);

@@ -68,6 +68,11 @@ struct KeConfig {
   int threads = 0;  // 0 = one per core
   int max_connections = 1024;
   int handshake_timeout_ms = 2000;
+  // Connection-slot protection (docs/configuration.md [ke], issue 20).
+  int first_byte_timeout_ms = 300;
+  int max_connections_per_source = 32;  // 0 = no per-source bound
+  int source_ipv4_prefix = 32;
+  int source_ipv6_prefix = 64;
   int max_request_bytes = 1024;
   std::string ntp_server;  // "" = send no NTPv4 Server record
   int ntp_port = 123;      // a Port record is sent only if != 123
