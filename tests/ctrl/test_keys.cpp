@@ -108,6 +108,9 @@ TEST(KeyFile, BadFilesAreRejectedWithAReason) {
   } cases[] = {
       {"", "unknown key file format"},
       {"GARBAGE\n", "unknown key file format"},
+      // A key where the header should be: nothing of it appears in the reason.
+      {k + "\n", "unknown key file format (no ntsd or chrony header line)"},
+      {"# NTS keys, version 9\n", "unknown key file format (header '# NTS keys, version 9')"},
       {"NKS0\n15 1.0\n00000001 " + k + "\n", "expected 4 keys"},
       {"NKS0\n15 1.0\n00000001 " + k + "\n00000003 " + k + "\n00000004 " + k + "\n00000005 " + k + "\n",
        "not consecutive modulo 4"},

@@ -291,8 +291,12 @@ std::optional<KeySet> parse(std::string_view text, std::int64_t now, std::string
     if (detected) *detected = Format::kNtsd;
     return parse_ntsd(lines, error);
   }
-  // At most 12 characters: never echo a whole line that might hold a key.
-  error = "unknown key file format (first line '" + std::string(first.substr(0, 12)) + "')";
+  // Never echo a line that might hold key material: only a comment (a
+  // header of another format or version), and at most 40 characters of it.
+  if (!first.empty() && first.front() == '#')
+    error = "unknown key file format (header '" + std::string(first.substr(0, 40)) + "')";
+  else
+    error = "unknown key file format (no ntsd or chrony header line)";
   return std::nullopt;
 }
 
