@@ -47,25 +47,23 @@ TEST(Toml, ParsesEveryValueKind) {
 }
 
 TEST(Toml, SyntaxErrorsCarryTheLineNumber) {
+  // toml++'s own words after the line (tests/ctrl/test_toml.cpp compares it
+  // with the subset parser it replaced).
   struct Case {
     const char* text;
     const char* want;
   } cases[] = {
-      {"[a]\nx = \"open\n", "line 2: x: unterminated string"},
-      {"[a]\nx = 1\nx = 2\n", "line 3: key 'x' defined twice"},
-      {"[a]\n[a]\n", "line 2: table [a] defined twice"},
+      {"[a]\nx = \"open\n", "line 2: Error while parsing string"},
+      {"[a]\nx = 1\nx = 2\n", "line 3: Error while parsing key-value pair: cannot redefine existing integer 'x'"},
+      {"[a]\n[a]\n", "line 2: Error while parsing table header: cannot redefine existing table 'a'"},
       {"x = 1\n", "line 1: key 'x' outside any [table]"},
-      {"[a]\nx = [1, \"s\"]\n", "line 2: x: mixed types in array"},
-      {"[a]\nx = [1,\n2]\n", "line 2: x: unterminated array"},
-      {"[a]\nx = [1 2]\n", "line 2: x: expected ',' or ']'"},
-      {"[a]\nx = {a = 1}\n", "line 2: x: inline tables are not supported"},
-      {"[a]\na.b = 1\n", "line 2: dotted keys are not supported"},
-      {"[a]\nx = 12abc\n", "line 2: x: invalid value '12abc'"},
-      {"[a]\nx = 1 2\n", "line 2: x: unexpected text after the value"},
-      {"[a.b]\n", "line 1: expected ']' after table name"},
-      {"[a]\nx = \"\\q\"\n", "line 2: x: unsupported escape \\q"},
-      {"[a]\nx = 99999999999999999999\n", "line 2: x: invalid value"},
-      {"[a]\njunk\n", "line 2: expected '=' after key 'junk'"},
+      {"[a]\nx = [1,\n2\n", "line 3: Error while parsing array"},
+      {"[a]\nx = [1 2]\n", "line 2: Error while parsing array: expected comma or closing ']'"},
+      {"[a]\nx = 12abc\n", "line 2: Error while parsing decimal integer"},
+      {"[a]\nx = 1 2\n", "line 2: Error while parsing key-value pair"},
+      {"[a]\nx = \"\\q\"\n", "line 2: Error while parsing string: unknown escape sequence '\\q'"},
+      {"[a]\nx = 99999999999999999999\n", "line 2: Error while parsing decimal integer: '99999999999999999999' is not representable in 64 bits"},
+      {"[a]\njunk\n", "line 2: Error while parsing key-value pair: expected '='"},
   };
   for (const auto& c : cases) {
     std::string err;
