@@ -1,7 +1,7 @@
 // The hand-written TOML subset ntsd parsed its configuration with before
-// toml++ (issue 16). Kept only as the oracle of the differential test
-// (tests/ctrl/test_toml.cpp): every file it accepts must give toml++ the
-// same document.
+// toml++ (issue 16), removed from ctrl/config. Kept here only as the oracle
+// of the differential test (test_toml.cpp): every file it accepts must give
+// toml++ the same document.
 #include "toml_subset.hpp"
 
 #include <cerrno>
