@@ -34,6 +34,7 @@
 #include "ntsd/http/server.hpp"
 #include "ntsd/ke/server.hpp"
 #include "ntsd/keys/manager.hpp"
+#include "ntsd/version.hpp"
 
 namespace {
 
@@ -53,14 +54,14 @@ void log(const char* fmt, ...) {
   std::fputs(line, stderr);
 }
 
-int usage() {
-  std::fprintf(stderr,
-               "usage: ntsd-ke [--config FILE] [--cert PEM] [--key PEM] [--port N]\n"
-               "               [--keys-file FILE] [--keys-format ntsd|chrony] [--listen ADDR]...\n"
-               "               [--threads N] [--rotation-interval S] [--check-config] [--verbose]\n"
-               "               [--rotate-now] [--metrics ADDR:PORT]\n");
-  return 1;
-}
+constexpr const char* kUsage =
+    "usage: ntsd-ke [--config FILE] [--cert PEM] [--key PEM] [--port N]\n"
+    "               [--keys-file FILE] [--keys-format ntsd|chrony] [--listen ADDR]...\n"
+    "               [--threads N] [--rotation-interval S] [--check-config] [--verbose]\n"
+    "               [--rotate-now] [--metrics ADDR:PORT]\n"
+    "       ntsd-ke --help | --version\n"
+    "NTS-KE server (RFC 8915) and owner of the cookie master keys. Flags override\n"
+    "the config file; every key: ntsd.toml(5), docs/configuration.md.\n";
 
 bool parse_int(const char* s, long lo, long hi, long& out) {
   char* end = nullptr;
@@ -243,7 +244,16 @@ int main(int argc, char** argv) {
   ntsd::config::Config cfg;
   std::string path;
   bool check_only = false;
-  if (!apply_flags(argc, argv, cfg, path, check_only)) return usage();
+  for (int i = 1; i < argc; ++i) {
+    const std::string a = argv[i];
+    if (a == "-h" || a == "--help") {
+      std::fputs(kUsage, stdout);
+      return 0;
+    }
+    if (a == "--version") return ntsd::cli::print_version("ntsd-ke");
+  }
+  if (!apply_flags(argc, argv, cfg, path, check_only))
+    return ntsd::cli::usage_error("ntsd-ke", "bad option or value", kUsage);
   if (!path.empty()) {
     std::string err;
     auto loaded = ntsd::config::load_config(path, err);

@@ -4,12 +4,15 @@
 #include <cstdlib>
 #include <cstring>
 
+#include "ntsd/version.hpp"
+
 namespace ntsd::app {
 namespace {
 
 constexpr const char* kUsage =
     "usage: ntsd [--config FILE] [options]\n"
     "       ntsd --check-config FILE     validate the configuration and exit\n"
+    "       ntsd --help | --version\n"
     "       ntsd --probe-port [--config FILE]\n"
     "                                    start the EAL on the configured DPDK ports, print what each\n"
     "                                    can do (driver, queues, RSS, offloads, RX timestamps,\n"
@@ -72,6 +75,9 @@ std::optional<Options> parse_args(int argc, char** argv, int& exit_code) {
     } else if (a == "-h" || a == "--help") {
       std::fputs(kUsage, stdout);
       exit_code = 0;
+      return std::nullopt;
+    } else if (a == "--version") {
+      exit_code = cli::print_version("ntsd");
       return std::nullopt;
     } else if (a == "--socket") {
       o.cfg.dataplane.backend = config::Backend::kSocket;
