@@ -323,3 +323,29 @@ TEST(Config, KeSlotProtectionKeys) {
   EXPECT_FALSE(parse_config("[ke]\nsource_ipv6_prefix = 129\n", err));
   EXPECT_NE(err.find("[ke] source_ipv6_prefix"), std::string::npos) << err;
 }
+
+TEST(Config, DerivedKeys) {
+  std::string err;
+  auto cfg = parse_config("[keys]\nmode = \"derived\"\nsecret_file = \"/etc/ntsd/secret\"\nperiod_s = 3600\n"
+                          "past_periods = 3\nfuture_periods = 2\n",
+                          err);
+  ASSERT_TRUE(cfg) << err;
+  EXPECT_EQ(cfg->keys.mode, KeyMode::kDerived);
+  EXPECT_EQ(cfg->keys.secret_file, "/etc/ntsd/secret");
+  EXPECT_EQ(cfg->keys.period_s, 3600);
+  EXPECT_EQ(cfg->keys.past_periods, 3);
+  EXPECT_EQ(cfg->keys.future_periods, 2);
+  auto def = parse_config("", err);
+  ASSERT_TRUE(def);
+  EXPECT_EQ(def->keys.mode, KeyMode::kFile);
+  EXPECT_EQ(def->keys.period_s, 86400);
+  EXPECT_EQ(def->keys.past_periods, 2);
+  EXPECT_EQ(def->keys.future_periods, 1);
+  EXPECT_EQ(error_of("[keys]\nmode = \"derived\"\n"),
+            "[keys] secret_file: is required with mode = \"derived\"");
+  EXPECT_EQ(error_of("[keys]\nmode = \"hkdf\"\n"),
+            "line 2: [keys] mode: must be one of \"file\", \"derived\" (got \"hkdf\")");
+  EXPECT_EQ(error_of("[keys]\nperiod_s = 59\n"), "line 2: [keys] period_s: must be between 60 and 31536000 (got 59)");
+  EXPECT_EQ(error_of("[keys]\npast_periods = 6\nfuture_periods = 2\n"),
+            "line 3: [keys] future_periods: past_periods + future_periods must be at most 7");
+}

@@ -323,4 +323,20 @@ DerivedStatus DerivedKeys::status() const {
   return sched_.status();
 }
 
+const char* test_wall_offset_file() noexcept {
+  const char* f = std::getenv("NTSD_TEST_WALL_OFFSET_FILE");
+  return f != nullptr && *f != '\0' ? f : nullptr;
+}
+
+std::int64_t test_wall_offset() noexcept {
+  const char* f = test_wall_offset_file();
+  if (f == nullptr) return 0;
+  std::FILE* fp = std::fopen(f, "r");
+  if (fp == nullptr) return 0;
+  long long v = 0;
+  if (std::fscanf(fp, "%lld", &v) != 1) v = 0;
+  std::fclose(fp);
+  return v;
+}
+
 }  // namespace ntsd::keys

@@ -162,4 +162,12 @@ class DerivedKeys {
   std::shared_ptr<const crypto::KeyRing> ring_;
 };
 
+// Test seam (docs/operations.md "Test seams"; never for service): the
+// environment variable NTSD_TEST_WALL_OFFSET_FILE names a file holding a
+// signed number of seconds that the daemons add to the wall clock they give
+// the derived-key schedule. Re-read at every call, so an e2e test can put a
+// host's clock near a period boundary or step it. nullptr / 0 when unset.
+const char* test_wall_offset_file() noexcept;
+std::int64_t test_wall_offset() noexcept;
+
 }  // namespace ntsd::keys
