@@ -135,6 +135,10 @@ ntsd::ke::ServerOptions server_options(const ntsd::config::KeConfig& k) {
   o.max_connections_per_source = k.max_connections_per_source;
   o.source_ipv4_prefix = k.source_ipv4_prefix;
   o.source_ipv6_prefix = k.source_ipv6_prefix;
+  o.ratelimit = k.ratelimit;
+  o.ratelimit_interval = k.ratelimit_interval;
+  o.ratelimit_burst = k.ratelimit_burst;
+  o.ratelimit_leak = k.ratelimit_leak;
   o.max_request_bytes = static_cast<std::size_t>(k.max_request_bytes);
   o.ntp_server = k.ntp_server;
   o.ntp_port = static_cast<std::uint16_t>(k.ntp_port);
@@ -472,13 +476,14 @@ int main(int argc, char** argv) {
   server.stop();
   const auto& s = server.stats();
   log("stopping: %llu accepted, %llu completed, %llu TLS failures, %llu without ALPN, %llu timed out, "
-      "%llu errors sent, %llu refused (full), %llu refused (per source), %llu silent closed, "
-      "%llu silent evicted",
+      "%llu errors sent, %llu refused (full), %llu refused (per source), %llu refused (rate), "
+      "%llu silent closed, %llu silent evicted",
       (unsigned long long)s.accepted.load(), (unsigned long long)s.completed.load(),
       (unsigned long long)s.tls_failed.load(), (unsigned long long)s.no_alpn.load(),
       (unsigned long long)s.timed_out.load(), (unsigned long long)s.errors_sent.load(),
       (unsigned long long)s.refused_full.load(), (unsigned long long)s.refused_source.load(),
-      (unsigned long long)s.silent_closed.load(), (unsigned long long)s.evicted.load());
+      (unsigned long long)s.refused_rate.load(), (unsigned long long)s.silent_closed.load(),
+      (unsigned long long)s.evicted.load());
   if (tokens.enabled())
     log("pool: %llu support queries, %llu Fixed Key Requests, %llu refused tokens, %llu Keep Alive refused "
         "at the cap, %llu idle connections closed",

@@ -11,6 +11,18 @@
 //                                           second, each held MS ms (or until
 //                                           the server closes it)
 //            [--from ADDR,ADDR,...]         their source addresses, in turn
+//            [--legit-from ADDR,...]        the good client's source addresses,
+//                                           one per handshake in turn (many
+//                                           clients, as a per-source limit sees them)
+//            [--tls N [--trickle MS]]       or hold N connections that complete
+//                                           the TLS 1.3 handshake (ALPN ntske/1)
+//                                           and then send nothing, or with
+//                                           --trickle one byte of an NTS-KE
+//                                           request every MS ms (slowloris);
+//                                           each is reopened when the server
+//                                           closes it: with the server's
+//                                           handshake timeout that is also a
+//                                           flood of TLS handshakes (issue 15)
 //
 // Without --empty or --rate it measures an idle server. The good client runs
 // N full NTS-KE exchanges one after the other (the ntsd client library: TCP,
@@ -20,12 +32,17 @@
 // and "first error: ..." if any failed. Exit 0 if it ran (the script judges).
 #include <arpa/inet.h>
 #include <netinet/in.h>
+#include <fcntl.h>
+#include <openssl/ssl.h>
+#include <poll.h>
 #include <sys/epoll.h>
 #include <sys/resource.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
 #include <algorithm>
+#include <cerrno>
+#include <csignal>
 #include <atomic>
 #include <chrono>
 #include <cstdio>
@@ -48,7 +65,8 @@ struct Args {
   double warmup = 2;
   int empty = 0, renew_ms = 1800;
   int rate = 0, hold_ms = 2500;
-  std::vector<std::string> from;
+  int tls = 0, trickle_ms = 0;
+  std::vector<std::string> from, legit_from;
 };
 
 // A non-blocking connect from `from` (may be empty) to host:port; -1 on error.
@@ -158,6 +176,109 @@ class Attacker {
   long opened_ = 0;
 };
 
+// The TLS attacker: N connections through TLS 1.3 with ALPN ntske/1, then
+// idle or trickling. Two threads, each serving its half of the slots with
+// blocking I/O and a 10 ms round; a slot whose connection the server closed
+// (or refused) is reopened a second later.
+class TlsAttacker {
+ public:
+  explicit TlsAttacker(const Args& a) : a_(a) {
+    ctx_ = SSL_CTX_new(TLS_client_method());
+    SSL_CTX_set_min_proto_version(ctx_, TLS1_3_VERSION);
+    static const unsigned char kAlpn[] = "\x07ntske/1";
+    SSL_CTX_set_alpn_protos(ctx_, kAlpn, sizeof kAlpn - 1);
+    SSL_CTX_set_verify(ctx_, SSL_VERIFY_NONE, nullptr);  // an attacker does not care
+  }
+  ~TlsAttacker() { SSL_CTX_free(ctx_); }
+  void run(const std::atomic<bool>& stop) {
+    std::thread t1([&] { serve(stop, 0); });
+    serve(stop, 1);
+    t1.join();
+  }
+  long opened() const { return opened_.load(); }
+  long established() const { return established_.load(); }
+
+ private:
+  struct Slot {
+    int fd = -1;
+    SSL* ssl = nullptr;
+    Clock::time_point retry{}, next_byte{};
+    std::size_t sent = 0;
+  };
+  // A slot whose connection failed or was closed is retried this much later:
+  // each attempt costs the attacker a ClientHello (an X25519 key), and on a
+  // 2-core test machine its own CPU must not be what the measurement sees.
+  static constexpr int s_retry_ms = 1000;
+  void drop(Slot& s, Clock::time_point now) {
+    if (s.ssl) SSL_free(s.ssl);
+    if (s.fd >= 0) ::close(s.fd);
+    s = Slot{};
+    s.retry = now + std::chrono::milliseconds(s_retry_ms);
+  }
+  bool open(Slot& s, std::size_t i) {
+    const std::string& src = a_.from.empty() ? std::string() : a_.from[i % a_.from.size()];
+    ++opened_;
+    s.fd = open_empty(a_, src);
+    if (s.fd < 0) return false;
+    // Blocking from here on, with timeouts, for the handshake.
+    const int fl = ::fcntl(s.fd, F_GETFL);
+    ::fcntl(s.fd, F_SETFL, fl & ~O_NONBLOCK);
+    pollfd p{s.fd, POLLOUT, 0};
+    if (::poll(&p, 1, 1000) != 1) return false;
+    int err = 0;
+    socklen_t el = sizeof err;
+    if (::getsockopt(s.fd, SOL_SOCKET, SO_ERROR, &err, &el) != 0 || err != 0) return false;
+    timeval tv{1, 0};
+    ::setsockopt(s.fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+    ::setsockopt(s.fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof tv);
+    s.ssl = SSL_new(ctx_);
+    SSL_set_fd(s.ssl, s.fd);
+    if (SSL_connect(s.ssl) != 1) return false;
+    ++established_;
+    s.next_byte = Clock::now() + std::chrono::milliseconds(a_.trickle_ms);
+    return true;
+  }
+  // True if the server closed the connection (EOF, reset).
+  static bool closed(int fd) {
+    char b;
+    const ssize_t n = ::recv(fd, &b, 1, MSG_PEEK | MSG_DONTWAIT);
+    return n == 0 || (n < 0 && errno != EAGAIN && errno != EWOULDBLOCK);
+  }
+  void serve(const std::atomic<bool>& stop, int half) {
+    // An NTS-KE request's first bytes (Next Protocol record, RFC 8915 §4.1.2),
+    // never its End of Message: the server must wait for the rest.
+    static const unsigned char kReq[] = {0x80, 0x01, 0x00, 0x02, 0x00, 0x00, 0x80, 0x04, 0x00, 0x02, 0x00, 0x0f};
+    std::vector<Slot> slots(static_cast<std::size_t>((a_.tls + 1 - half) / 2));
+    while (!stop.load(std::memory_order_relaxed)) {
+      const auto now = Clock::now();
+      for (std::size_t i = 0; i < slots.size() && !stop.load(std::memory_order_relaxed); ++i) {
+        Slot& s = slots[i];
+        if (s.fd < 0) {
+          if (now >= s.retry && !open(s, 2 * i + static_cast<std::size_t>(half))) drop(s, now);
+          continue;
+        }
+        if (closed(s.fd)) {
+          drop(s, now);
+          continue;
+        }
+        if (a_.trickle_ms > 0 && now >= s.next_byte && s.sent < sizeof kReq) {
+          if (SSL_write(s.ssl, kReq + s.sent, 1) != 1) {
+            drop(s, now);
+            continue;
+          }
+          ++s.sent;
+          s.next_byte = now + std::chrono::milliseconds(a_.trickle_ms);
+        }
+      }
+      std::this_thread::sleep_for(std::chrono::milliseconds(10));
+    }
+    for (auto& s : slots) drop(s, Clock::now());
+  }
+  const Args& a_;
+  SSL_CTX* ctx_;
+  std::atomic<long> opened_{0}, established_{0};
+};
+
 bool parse(int argc, char** argv, Args& a) {
   if (argc < 3) return false;
   a.host = argv[1];
@@ -171,17 +292,20 @@ bool parse(int argc, char** argv, Args& a) {
     else if (k == "--renew") a.renew_ms = std::atoi(v.c_str());
     else if (k == "--rate") a.rate = std::atoi(v.c_str());
     else if (k == "--hold") a.hold_ms = std::atoi(v.c_str());
-    else if (k == "--from") {
+    else if (k == "--tls") a.tls = std::atoi(v.c_str());
+    else if (k == "--trickle") a.trickle_ms = std::atoi(v.c_str());
+    else if (k == "--from" || k == "--legit-from") {
+      auto& list = k == "--from" ? a.from : a.legit_from;
       for (std::size_t p = 0; p <= v.size();) {
         std::size_t c = v.find(',', p);
         if (c == std::string::npos) c = v.size();
-        if (c > p) a.from.push_back(v.substr(p, c - p));
+        if (c > p) list.push_back(v.substr(p, c - p));
         p = c + 1;
       }
     } else return false;
   }
   return (argc - 3) % 2 == 0 && !a.ca.empty() && a.handshakes > 0 && a.handshakes <= 100000 &&
-         a.empty >= 0 && a.empty <= 20000 && a.rate >= 0 && a.rate <= 5000 && a.warmup >= 0 && a.warmup <= 60;
+         a.empty >= 0 && a.empty <= 20000 && a.tls >= 0 && a.tls <= 5000 && a.trickle_ms >= 0 && a.rate >= 0 && a.rate <= 5000 && a.warmup >= 0 && a.warmup <= 60;
 }
 
 }  // namespace
@@ -191,9 +315,11 @@ int main(int argc, char** argv) {
   if (!parse(argc, argv, a)) {
     std::fprintf(stderr,
                  "usage: ke_flood HOST PORT --ca CA [--handshakes N] [--warmup S] [--empty N [--renew MS]]\n"
-                 "                [--rate R --hold MS] [--from ADDR,...]\n");
+                 "                [--rate R --hold MS] [--tls N [--trickle MS]] [--from ADDR,...]\n");
     return 2;
   }
+  // A server that closes on us mid-write must not kill the tool.
+  std::signal(SIGPIPE, SIG_IGN);
   rlimit nofile{};
   if (::getrlimit(RLIMIT_NOFILE, &nofile) == 0) {
     nofile.rlim_cur = nofile.rlim_max;
@@ -206,8 +332,13 @@ int main(int argc, char** argv) {
   }
   std::atomic<bool> stop{false};
   Attacker attacker(a);
+  TlsAttacker tls(a);
   std::thread t;
-  if (a.empty > 0 || a.rate > 0) {
+  const auto attack_start = Clock::now();
+  if (a.tls > 0) {
+    t = std::thread([&] { tls.run(stop); });
+    std::this_thread::sleep_for(std::chrono::duration<double>(a.warmup));
+  } else if (a.empty > 0 || a.rate > 0) {
     t = std::thread([&] { attacker.run(stop); });
     std::this_thread::sleep_for(std::chrono::duration<double>(a.warmup));
   }
@@ -219,6 +350,7 @@ int main(int argc, char** argv) {
   int failed = 0;
   std::string first_error;
   for (int i = 0; i < a.handshakes; ++i) {
+    if (!a.legit_from.empty()) o.bind = a.legit_from[static_cast<std::size_t>(i) % a.legit_from.size()];
     const auto t0 = Clock::now();
     auto r = conn.run(o);
     const double took = std::chrono::duration<double, std::milli>(Clock::now() - t0).count();
@@ -239,7 +371,12 @@ int main(int argc, char** argv) {
   };
   std::printf("handshakes %d ok %zu failed %d p50 %.2f ms p99 %.2f ms max %.2f ms attack %ld connections\n",
               a.handshakes, ms.size(), failed, pct(0.5), pct(0.99), ms.empty() ? 0.0 : ms.back(),
-              attacker.opened());
+              a.tls > 0 ? tls.opened() : attacker.opened());
+  if (a.tls > 0) {
+    const double secs = std::chrono::duration<double>(Clock::now() - attack_start).count();
+    std::printf("tls attack: %ld connections tried, %ld TLS handshakes completed (%.0f/s) in %.1f s\n", tls.opened(),
+                tls.established(), static_cast<double>(tls.established()) / secs, secs);
+  }
   if (failed) std::printf("first error: %s\n", first_error.c_str());
   return 0;
 }

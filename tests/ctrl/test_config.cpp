@@ -217,6 +217,24 @@ rx_timestamp_max_offset_us = 2000
   EXPECT_TRUE(parse_config("[server]\ndispersion_rate_ppm = 15\n", err)) << err;
 }
 
+TEST(Config, KeRateLimitKeys) {
+  std::string err;
+  auto cfg = parse_config("[ke]\nratelimit = true\nratelimit_interval = 0\nratelimit_burst = 16\nratelimit_leak = 0\n", err);
+  ASSERT_TRUE(cfg) << err;
+  EXPECT_TRUE(cfg->ke.ratelimit);
+  EXPECT_EQ(cfg->ke.ratelimit_interval, 0);
+  EXPECT_EQ(cfg->ke.ratelimit_burst, 16);
+  EXPECT_EQ(cfg->ke.ratelimit_leak, 0);
+  auto d = parse_config("", err);
+  ASSERT_TRUE(d);
+  EXPECT_FALSE(d->ke.ratelimit);
+  EXPECT_EQ(d->ke.ratelimit_interval, 6);  // chrony's ntsratelimit defaults
+  EXPECT_EQ(d->ke.ratelimit_burst, 8);
+  EXPECT_EQ(d->ke.ratelimit_leak, 2);
+  EXPECT_NE(error_of("[ke]\nratelimit_burst = 0\n").find("[ke] ratelimit_burst: must be between 1 and 256"),
+            std::string::npos);
+}
+
 TEST(Config, UnknownKeysAndTablesAreNamed) {
   EXPECT_EQ(error_of("[ke]\nprot = 1\n"), "line 2: [ke] prot: unknown key");
   EXPECT_EQ(error_of("[kee]\n"), "line 1: [kee]: unknown table");

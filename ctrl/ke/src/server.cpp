@@ -1,4 +1,5 @@
 #include "ntsd/ke/server.hpp"
+#include "ntsd/limit/limiter.hpp"
 
 #include <arpa/inet.h>
 #include <fcntl.h>
@@ -233,6 +234,23 @@ struct KeServer::Impl {
   // once per close: the accept path, not per record or per byte.
   std::mutex source_mu;
   std::unordered_map<SourceKey, int, SourceHash> per_source;
+  // New connections per source over time ([ke] ratelimit), under source_mu.
+  std::unique_ptr<limit::Limiter> limiter;
+
+  // Whether the per-source rate limit lets a new connection from `k` in.
+  bool admit_rate(const SourceKey& k) {
+    if (!limiter) return true;
+    limit::Address a;
+    a.v6 = k.family == AF_INET6;
+    a.bytes = k.addr;  // already masked to the source prefix
+    timespec ts;
+    ::clock_gettime(CLOCK_MONOTONIC, &ts);
+    // NTP 32.32 units; the limiter only takes differences.
+    const std::uint64_t now = static_cast<std::uint64_t>(ts.tv_sec) << 32 |
+                              ((static_cast<std::uint64_t>(ts.tv_nsec) << 32) / 1'000'000'000u);
+    std::lock_guard lock(source_mu);
+    return limiter->check(a, now) != limit::Decision::kLimit;
+  }
 
   bool take_source(const SourceKey& k) {
     std::lock_guard lock(source_mu);
@@ -336,6 +354,11 @@ class Loop {
         return;
       }
       const SourceKey src = source_of(peer, s_.opt.source_ipv4_prefix, s_.opt.source_ipv6_prefix);
+      if (!s_.admit_rate(src)) {
+        s_.stats->refused_rate++;
+        ::close(fd);
+        continue;
+      }
       if (!s_.take_source(src)) {
         s_.stats->refused_source++;
         ::close(fd);
@@ -741,6 +764,19 @@ bool KeServer::start(std::string& error) {
   if (::sigaction(SIGPIPE, nullptr, &old) == 0 && old.sa_handler == SIG_DFL) ::signal(SIGPIPE, SIG_IGN);
   if (!reload_certificate(error)) return false;
   auto& o = impl_->opt;
+  if (o.ratelimit) {
+    limit::Params p;
+    p.interval = o.ratelimit_interval;
+    p.burst = o.ratelimit_burst;
+    p.leak = o.ratelimit_leak;
+    p.ipv4_prefix = o.source_ipv4_prefix;
+    p.ipv6_prefix = o.source_ipv6_prefix;
+    if (const char* why = limit::check(p); *why != '\0') {
+      error = std::string("[ke] ratelimit: ") + why;
+      return false;
+    }
+    impl_->limiter = std::make_unique<limit::Limiter>(p, limit::Secret::random());
+  }
   std::size_t n = o.threads > 0 ? static_cast<std::size_t>(o.threads)
                                 : std::max(1u, std::thread::hardware_concurrency());
   std::uint16_t port = o.port;

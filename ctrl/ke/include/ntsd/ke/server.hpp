@@ -48,6 +48,14 @@ struct ServerOptions {
   int max_connections_per_source = 32;  // 0 = no per-source bound
   int source_ipv4_prefix = 32;          // what one "source" is
   int source_ipv6_prefix = 64;
+  // New connections per source, chrony's `ntsratelimit` (GCRA, dataplane/
+  // limit): an idle source may open `ratelimit_burst` at once, then one per
+  // 2^ratelimit_interval s on average; over that a connection is closed at
+  // accept, before any TLS work (1 in 2^ratelimit_leak let through).
+  bool ratelimit = false;
+  int ratelimit_interval = 6;
+  int ratelimit_burst = 8;
+  int ratelimit_leak = 2;
   std::size_t max_request_bytes = 1024;
   std::string ntp_server;
   std::uint16_t ntp_port = 123;
@@ -71,6 +79,8 @@ struct ServerStats {
   // at first_byte_timeout_ms, silent ones closed to make room for a
   // newcomer, and newcomers refused by the per-source bound.
   std::atomic<std::uint64_t> silent_closed{0}, evicted{0}, refused_source{0};
+  // Closed at accept by the per-source rate limit ([ke] ratelimit).
+  std::atomic<std::uint64_t> refused_rate{0};
   // Pool time source: support queries and Fixed Key Requests answered,
   // pool requests refused for a missing or wrong token, ordinary requests
   // refused on a kept-alive connection, Keep Alive refused at the cap,
