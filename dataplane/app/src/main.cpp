@@ -75,7 +75,12 @@ int main(int argc, char** argv) {
     std::fprintf(stderr, "ntsd: %s\n", error.c_str());
     return 1;
   }
-  auto clk = app::ClockStack::create(cfg, error);
+  // --check-config --no-devices: the system clock stands in for the PHC or
+  // NIC clock, so that everything else (leap file, lock file, timescale,
+  // keys) is still checked on a machine without that device.
+  config::Config clock_cfg = cfg;
+  if (opt->no_devices) clock_cfg.server.clock = "system";
+  auto clk = app::ClockStack::create(clock_cfg, error);
   if (!clk) {
     std::fprintf(stderr, "ntsd: %s\n", error.c_str());
     return 1;
@@ -88,10 +93,11 @@ int main(int argc, char** argv) {
   }
   if (opt->check_only && opt->probe_port) return app::probe_ports(*opt);
   if (opt->check_only) {
-    std::printf("%s: configuration OK (backend %s, %d worker(s), keys %s)\n", opt->config_path.c_str(),
+    std::printf("%s: configuration OK (backend %s, %d worker(s), keys %s%s)\n", opt->config_path.c_str(),
                 config::to_string(cfg.dataplane.backend), cfg.dataplane.workers,
                 derived ? ("derived, secret fingerprint " + dkeys->fingerprint()).c_str()
-                        : ("from " + opt->keys_file).c_str());
+                        : ("from " + opt->keys_file).c_str(),
+                opt->no_devices ? ("; devices not opened: clock " + cfg.server.clock).c_str() : "");
     return 0;
   }
 

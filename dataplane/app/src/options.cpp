@@ -11,7 +11,10 @@ namespace {
 
 constexpr const char* kUsage =
     "usage: ntsd [--config FILE] [options]\n"
-    "       ntsd --check-config FILE     validate the configuration and exit\n"
+    "       ntsd --check-config FILE [--no-devices]\n"
+    "                                    validate the configuration and exit; --no-devices: do not\n"
+    "                                    open the PHC or NIC clock (the system clock stands in), for\n"
+    "                                    a file meant for another machine\n"
     "       ntsd --help | --version\n"
     "       ntsd --probe-port [--config FILE]\n"
     "                                    start the EAL on the configured DPDK ports, print what each\n"
@@ -83,6 +86,8 @@ std::optional<Options> parse_args(int argc, char** argv, int& exit_code) {
       o.cfg.dataplane.backend = config::Backend::kSocket;
     } else if (a == "--probe-port") {
       o.probe_port = true;
+    } else if (a == "--no-devices") {
+      o.no_devices = true;
     } else if (a == "--dpdk") {
       o.cfg.dataplane.backend = config::Backend::kDpdk;
     } else if (a == "--listen" || a == "--workers" || a == "--keys-file" || a == "--metrics" ||
@@ -114,6 +119,10 @@ std::optional<Options> parse_args(int argc, char** argv, int& exit_code) {
       std::fprintf(stderr, "ntsd: unknown option %s\n%s", argv[i], kUsage);
       return std::nullopt;
     }
+  }
+  if (o.no_devices && !o.check_only) {
+    std::fprintf(stderr, "ntsd: --no-devices only goes with --check-config\n%s", kUsage);
+    return std::nullopt;
   }
   if (!listen.empty()) o.cfg.dataplane.listen = listen;
   o.keys_file = keys_file.empty() ? o.cfg.keys.file : keys_file;
