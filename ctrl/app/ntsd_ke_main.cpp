@@ -419,6 +419,8 @@ int main(int argc, char** argv) {
     log("NTS pool time source: %zu pool token(s), at most %d kept-alive connections, idle timeout %d ms",
         tokens.count(), cfg.ke.pool_keepalive_connections, cfg.ke.pool_idle_timeout_ms);
 
+  bool rotation_failing = false;
+  std::string rotation_error;
   std::uint64_t bad_tokens_logged = 0;
   std::time_t bad_tokens_at = 0;
   for (;;) {
@@ -469,7 +471,13 @@ int main(int argc, char** argv) {
     }
     int n = keys.tick(clocks(), err);
     if (n > 0) log("rotated master keys, next in %lld s", next_rotation_in(keys));
-    if (n < 0) log("key rotation failed: %s", err.c_str());
+    // A failing save is retried every second: log it when it starts or its
+    // reason changes, and when it works again, not every second.
+    if (n < 0 && (!rotation_failing || err != rotation_error))
+      log("key rotation failed (retried every second, NTS-KE keeps the current keys): %s", err.c_str());
+    if (n >= 0 && rotation_failing) log("key file written again: the pending rotation is complete");
+    if (n < 0) rotation_error = err;
+    rotation_failing = n < 0;
     note_keys(keys, n, gauges);
   }
   http.stop();

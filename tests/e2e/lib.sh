@@ -37,7 +37,7 @@
 #   Each falls back to this checkout so that scripts also run by hand.
 #
 # Functions (each documented where it is defined)
-#   basics      e2e_init e2e_log e2e_fail e2e_pass e2e_skip e2e_skip_no_dpdk e2e_require_peers
+#   basics      e2e_init e2e_log e2e_fail e2e_pass e2e_skip e2e_skip_no_dpdk e2e_require_peers e2e_on_exit
 #               e2e_require_bin e2e_bin e2e_spawn e2e_alive e2e_stop wait_for
 #   namespaces  ns_pair [--dpdk|--bare] in_s in_c ns_hosts
 #               (addresses S4 S6 C4 C6 KE4 KE6, interfaces IF_S IF_C)
@@ -228,10 +228,16 @@ wait_for() {
   done
 }
 
+# e2e_on_exit CMD...: run CMD (one command, its words as given) first in the
+# cleanup, before processes and namespaces go (e.g. unmount a tmpfs).
+E2E_ON_EXIT=()
+e2e_on_exit() { E2E_ON_EXIT+=("$(printf '%q ' "$@")"); }
+
 _e2e_cleanup() {
   local rc=$? i pid ns
   set +e
   trap - EXIT INT TERM
+  for i in "${E2E_ON_EXIT[@]}"; do eval "$i" >/dev/null 2>&1; done
   if [ -n "${E2E_WATCHDOG:-}" ]; then
     kill "$(cat "$E2E_DIR/.watchdog" 2>/dev/null)" "$E2E_WATCHDOG" 2>/dev/null
     wait "$E2E_WATCHDOG" 2>/dev/null
