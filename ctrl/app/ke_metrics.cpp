@@ -80,6 +80,21 @@ std::string render(const ke::ServerStats& s, const KeGauges& g, std::int64_t now
   family(out, "ntsd_ke_key_rotation_errors_total", "counter",
          "Rotation attempts that failed (random source, or the key file could not be written; retried every second).");
   sample(out, "ntsd_ke_key_rotation_errors_total", "", ld(g.rotation_errors));
+  // Derived keys (docs/keys.md "Derived keys"): all 0 in file mode.
+  family(out, "ntsd_ke_keys_derived", "gauge", "1 if the master keys are derived from [keys] secret_file, 0 if from the key file.");
+  sample(out, "ntsd_ke_keys_derived", "", static_cast<std::int64_t>(g.derived.load()));
+  family(out, "ntsd_ke_keys_derived_period", "gauge",
+         "The UTC period whose derived key seals cookies (floor(UNIX time / [keys] period_s)); hosts of a fleet agree.");
+  sample(out, "ntsd_ke_keys_derived_period", "", g.derived_period.load());
+  family(out, "ntsd_ke_keys_derived_clock_held", "gauge",
+         "1 while the wall clock is outside the accepted window and the derived keys follow the monotonic clock.");
+  sample(out, "ntsd_ke_keys_derived_clock_held", "", static_cast<std::int64_t>(g.derived_held.load()));
+  family(out, "ntsd_ke_keys_derived_clock_holds_total", "counter",
+         "Times the wall clock left the accepted window (a jump) and the derived keys held.");
+  sample(out, "ntsd_ke_keys_derived_clock_holds_total", "", ld(g.derived_holds));
+  family(out, "ntsd_ke_keys_derived_clock_offset_seconds", "gauge",
+         "Wall clock minus the time carried on the monotonic clock since start (0 unless it stepped by 60 s or more).");
+  sample(out, "ntsd_ke_keys_derived_clock_offset_seconds", "", g.derived_offset.load());
   return out;
 }
 

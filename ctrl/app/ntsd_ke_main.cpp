@@ -33,7 +33,9 @@
 #include "ntsd/config/lcores.hpp"
 #include "ntsd/http/server.hpp"
 #include "ntsd/ke/server.hpp"
+#include "ntsd/keys/derived.hpp"
 #include "ntsd/keys/manager.hpp"
+#include "ntsd/version.hpp"
 
 namespace {
 
@@ -53,14 +55,14 @@ void log(const char* fmt, ...) {
   std::fputs(line, stderr);
 }
 
-int usage() {
-  std::fprintf(stderr,
-               "usage: ntsd-ke [--config FILE] [--cert PEM] [--key PEM] [--port N]\n"
-               "               [--keys-file FILE] [--keys-format ntsd|chrony] [--listen ADDR]...\n"
-               "               [--threads N] [--rotation-interval S] [--check-config] [--verbose]\n"
-               "               [--rotate-now] [--metrics ADDR:PORT]\n");
-  return 1;
-}
+constexpr const char* kUsage =
+    "usage: ntsd-ke [--config FILE] [--cert PEM] [--key PEM] [--port N]\n"
+    "               [--keys-file FILE] [--keys-format ntsd|chrony] [--listen ADDR]...\n"
+    "               [--threads N] [--rotation-interval S] [--check-config] [--verbose]\n"
+    "               [--rotate-now] [--metrics ADDR:PORT]\n"
+    "       ntsd-ke --help | --version\n"
+    "NTS-KE server (RFC 8915) and owner of the cookie master keys. Flags override\n"
+    "the config file; every key: ntsd.toml(5), docs/configuration.md.\n";
 
 bool parse_int(const char* s, long lo, long hi, long& out) {
   char* end = nullptr;
@@ -156,6 +158,44 @@ ntsd::keys::Clocks clocks() {
   return {static_cast<std::int64_t>(std::time(nullptr)), static_cast<std::int64_t>(b.tv_sec)};
 }
 
+// What the derived-key schedule reads: the same, plus the test seam's offset
+// (ntsd::keys::test_wall_offset, 0 in service).
+ntsd::keys::Clocks derived_clocks() {
+  auto c = clocks();
+  c.wall += ntsd::keys::test_wall_offset();
+  return c;
+}
+
+// [keys] mode = "derived": the secret file (mode 0600, >= 32 bytes) and the
+// window. nullptr and `err` on a bad secret file.
+std::unique_ptr<ntsd::keys::DerivedKeys> make_derived(const ntsd::config::KeysConfig& k, std::string& err) {
+  auto secret = ntsd::keys::FleetSecret::load(k.secret_file, err);
+  if (!secret) {
+    err = "[keys] secret_file: " + err;
+    return nullptr;
+  }
+  ntsd::keys::DerivedParams p{k.period_s, k.past_periods, k.future_periods, k.aead};
+  if (std::string why = ntsd::keys::check_params(p); !why.empty()) {
+    err = "[keys] " + why;
+    return nullptr;
+  }
+  return std::make_unique<ntsd::keys::DerivedKeys>(std::move(*secret), p,
+                                                   [](const std::string& s) { log("keys: %s", s.c_str()); });
+}
+
+void note_derived(const ntsd::keys::DerivedKeys& d, std::int64_t period_s, int result, ntsd::keapp::KeGauges& g) {
+  if (result < 0) ++g.rotation_errors;
+  const auto st = d.status();
+  g.derived = 1;
+  g.rotations = st.changes;
+  g.key_rotated_at = st.period_start;
+  g.key_next_rotation = st.period_start + period_s;
+  g.derived_period = st.period;
+  g.derived_held = st.held ? 1 : 0;
+  g.derived_holds = st.holds;
+  g.derived_offset = st.offset_s;
+}
+
 long long next_rotation_in(const ntsd::keys::KeyManager& keys) {
   return static_cast<long long>(keys.next_rotation() - clocks().mono);
 }
@@ -247,7 +287,16 @@ int main(int argc, char** argv) {
   ntsd::config::Config cfg;
   std::string path;
   bool check_only = false;
-  if (!apply_flags(argc, argv, cfg, path, check_only)) return usage();
+  for (int i = 1; i < argc; ++i) {
+    const std::string a = argv[i];
+    if (a == "-h" || a == "--help") {
+      std::fputs(kUsage, stdout);
+      return 0;
+    }
+    if (a == "--version") return ntsd::cli::print_version("ntsd-ke");
+  }
+  if (!apply_flags(argc, argv, cfg, path, check_only))
+    return ntsd::cli::usage_error("ntsd-ke", "bad option or value", kUsage);
   if (!path.empty()) {
     std::string err;
     auto loaded = ntsd::config::load_config(path, err);
@@ -262,7 +311,19 @@ int main(int argc, char** argv) {
     log("[ke] cert and key are required (--cert/--key or the config file)");
     return 1;
   }
+  const bool derived = cfg.keys.mode == ntsd::config::KeyMode::kDerived;
+  std::string err;
+  std::unique_ptr<ntsd::keys::DerivedKeys> dkeys;
+  if (derived && !(dkeys = make_derived(cfg.keys, err))) {
+    log("%s", err.c_str());
+    return 1;
+  }
+  if (derived && g_rotate_now) {
+    log("--rotate-now: derived keys rotate with the UTC period ([keys] period_s); SIGUSR1 resyncs their clock");
+    return 1;
+  }
   if (check_only) {
+    if (dkeys) log("derived keys: secret %s, fingerprint %s", cfg.keys.secret_file.c_str(), dkeys->fingerprint().c_str());
     log("configuration ok");
     return 0;
   }
@@ -297,8 +358,17 @@ int main(int argc, char** argv) {
                                                                  : ntsd::keys::Format::kNtsd;
   ntsd::keys::KeyManager keys(cfg.keys.file, fmt, rp, ntsd::keys::system_random(),
                               [](const std::string& s) { log("keys: %s", s.c_str()); });
-  std::string err;
-  if (!keys.start(clocks(), err)) {
+  if (dkeys) {
+    if (const char* f = ntsd::keys::test_wall_offset_file())
+      log("TEST SEAM: derived keys read the wall clock plus the seconds in %s (NTSD_TEST_WALL_OFFSET_FILE)", f);
+    if (!dkeys->start(derived_clocks(), err)) {
+      log("keys: %s", err.c_str());
+      return 1;
+    }
+    log("keys: derived from %s (fingerprint %s), AEAD %u, periods of %lld s, %d past and %d future accepted",
+        cfg.keys.secret_file.c_str(), dkeys->fingerprint().c_str(), static_cast<unsigned>(cfg.keys.aead),
+        static_cast<long long>(cfg.keys.period_s), cfg.keys.past_periods, cfg.keys.future_periods);
+  } else if (!keys.start(clocks(), err)) {
     log("keys: %s", err.c_str());
     return 1;
   }
@@ -317,14 +387,15 @@ int main(int argc, char** argv) {
   ntsd::keapp::KeGauges gauges;
   place_threads(cfg, gauges);
   note_certificate(cfg.ke.cert, gauges);
-  note_keys(keys, g_rotate_now ? 1 : 0, gauges);
+  if (dkeys) note_derived(*dkeys, cfg.keys.period_s, 0, gauges);
+  else note_keys(keys, g_rotate_now ? 1 : 0, gauges);
   auto sopt = server_options(cfg.ke);
   if (tokens.enabled()) sopt.pool_tokens = [&tokens] { return tokens.get(); };
   if (g_verbose)
     sopt.on_session = [](std::uint16_t aead, int cookies) {
       log("NTS-KE completed: AEAD %u, %d cookies", aead, cookies);
     };
-  ntsd::ke::KeServer server(std::move(sopt), [&keys] { return keys.ring(); });
+  ntsd::ke::KeServer server(std::move(sopt), [&keys, &dkeys] { return dkeys ? dkeys->ring() : keys.ring(); });
   if (!server.start(err)) {
     log("%s", err.c_str());
     return 1;
@@ -338,9 +409,12 @@ int main(int argc, char** argv) {
     }
     log("metrics on http://%s/metrics", cfg.metrics.ke_listen.c_str());
   }
-  log("listening on port %u, keys in %s (%s format), next rotation in %lld s", server.port(),
-      cfg.keys.file.c_str(), ntsd::config::to_string(cfg.keys.format),
-      next_rotation_in(keys));
+  if (dkeys)
+    log("listening on port %u, derived keys, period %lld", server.port(),
+        static_cast<long long>(dkeys->status().period));
+  else
+    log("listening on port %u, keys in %s (%s format), next rotation in %lld s", server.port(),
+        cfg.keys.file.c_str(), ntsd::config::to_string(cfg.keys.format), next_rotation_in(keys));
   if (tokens.enabled())
     log("NTS pool time source: %zu pool token(s), at most %d kept-alive connections, idle timeout %d ms",
         tokens.count(), cfg.ke.pool_keepalive_connections, cfg.ke.pool_idle_timeout_ms);
@@ -363,7 +437,9 @@ int main(int argc, char** argv) {
         ++gauges.cert_reload_errors;
       }
     }
-    if (sig == SIGUSR1) {
+    if (sig == SIGUSR1 && dkeys) {
+      dkeys->resync(derived_clocks());
+    } else if (sig == SIGUSR1) {
       const bool ok = keys.rotate_now(clocks(), err);
       if (ok)
         log("rotated master keys (SIGUSR1), next in %lld s", next_rotation_in(keys));
@@ -385,6 +461,13 @@ int main(int argc, char** argv) {
           static_cast<unsigned long long>(bad - bad_tokens_logged));
       bad_tokens_logged = bad;
       bad_tokens_at = std::time(nullptr);
+    }
+    if (dkeys) {
+      const int n = dkeys->tick(derived_clocks(), err);
+      if (n > 0) log("derived keys: period %lld", static_cast<long long>(dkeys->status().period));
+      if (n < 0) log("derived keys: %s", err.c_str());
+      note_derived(*dkeys, cfg.keys.period_s, n, gauges);
+      continue;
     }
     int n = keys.tick(clocks(), err);
     if (n > 0) log("rotated master keys, next in %lld s", next_rotation_in(keys));

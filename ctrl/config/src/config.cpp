@@ -284,6 +284,18 @@ void read_keys(Section& s, KeysConfig& c) {
   s.check("aead", c.format == KeyFormat::kChrony && c.aead != 15
                       ? "must be 15 with format = \"chrony\""
                       : "");
+  // Derived keys (docs/keys.md): the secret file itself (mode 0600, >= 32
+  // bytes) is checked by the daemons at start and by --check-config.
+  s.choice("mode", c.mode, {{"file", KeyMode::kFile}, {"derived", KeyMode::kDerived}});
+  s.string("secret_file", c.secret_file);
+  s.check("secret_file", c.mode == KeyMode::kDerived && c.secret_file.empty()
+                             ? "is required with mode = \"derived\""
+                             : "");
+  s.integer("period_s", c.period_s, 60, 365LL * 86400);
+  s.integer("past_periods", c.past_periods, 1, 6);
+  s.integer("future_periods", c.future_periods, 0, 2);
+  // crypto::KeyRing holds 8 keys: the current one and 7 others.
+  s.check("future_periods", c.past_periods + c.future_periods > 7 ? "past_periods + future_periods must be at most 7" : "");
 }
 
 void read_dataplane(Section& s, DataplaneConfig& c) {
@@ -421,6 +433,7 @@ const char* to_string(Leap v) noexcept {
 const char* to_string(PhcTimescale v) noexcept { return v == PhcTimescale::kUtc ? "utc" : "tai"; }
 
 const char* to_string(KeyFormat v) noexcept { return v == KeyFormat::kChrony ? "chrony" : "ntsd"; }
+const char* to_string(KeyMode v) noexcept { return v == KeyMode::kDerived ? "derived" : "file"; }
 const char* to_string(Backend v) noexcept { return v == Backend::kSocket ? "socket" : "dpdk"; }
 
 const char* to_string(RxTimestamps v) noexcept {

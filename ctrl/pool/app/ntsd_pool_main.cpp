@@ -25,6 +25,7 @@
 #include "ntsd/ke/server.hpp"
 #include "ntsd/ke/tokens.hpp"
 #include "ntsd/pool/pool.hpp"
+#include "ntsd/version.hpp"
 #include "ntsd/http/server.hpp"
 
 namespace {
@@ -47,10 +48,11 @@ void logf(const char* fmt, ...) {
   log_line(buf);
 }
 
-int usage() {
-  std::fprintf(stderr, "usage: ntsd-pool --config FILE [--check-config] [--verbose]\n");
-  return 1;
-}
+constexpr const char* kUsage =
+    "usage: ntsd-pool --config FILE [--check-config] [--verbose]\n"
+    "       ntsd-pool --help | --version\n"
+    "NTS pool front end (draft-ietf-ntp-nts-keyexchange-pool): hands NTS-KE users to\n"
+    "healthy time sources ([pool], [[backend]]; docs/pool.md).\n";
 
 // The users' side: the same server options ntsd-ke takes from [ke].
 ntsd::ke::ServerOptions server_options(const ntsd::config::KeConfig& k) {
@@ -101,12 +103,17 @@ int main(int argc, char** argv) {
   bool check_only = false, verbose = false;
   for (int i = 1; i < argc; ++i) {
     std::string a = argv[i];
+    if (a == "-h" || a == "--help") {
+      std::fputs(kUsage, stdout);
+      return 0;
+    }
+    if (a == "--version") return ntsd::cli::print_version("ntsd-pool");
     if (a == "--check-config") check_only = true;
     else if (a == "--verbose") verbose = true;
     else if (a == "--config" && i + 1 < argc) path = argv[++i];
-    else return usage();
+    else return ntsd::cli::usage_error("ntsd-pool", ("bad option " + a).c_str(), kUsage);
   }
-  if (path.empty()) return usage();
+  if (path.empty()) return ntsd::cli::usage_error("ntsd-pool", "--config FILE is required", kUsage);
   std::string err;
   auto cfg = ntsd::config::load_config(path, err);
   if (!cfg) {

@@ -16,6 +16,10 @@ namespace ntsd::config {
 
 enum class Leap : std::uint8_t { kAuto, kNone, kInsert, kDelete };
 enum class KeyFormat : std::uint8_t { kNtsd, kChrony };
+// Where the cookie master keys come from (docs/keys.md): kFile = ntsd-ke
+// makes and rotates them and hands them to ntsd in [keys] file; kDerived =
+// every host derives them from [keys] secret_file and the UTC period.
+enum class KeyMode : std::uint8_t { kFile, kDerived };
 enum class Backend : std::uint8_t { kDpdk, kSocket };
 // Where the DPDK backend takes a request's receive timestamp T2 from
 // (docs/dataplane.md, "T2"): kAuto = the mbuf RX timestamp dynfield mapped
@@ -125,6 +129,13 @@ struct KeysConfig {
   std::int64_t rotation_interval_s = 14400;
   int previous = 6;
   std::uint16_t aead = 15;
+  // mode = "derived" (docs/keys.md "Derived keys"); file, format,
+  // rotation_interval_s and previous are then unused.
+  KeyMode mode = KeyMode::kFile;
+  std::string secret_file;         // required with mode = "derived"
+  std::int64_t period_s = 86400;   // UTC periods of this length
+  int past_periods = 2;            // a cookie opens >= past_periods * period_s
+  int future_periods = 1;          // tolerated clock skew between hosts
 };
 
 struct DataplaneConfig {
@@ -190,6 +201,7 @@ std::optional<Config> load_config(const std::string& path, std::string& error);
 
 const char* to_string(Leap v) noexcept;
 const char* to_string(KeyFormat v) noexcept;
+const char* to_string(KeyMode v) noexcept;
 const char* to_string(Backend v) noexcept;
 const char* to_string(RxTimestamps v) noexcept;
 const char* to_string(PhcTimescale v) noexcept;
