@@ -46,9 +46,8 @@ bool gcm_siv_aesni_keystream(const std::uint8_t* key, const std::uint8_t* tag, s
 
 namespace mb {
 
-// K: a kernel set: kLanes, kLanesPerVec, kMaxSteps, LaneKeys, LaneBlocks and
-// the static functions expand, expand_uniform, derive, polyval_tag, ctr,
-// put_padded, put_zero, xor_keystream of mb_gcm_siv_kernels.inc.
+// K: a kernel set: kLanes, kLanesPerVec, kMaxSteps, LaneOp, Work and the
+// static functions seal_lanes and open_lanes of mb_gcm_siv_kernels.inc.
 template <class K>
 class GcmSivBurst final : public SivEngine {
  public:
@@ -57,7 +56,7 @@ class GcmSivBurst final : public SivEngine {
   GcmSivBurst(std::unique_ptr<SivEngine> fallback, const char* name) noexcept
       : fallback_(std::move(fallback)), name_(name) {}
   ~GcmSivBurst() override {
-    used_steps_ = K::kMaxSteps;
+    work_.steps_used = K::kMaxSteps;
     used_ = true;
     wipe_used();
   }
@@ -77,10 +76,6 @@ class GcmSivBurst final : public SivEngine {
  private:
   static constexpr std::size_t blocks(std::size_t n) noexcept { return (n + 15) / 16; }
   static Bytes aad_of(const SivOp& op) noexcept { return op.ad_count == 2 ? op.ad[0] : Bytes{}; }
-  static Bytes nonce_of(const SivOp& op) noexcept { return op.ad[op.ad_count - 1]; }
-  static std::size_t msg_len(const SivOp& op, bool sealing) noexcept {
-    return sealing ? op.in.size() : op.out.size();
-  }
 
   // Well formed (the shared validation), a GCM-SIV key, and every pass
   // within a lane's kMaxSteps blocks.
@@ -88,174 +83,65 @@ class GcmSivBurst final : public SivEngine {
     if (op.key == nullptr || !aead_is_gcm_siv(op.key->aead()) ||
         validate_gcm_siv_op(op, sealing) != SivStatus::kOk)
       return false;
-    return blocks(aad_of(op).size()) + blocks(msg_len(op, sealing)) + 1 <= K::kMaxSteps;
+    const std::size_t msg = sealing ? op.in.size() : op.out.size();
+    return blocks(aad_of(op).size()) + blocks(msg) + 1 <= K::kMaxSteps;
   }
 
   void run_chunk(std::span<const SivOp> ops, std::span<SivStatus> status, bool sealing) noexcept;
-  void setup_keys(std::size_t m, std::size_t vecs) noexcept;
-  void seal_lanes(std::span<SivStatus> status, std::size_t m, std::size_t vecs) noexcept;
-  void open_lanes(std::span<SivStatus> status, std::size_t m, std::size_t vecs) noexcept;
-  // Lays out pad(AAD) || pad(msg) || lengths of every lane, right-aligned;
-  // returns the steps.
-  std::size_t layout_polyval(std::size_t m, bool sealing) noexcept;
   void wipe_used() noexcept;
 
   std::unique_ptr<SivEngine> fallback_;
   const char* name_;
-  typename K::LaneKeys kgk_{}, enc_{};
-  typename K::LaneBlocks blocks_{};
-  alignas(64) Block h_[kChunk]{}, nb_[kChunk]{}, tag_[kChunk]{}, want_[kChunk]{};
-  std::array<const SivOp*, kChunk> lane_op_{};
+  typename K::Work work_{};
+  std::array<typename K::LaneOp, kChunk> lanes_{};
   std::array<std::uint8_t, kChunk> lane_idx_{};
-  // What kgk_ holds within this call: the key object of each lane.
-  std::array<const SivKey*, kChunk> setup_keys_{};
-  std::size_t setup_vecs_ = 0;
-  std::size_t used_steps_ = 0;
+  std::array<bool, kChunk> ok_{};
   bool used_ = false;
   std::array<SivOp, kChunk> fb_ops_{};
   std::array<SivStatus, kChunk> fb_status_{};
   std::array<std::uint8_t, kChunk> fb_index_{};
-  std::uint8_t zero_key_[16] = {};  // the key of idle lanes
 };
 
 template <class K>
 void GcmSivBurst<K>::run_chunk(std::span<const SivOp> ops, std::span<SivStatus> status,
                                bool sealing) noexcept {
   std::size_t m = 0, nfb = 0;
+  bool uniform = true;
+  const SivKey* key0 = nullptr;
   for (std::size_t i = 0; i < ops.size(); ++i) {
-    if (eligible(ops[i], sealing)) {
-      lane_op_[m] = &ops[i];
-      lane_idx_[m++] = static_cast<std::uint8_t>(i);
-    } else {
-      fb_ops_[nfb] = ops[i];
+    const SivOp& op = ops[i];
+    if (!eligible(op, sealing)) {
+      fb_ops_[nfb] = op;
       fb_index_[nfb++] = static_cast<std::uint8_t>(i);
+      continue;
     }
+    if (m == 0) key0 = op.key;
+    uniform = uniform && op.key == key0;
+    typename K::LaneOp& l = lanes_[m];
+    const Bytes aad = aad_of(op);
+    l.key = op.key->bytes().data();
+    l.nonce = op.ad[op.ad_count - 1].data();
+    l.aad = aad.data();
+    l.aad_len = aad.size();
+    l.msg = op.in.data();
+    l.msg_len = op.out.size() < op.in.size() ? op.out.size() : op.in.size();
+    l.tag_in = op.in.data() + l.msg_len;  // open: the tag after the ciphertext
+    l.out = op.out.data();
+    lane_idx_[m++] = static_cast<std::uint8_t>(i);
   }
   if (nfb != 0) {
     run_ops(*fallback_, sealing, {fb_ops_.data(), nfb}, {fb_status_.data(), nfb});
     for (std::size_t k = 0; k < nfb; ++k) status[fb_index_[k]] = fb_status_[k];
   }
   if (m == 0) return;
-  const std::size_t vecs = (m + K::kLanesPerVec - 1) / K::kLanesPerVec;
   used_ = true;
-  setup_keys(m, vecs);
-  for (std::size_t l = 0; l < m; ++l) {
-    // §4: the derivation blocks are le32(i) || N; the kernel ORs i in.
-    std::memset(nb_[l].b, 0, 4);
-    std::memcpy(nb_[l].b + 4, nonce_of(*lane_op_[l]).data(), kGcmSivNonceLen);
-  }
-  K::derive(kgk_, nb_, vecs, h_, enc_);
   if (sealing) {
-    seal_lanes(status, m, vecs);
+    K::seal_lanes(lanes_.data(), m, uniform, work_);
+    for (std::size_t l = 0; l < m; ++l) status[lane_idx_[l]] = SivStatus::kOk;
   } else {
-    open_lanes(status, m, vecs);
-  }
-}
-
-template <class K>
-void GcmSivBurst<K>::setup_keys(std::size_t m, std::size_t vecs) noexcept {
-  const SivKey* k0 = lane_op_[0]->key;
-  bool uniform = true, same = setup_vecs_ >= vecs;
-  for (std::size_t l = 0; l < m; ++l) {
-    uniform = uniform && lane_op_[l]->key == k0;
-    same = same && setup_keys_[l] == lane_op_[l]->key;
-  }
-  // The next chunk of the same call with the same key objects in the same
-  // lanes (a long burst under one master key) reuses the tables.
-  if (same) return;
-  if (uniform) {
-    K::expand_uniform(k0->bytes().data(), vecs, kgk_);
-    setup_keys_.fill(k0);
-  } else {
-    const std::uint8_t* ptrs[kChunk];
-    for (std::size_t l = 0; l < kChunk; ++l) {
-      ptrs[l] = l < m ? lane_op_[l]->key->bytes().data() : zero_key_;
-      setup_keys_[l] = l < m ? lane_op_[l]->key : nullptr;
-    }
-    K::expand(ptrs, vecs, kgk_);
-  }
-  setup_vecs_ = vecs;
-}
-
-template <class K>
-std::size_t GcmSivBurst<K>::layout_polyval(std::size_t m, bool sealing) noexcept {
-  std::size_t steps = 0;
-  for (std::size_t l = 0; l < m; ++l) {
-    const SivOp& op = *lane_op_[l];
-    const std::size_t n = blocks(aad_of(op).size()) + blocks(msg_len(op, sealing)) + 1;
-    steps = n > steps ? n : steps;
-  }
-  for (std::size_t l = 0; l < m; ++l) {
-    const SivOp& op = *lane_op_[l];
-    const Bytes aad = aad_of(op);
-    // Open hashes the plaintext it has just written to `out`.
-    const Bytes msg = sealing ? op.in : Bytes(op.out.data(), op.out.size());
-    const std::size_t start = steps - (blocks(aad.size()) + blocks(msg.size()) + 1);
-    K::put_zero(blocks_, l, 0, start);
-    std::size_t s = K::put_padded(blocks_, l, start, aad.data(), aad.size());
-    s = K::put_padded(blocks_, l, s, msg.data(), msg.size());
-    // §4: le64(bit length of AAD) || le64(bit length of the plaintext).
-    std::uint8_t len[16];
-    const std::uint64_t abits = std::uint64_t{aad.size()} * 8, mbits = std::uint64_t{msg.size()} * 8;
-    std::memcpy(len, &abits, 8);
-    std::memcpy(len + 8, &mbits, 8);
-    K::put_padded(blocks_, l, s, len, 16);
-  }
-  used_steps_ = steps > used_steps_ ? steps : used_steps_;
-  return steps;
-}
-
-template <class K>
-void GcmSivBurst<K>::seal_lanes(std::span<SivStatus> status, std::size_t m,
-                                std::size_t vecs) noexcept {
-  const std::size_t steps = layout_polyval(m, true);
-  K::polyval_tag(enc_, h_, nb_, blocks_, steps, vecs, tag_);
-  std::size_t ctr_steps = 0;
-  for (std::size_t l = 0; l < m; ++l) {
-    const SivOp& op = *lane_op_[l];
-    std::memcpy(op.out.data() + op.in.size(), tag_[l].b, kSivTagLen);  // RFC 8452: ct || tag
-    const std::size_t n = blocks(op.in.size());
-    ctr_steps = n > ctr_steps ? n : ctr_steps;
-  }
-  if (ctr_steps != 0) {
-    K::ctr(enc_, tag_, vecs, blocks_, ctr_steps);
-    for (std::size_t l = 0; l < m; ++l) {
-      const SivOp& op = *lane_op_[l];
-      K::xor_keystream(blocks_, l, op.in.data(), op.out.data(), op.in.size());
-    }
-  }
-  for (std::size_t l = 0; l < m; ++l) status[lane_idx_[l]] = SivStatus::kOk;
-}
-
-template <class K>
-void GcmSivBurst<K>::open_lanes(std::span<SivStatus> status, std::size_t m,
-                                std::size_t vecs) noexcept {
-  std::size_t ctr_steps = 0;
-  for (std::size_t l = 0; l < m; ++l) {
-    const SivOp& op = *lane_op_[l];
-    std::memcpy(want_[l].b, op.in.data() + op.out.size(), kSivTagLen);  // the received tag
-    const std::size_t n = blocks(op.out.size());
-    ctr_steps = n > ctr_steps ? n : ctr_steps;
-  }
-  if (ctr_steps != 0) {
-    K::ctr(enc_, want_, vecs, blocks_, ctr_steps);
-    for (std::size_t l = 0; l < m; ++l) {
-      const SivOp& op = *lane_op_[l];
-      K::xor_keystream(blocks_, l, op.in.data(), op.out.data(), op.out.size());
-    }
-    used_steps_ = ctr_steps > used_steps_ ? ctr_steps : used_steps_;
-  }
-  const std::size_t steps = layout_polyval(m, false);
-  K::polyval_tag(enc_, h_, nb_, blocks_, steps, vecs, tag_);
-  for (std::size_t l = 0; l < m; ++l) {
-    const SivOp& op = *lane_op_[l];
-    // §5: release the plaintext only if the recomputed tag matches.
-    if (tags_equal(tag_[l].b, want_[l].b)) {
-      status[lane_idx_[l]] = SivStatus::kOk;
-    } else {
-      secure_wipe(op.out.data(), op.out.size());
-      status[lane_idx_[l]] = SivStatus::kAuthFail;
-    }
+    K::open_lanes(lanes_.data(), m, uniform, work_, ok_.data());
+    for (std::size_t l = 0; l < m; ++l)
+      status[lane_idx_[l]] = ok_[l] ? SivStatus::kOk : SivStatus::kAuthFail;
   }
 }
 
@@ -263,15 +149,13 @@ template <class K>
 void GcmSivBurst<K>::wipe_used() noexcept {
   if (!used_) return;
   // Round keys, derived keys, tags and keystream are key material.
-  secure_wipe(&kgk_, sizeof kgk_);
-  secure_wipe(&enc_, sizeof enc_);
-  secure_wipe(blocks_.blk, used_steps_ * sizeof(blocks_.blk[0]));
-  secure_wipe(h_, sizeof h_);
-  secure_wipe(tag_, sizeof tag_);
-  secure_wipe(want_, sizeof want_);
-  setup_keys_.fill(nullptr);
-  setup_vecs_ = 0;
-  used_steps_ = 0;
+  typename K::Work& w = work_;
+  secure_wipe(&w.enc, sizeof w.enc);
+  secure_wipe(w.b.blk, w.steps_used * sizeof(w.b.blk[0]));
+  secure_wipe(w.h, sizeof w.h);
+  secure_wipe(w.tag, sizeof w.tag);
+  secure_wipe(w.want, sizeof w.want);
+  w.steps_used = 0;
   used_ = false;
 }
 

@@ -4,6 +4,7 @@
 #include <immintrin.h>
 
 #include <cstring>
+#include <memory>
 #include <new>
 
 #include "mb_gcm_siv.hpp"
@@ -24,6 +25,7 @@ NTSD_GS_INLINE Vec v_zero() { return _mm_setzero_si128(); }
 NTSD_GS_INLINE Vec v_xor(Vec a, Vec b) { return _mm_xor_si128(a, b); }
 NTSD_GS_INLINE Vec v_and(Vec a, Vec b) { return _mm_and_si128(a, b); }
 NTSD_GS_INLINE Vec v_or(Vec a, Vec b) { return _mm_or_si128(a, b); }
+NTSD_GS_INLINE Vec v_xor3(Vec a, Vec b, Vec c) { return _mm_xor_si128(_mm_xor_si128(a, b), c); }
 NTSD_GS_INLINE Vec v_aesenc(Vec a, Vec k) { return _mm_aesenc_si128(a, k); }
 NTSD_GS_INLINE Vec v_aesenclast(Vec a, Vec k) { return _mm_aesenclast_si128(a, k); }
 template <int imm>
@@ -81,6 +83,23 @@ NTSD_GS_INLINE void v_store_partial(std::uint8_t* p, B128 v, std::size_t n) {
   std::memcpy(p, t.b, n);
   secure_wipe(t.b, sizeof t.b);  // plaintext or keystream-derived bytes
 }
+NTSD_GS_INLINE B128 v_load_nonce_block(const std::uint8_t* p) {
+  Block t{};
+  std::memcpy(t.b + 4, p, 12);
+  return _mm_load_si128(reinterpret_cast<const __m128i*>(t.b));
+}
+NTSD_GS_INLINE B128 v_length_block(std::uint64_t a, std::uint64_t b) {
+  return _mm_set_epi64x(static_cast<long long>(b), static_cast<long long>(a));
+}
+// Constant time: one compare of all 16 bytes, no early exit.
+NTSD_GS_INLINE bool v_blocks_equal(const Block& a, const Block& b) {
+  const __m128i eq = _mm_cmpeq_epi8(_mm_load_si128(reinterpret_cast<const __m128i*>(a.b)),
+                                    _mm_load_si128(reinterpret_cast<const __m128i*>(b.b)));
+  return _mm_movemask_epi8(eq) == 0xffff;
+}
+NTSD_GS_INLINE void v_zero_bytes(std::uint8_t* p, std::size_t n) {
+  secure_wipe(p, n);
+}
 
 #include "mb_gcm_siv_kernels.inc"
 
@@ -94,29 +113,20 @@ struct Kernels {
   static constexpr std::size_t kLanes = gcmsiv_aesni::kLanes;
   static constexpr std::size_t kLanesPerVec = gcmsiv_aesni::kLanesPerVec;
   static constexpr std::size_t kMaxSteps = gcmsiv_aesni::kMaxSteps;
-  using LaneKeys = gcmsiv_aesni::LaneKeys;
-  using LaneBlocks = gcmsiv_aesni::LaneBlocks;
-  static constexpr auto expand = gcmsiv_aesni::expand;
-  static constexpr auto expand_uniform = gcmsiv_aesni::expand_uniform;
-  static constexpr auto derive = gcmsiv_aesni::derive;
-  static constexpr auto polyval_tag = gcmsiv_aesni::polyval_tag;
-  static constexpr auto ctr = gcmsiv_aesni::ctr;
-  static constexpr auto put_padded = gcmsiv_aesni::put_padded;
-  static constexpr auto put_zero = gcmsiv_aesni::put_zero;
-  static constexpr auto xor_keystream = gcmsiv_aesni::xor_keystream;
+  using LaneOp = gcmsiv_aesni::LaneOp;
+  using Work = gcmsiv_aesni::Work;
+  static constexpr auto seal_lanes = gcmsiv_aesni::seal_lanes;
+  static constexpr auto open_lanes = gcmsiv_aesni::open_lanes;
 };
 
-// One lane's keystream through the same expand and ctr kernels the engine runs.
+// One lane's keystream through the same expand and ctr kernels the engine
+// runs (tests only: a private Work).
 bool keystream(const std::uint8_t* key, const std::uint8_t* tag, std::uint8_t* out,
                std::size_t n) noexcept {
   if (!cpu_supported() || n > 16) return false;
-  static LaneKeys keys;
-  static LaneBlocks blocks;
-  static Block tags[kLanes];
-  expand_uniform(key, 1, keys);
-  std::memcpy(tags[0].b, tag, 16);
-  ctr(keys, tags, 1, blocks, n);
-  for (std::size_t s = 0; s < n; ++s) std::memcpy(out + 16 * s, blocks.blk[s][0].b, 16);
+  auto w = std::make_unique<Work>();
+  keystream_one(key, tag, out, n, *w);
+  secure_wipe(w.get(), sizeof(Work));
   return true;
 }
 

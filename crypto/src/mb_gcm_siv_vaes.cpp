@@ -5,6 +5,7 @@
 #include <immintrin.h>
 
 #include <cstring>
+#include <memory>
 #include <new>
 
 #include "mb_gcm_siv.hpp"
@@ -30,6 +31,7 @@ NTSD_GS_INLINE Vec v_zero() { return _mm512_setzero_si512(); }
 NTSD_GS_INLINE Vec v_xor(Vec a, Vec b) { return _mm512_xor_si512(a, b); }
 NTSD_GS_INLINE Vec v_and(Vec a, Vec b) { return _mm512_and_si512(a, b); }
 NTSD_GS_INLINE Vec v_or(Vec a, Vec b) { return _mm512_or_si512(a, b); }
+NTSD_GS_INLINE Vec v_xor3(Vec a, Vec b, Vec c) { return _mm512_ternarylogic_epi64(a, b, c, 0x96); }
 NTSD_GS_INLINE Vec v_aesenc(Vec a, Vec k) { return _mm512_aesenc_epi128(a, k); }
 NTSD_GS_INLINE Vec v_aesenclast(Vec a, Vec k) { return _mm512_aesenclast_epi128(a, k); }
 template <int imm>
@@ -91,6 +93,24 @@ NTSD_GS_INLINE void v_store_bytes(std::uint8_t* p, B128 v) {
 NTSD_GS_INLINE void v_store_partial(std::uint8_t* p, B128 v, std::size_t n) {
   _mm_mask_storeu_epi8(p, static_cast<__mmask16>((std::uint32_t{1} << n) - 1), v);
 }
+// 0^32 || the 12 nonce bytes at p: a masked load from p - 4 (masked-off
+// bytes are neither read nor able to fault).
+NTSD_GS_INLINE B128 v_load_nonce_block(const std::uint8_t* p) {
+  return _mm_maskz_loadu_epi8(static_cast<__mmask16>(0xfff0), p - 4);
+}
+NTSD_GS_INLINE B128 v_length_block(std::uint64_t a, std::uint64_t b) {
+  return _mm_set_epi64x(static_cast<long long>(b), static_cast<long long>(a));
+}
+// Constant time: one compare of all 16 bytes, no early exit.
+NTSD_GS_INLINE bool v_blocks_equal(const Block& a, const Block& b) {
+  return _mm_cmpeq_epi8_mask(_mm_load_si128(reinterpret_cast<const __m128i*>(a.b)),
+                             _mm_load_si128(reinterpret_cast<const __m128i*>(b.b))) == 0xffff;
+}
+NTSD_GS_INLINE void v_zero_bytes(std::uint8_t* p, std::size_t n) {
+  std::size_t o = 0;
+  for (; o + 16 <= n; o += 16) _mm_storeu_si128(reinterpret_cast<__m128i*>(p + o), _mm_setzero_si128());
+  if (o < n) v_store_partial(p + o, _mm_setzero_si128(), n - o);
+}
 
 #include "mb_gcm_siv_kernels.inc"
 
@@ -112,29 +132,20 @@ struct Kernels {
   static constexpr std::size_t kLanes = gcmsiv_vaes::kLanes;
   static constexpr std::size_t kLanesPerVec = gcmsiv_vaes::kLanesPerVec;
   static constexpr std::size_t kMaxSteps = gcmsiv_vaes::kMaxSteps;
-  using LaneKeys = gcmsiv_vaes::LaneKeys;
-  using LaneBlocks = gcmsiv_vaes::LaneBlocks;
-  static constexpr auto expand = gcmsiv_vaes::expand;
-  static constexpr auto expand_uniform = gcmsiv_vaes::expand_uniform;
-  static constexpr auto derive = gcmsiv_vaes::derive;
-  static constexpr auto polyval_tag = gcmsiv_vaes::polyval_tag;
-  static constexpr auto ctr = gcmsiv_vaes::ctr;
-  static constexpr auto put_padded = gcmsiv_vaes::put_padded;
-  static constexpr auto put_zero = gcmsiv_vaes::put_zero;
-  static constexpr auto xor_keystream = gcmsiv_vaes::xor_keystream;
+  using LaneOp = gcmsiv_vaes::LaneOp;
+  using Work = gcmsiv_vaes::Work;
+  static constexpr auto seal_lanes = gcmsiv_vaes::seal_lanes;
+  static constexpr auto open_lanes = gcmsiv_vaes::open_lanes;
 };
 
-// One lane's keystream through the same expand and ctr kernels the engine runs.
+// One lane's keystream through the same expand and ctr kernels the engine
+// runs (tests only: a private Work).
 bool keystream(const std::uint8_t* key, const std::uint8_t* tag, std::uint8_t* out,
                std::size_t n) noexcept {
   if (!cpu_supported() || n > 16) return false;
-  static LaneKeys keys;
-  static LaneBlocks blocks;
-  static Block tags[kLanes];
-  expand_uniform(key, 1, keys);
-  std::memcpy(tags[0].b, tag, 16);
-  ctr(keys, tags, 1, blocks, n);
-  for (std::size_t s = 0; s < n; ++s) std::memcpy(out + 16 * s, blocks.blk[s][0].b, 16);
+  auto w = std::make_unique<Work>();
+  keystream_one(key, tag, out, n, *w);
+  secure_wipe(w.get(), sizeof(Work));
   return true;
 }
 
