@@ -82,6 +82,9 @@ fi
 ke_port=$((20000 + $$ % 20000))
 metrics_port=$((ke_port + 1))
 cat >"$work/ntsd.toml" <<EOT
+[server]
+local_stratum = 1
+
 [ke]
 listen = ["127.0.0.1"]
 port = $ke_port

@@ -18,7 +18,7 @@ UnixNs to_ns(const ptp_clock_time& t) noexcept {
 
 }  // namespace
 
-Reading pair_triplets(std::span<const PhcTriplet> samples, std::int64_t tai_minus_utc_ns) noexcept {
+Reading pair_triplets(std::span<const PhcTriplet> samples) noexcept {
   Reading best;
   for (const auto& s : samples) {
     const std::int64_t window = s.sys_after - s.sys_before;
@@ -27,14 +27,13 @@ Reading pair_triplets(std::span<const PhcTriplet> samples, std::int64_t tai_minu
     best.ok = true;
     best.window_ns = window;
     best.sys_ns = s.sys_before + window / 2;
-    best.utc_ns = s.phc - tai_minus_utc_ns;
+    best.src_ns = s.phc;
   }
   return best;
 }
 
-PhcClock::PhcClock(std::string device, int tai_minus_utc_s)
-    : device_(std::move(device)), name_("phc " + device_),
-      tai_minus_utc_ns_(static_cast<std::int64_t>(tai_minus_utc_s) * kNsPerSec) {
+PhcClock::PhcClock(std::string device, Timescale scale)
+    : device_(std::move(device)), name_("phc " + device_), scale_(scale) {
   fd_ = ::open(device_.c_str(), O_RDONLY | O_CLOEXEC);
   if (fd_ < 0) fail("cannot open", errno);
 }
@@ -70,7 +69,7 @@ Reading PhcClock::read_precise() noexcept {
   }
   Reading r;
   r.ok = true;
-  r.utc_ns = to_ns(p.device) - tai_minus_utc_ns_;
+  r.src_ns = to_ns(p.device);
   r.sys_ns = to_ns(p.sys_realtime);
   return r;
 }
@@ -86,7 +85,7 @@ Reading PhcClock::read_extended() noexcept {
   const unsigned n = e.n_samples < t.size() ? e.n_samples : static_cast<unsigned>(t.size());
   for (unsigned i = 0; i < n; ++i)
     t[i] = {to_ns(e.ts[i][0]), to_ns(e.ts[i][1]), to_ns(e.ts[i][2])};
-  Reading r = pair_triplets(std::span(t.data(), n), tai_minus_utc_ns_);
+  Reading r = pair_triplets(std::span(t.data(), n));
   if (!r.ok) error_ = "no valid PTP_SYS_OFFSET_EXTENDED sample from " + device_;
   return r;
 }

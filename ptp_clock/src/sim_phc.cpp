@@ -31,7 +31,7 @@ Reading SimPhc::read() noexcept {
   }
   Reading r;
   r.ok = true;
-  r.utc_ns = static_cast<UnixNs>(phc_) + jitter();
+  r.src_ns = static_cast<UnixNs>(phc_) + jitter();
   r.sys_ns = static_cast<UnixNs>(phc_) + sys_offset_ns_;
   return r;
 }

@@ -4,6 +4,8 @@
 
 namespace ntsd::clock {
 
+const char* to_string(Timescale t) noexcept { return t == Timescale::kTai ? "tai" : "utc"; }
+
 UnixNs system_now() noexcept {
   timespec ts;
   clock_gettime(CLOCK_REALTIME, &ts);
@@ -13,8 +15,8 @@ UnixNs system_now() noexcept {
 Reading SystemClock::read() noexcept {
   Reading r;
   r.ok = true;
-  r.utc_ns = system_now();
-  r.sys_ns = r.utc_ns;
+  r.src_ns = system_now();
+  r.sys_ns = r.src_ns;
   return r;
 }
 

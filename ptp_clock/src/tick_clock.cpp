@@ -3,9 +3,9 @@
 namespace ntsd::clock {
 
 TickClock::TickClock(std::string name, TickSource& ticks, ClockSource& reference, std::int64_t refresh_ns,
-                     CalibratorConfig cfg) noexcept
+                     CalibratorConfig cfg, const LeapTableRef* leaps) noexcept
     : name_(std::move(name)), ticks_(ticks), ref_(reference), refresh_ns_(refresh_ns),
-      cal_(reference, ticks, map_, cfg) {}
+      cal_(reference, ticks, map_, cfg, leaps) {}
 
 Calibrator::Result TickClock::refresh() noexcept {
   const Calibrator::Result r = cal_.refresh();
@@ -33,7 +33,7 @@ Reading TickClock::read() noexcept {
     last_read_sys_ = sys_now;
   }
   const bool due = !map_.valid() || !sampled_ ||
-                   map_.map(now) - map_.map(last_sample_tick_) >= refresh_ns_;
+                   map_.map_continuous(now) - map_.map_continuous(last_sample_tick_) >= refresh_ns_;
   if (due && !refresh().reading.ok) return {};
   if (!map_.valid()) {
     error_ = name_ + ": not calibrated yet (one more reference sample needed)";
@@ -44,7 +44,9 @@ Reading TickClock::read() noexcept {
   const std::uint64_t t = ticks_.ticks();
   const UnixNs after = system_now();
   r.ok = true;
-  r.utc_ns = map_.map(t);
+  // On the reference's timescale: UTC (stepping at a leap like the
+  // reference) or the continuous fit (TAI).
+  r.src_ns = ref_.timescale() == Timescale::kUtc ? map_.map(t) : map_.map_continuous(t);
   r.sys_ns = before + (after - before) / 2;
   r.window_ns = after - before;
   return r;

@@ -12,6 +12,9 @@ void TscMap::publish(const TscFit& f) noexcept {
   base_tick_.store(f.base_tick, std::memory_order_relaxed);
   base_ns_.store(f.base_ns, std::memory_order_relaxed);
   mult_.store(f.mult, std::memory_order_relaxed);
+  leap_at_.store(f.leap.at_tai, std::memory_order_relaxed);
+  leap_before_.store(f.leap.before_ns, std::memory_order_relaxed);
+  leap_after_.store(f.leap.after_ns, std::memory_order_relaxed);
   seq_.store(s + 2, std::memory_order_release);
 }
 
@@ -22,14 +25,18 @@ TscFit TscMap::load() const noexcept {
     f.base_tick = base_tick_.load(std::memory_order_relaxed);
     f.base_ns = base_ns_.load(std::memory_order_relaxed);
     f.mult = mult_.load(std::memory_order_relaxed);
+    f.leap.at_tai = leap_at_.load(std::memory_order_relaxed);
+    f.leap.before_ns = leap_before_.load(std::memory_order_relaxed);
+    f.leap.after_ns = leap_after_.load(std::memory_order_relaxed);
     std::atomic_thread_fence(std::memory_order_acquire);
     const std::uint64_t s2 = seq_.load(std::memory_order_relaxed);
     if (s1 == s2 && (s1 & 1) == 0) return f;
   }
 }
 
-Calibrator::Calibrator(ClockSource& src, TickSource& ticks, TscMap& out, CalibratorConfig cfg) noexcept
-    : src_(src), ticks_(ticks), out_(out), cfg_(cfg) {
+Calibrator::Calibrator(ClockSource& src, TickSource& ticks, TscMap& out, CalibratorConfig cfg,
+                       const LeapTableRef* leaps) noexcept
+    : src_(src), ticks_(ticks), out_(out), cfg_(cfg), leaps_(leaps) {
   cfg_.window = std::clamp<std::size_t>(cfg_.window, 2, kMaxWindow);
 }
 
@@ -56,7 +63,17 @@ Calibrator::Result Calibrator::refresh() noexcept {
   }
   res.reading = r;
   if (!r.ok) return res;
-  const Sample s{best_mid, r.utc_ns};
+  table_ = leaps_ ? leaps_->get() : nullptr;
+  // Onto the continuous timescale: a UTC reading inside a repeated leap
+  // second is told apart by the current fit's prediction.
+  UnixNs cont = r.src_ns;
+  if (table_ && src_.timescale() == Timescale::kUtc) {
+    const UnixNs hint = have_fit_ ? fit_.apply(best_mid) : 0;
+    cont = table_->utc_to_tai(r.src_ns, have_fit_ ? &hint : nullptr);
+  }
+  res.continuous_ns = cont;
+  res.utc_ns = table_ ? table_->tai_to_utc(cont) : cont;
+  const Sample s{best_mid, cont};
 
   if (have_fit_) {
     res.residual_ns = s.ns - fit_.apply(s.tick);
@@ -106,6 +123,7 @@ void Calibrator::fit_and_publish() noexcept {
     fit_.base_ns = newest.ns;
   }
   if (rate_ <= 0) return;  // one sample and no rate yet: nothing to publish
+  fit_.leap = table_ ? table_->step_after(newest.ns) : LeapStep{};
   fit_.mult = static_cast<std::uint64_t>(std::llround(rate_ * static_cast<double>(1ull << TscFit::kShift)));
   have_fit_ = true;
   out_.publish(fit_);

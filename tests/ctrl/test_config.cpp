@@ -86,6 +86,15 @@ TEST(Config, EmptyFileGivesTheDocumentedDefaults) {
   EXPECT_EQ(cfg->server.max_clock_offset_ms, 100);
   EXPECT_EQ(cfg->server.root_delay_us, 0);
   EXPECT_EQ(cfg->server.root_dispersion_us, 10);
+  EXPECT_EQ(cfg->server.local_stratum, 0);
+  EXPECT_EQ(cfg->server.leap_seconds_file, "/usr/share/zoneinfo/leap-seconds.list");
+  EXPECT_EQ(cfg->server.phc_timescale, PhcTimescale::kTai);
+  EXPECT_EQ(cfg->server.max_root_dispersion_ms, 100);
+  EXPECT_EQ(cfg->server.lock_status_file, "");
+  EXPECT_EQ(cfg->server.lock_max_age_s, 10);
+  EXPECT_EQ(cfg->server.holdover_s, 3600);
+  EXPECT_EQ(cfg->server.dispersion_rate_ppm, 15.0);
+  EXPECT_EQ(cfg->dataplane.rx_timestamp_max_offset_us, 10000);
   EXPECT_EQ(cfg->ke.listen, (std::vector<std::string>{"0.0.0.0", "::"}));
   EXPECT_EQ(cfg->ke.port, 4460);
   EXPECT_EQ(cfg->ke.threads, 0);
@@ -180,6 +189,36 @@ TEST(Config, RxTimestampsTakesEachValue) {
   }
 }
 
+TEST(Config, TimescaleLockAndLocalReferenceKeys) {
+  std::string err;
+  auto cfg = parse_config(R"(
+[server]
+clock = "phc:/dev/ptp1"
+phc_timescale = "utc"
+leap_seconds_file = "/etc/ntsd/leap-seconds.list"
+local_stratum = 10
+max_root_dispersion_ms = 5
+lock_status_file = "/run/ntsd/lock"
+lock_max_age_s = 3
+holdover_s = 600
+dispersion_rate_ppm = 0.05
+[dataplane]
+rx_timestamp_max_offset_us = 2000
+)",
+                          err);
+  ASSERT_TRUE(cfg) << err;
+  EXPECT_EQ(cfg->server.phc_timescale, PhcTimescale::kUtc);
+  EXPECT_EQ(cfg->server.leap_seconds_file, "/etc/ntsd/leap-seconds.list");
+  EXPECT_EQ(cfg->server.local_stratum, 10);
+  EXPECT_EQ(cfg->server.max_root_dispersion_ms, 5);
+  EXPECT_EQ(cfg->server.lock_status_file, "/run/ntsd/lock");
+  EXPECT_EQ(cfg->server.lock_max_age_s, 3);
+  EXPECT_EQ(cfg->server.holdover_s, 600);
+  EXPECT_DOUBLE_EQ(cfg->server.dispersion_rate_ppm, 0.05);
+  EXPECT_EQ(cfg->dataplane.rx_timestamp_max_offset_us, 2000);
+  EXPECT_TRUE(parse_config("[server]\ndispersion_rate_ppm = 15\n", err)) << err;
+}
+
 TEST(Config, UnknownKeysAndTablesAreNamed) {
   EXPECT_EQ(error_of("[ke]\nprot = 1\n"), "line 2: [ke] prot: unknown key");
   EXPECT_EQ(error_of("[kee]\n"), "line 1: [kee]: unknown table");
@@ -200,6 +239,13 @@ TEST(Config, BadValuesNameTheKeyAndTheReason) {
       {"[server]\nleap = \"maybe\"\n", "[server] leap: must be one of \"auto\", \"none\", \"insert\", \"delete\""},
       {"[server]\nclock = \"phc\"\n", "[server] clock: must be \"system\""},
       {"[server]\nstratum = 16\n", "[server] stratum: must be between 1 and 15"},
+      {"[server]\nlocal_stratum = 16\n", "[server] local_stratum: must be between 0 and 15"},
+      {"[server]\nphc_timescale = \"gps\"\n", "[server] phc_timescale: must be one of \"tai\", \"utc\""},
+      {"[server]\ndispersion_rate_ppm = \"15\"\n", "[server] dispersion_rate_ppm: must be a number"},
+      {"[server]\ndispersion_rate_ppm = -1\n", "[server] dispersion_rate_ppm: must be between"},
+      {"[server]\nmax_root_dispersion_ms = 0\n", "[server] max_root_dispersion_ms: must be between 1"},
+      {"[server]\nroot_dispersion_us = 200000\n", "[server] root_dispersion_us: must be below max_root_dispersion_ms"},
+      {"[dataplane]\nrx_timestamp_max_offset_us = 0\n", "[dataplane] rx_timestamp_max_offset_us: must be between 1"},
       {"[keys]\nformat = \"xml\"\n", "[keys] format: must be one of \"ntsd\", \"chrony\""},
       {"[keys]\naead = 16\n", "[keys] aead: must be 15 or 17"},
       {"[keys]\nprevious = 7\n", "[keys] previous: must be between 1 and 6"},

@@ -14,6 +14,12 @@
                                             replies collected for 1 s; prints
                                             "ok=N rate=N nak=N other=N noreply=N"
                                             (rate = RATE Kiss-o'-Death)
+  ntp_probe.py HOST PORT trace COUNT [GAP_MS]
+                                            COUNT plain requests GAP_MS apart (default
+                                            100); one line per answer: "T1 T2 T3 T4
+                                            leap stratum refid root_disp_s" (Unix
+                                            seconds; T1/T4 from this host's clock),
+                                            "noreply" per lost one
   ntp_probe.py raw IFACE DSTMAC SRCIP DSTIP KIND
                                             one broken Ethernet frame via AF_PACKET
                                             (root). KIND: udp_checksum, ip_checksum,
@@ -141,12 +147,46 @@ def flood(host, port, kind, count, src):
     return 0
 
 
+def ntp_to_unix(v):
+    return (v >> 32) - NTP_DELTA + (v & 0xFFFFFFFF) / 2**32
+
+
+def trace(host, port, count, gap_ms):
+    """One line per exchange, for tests that follow the server's time."""
+    fam = socket.AF_INET6 if ":" in host else socket.AF_INET
+    s = socket.socket(fam, socket.SOCK_DGRAM)
+    s.settimeout(1.0)
+    for _ in range(count):
+        xmt = ntp_now()
+        t1 = time.time()
+        s.sendto(request(xmt), (host, port))
+        try:
+            while True:
+                data, _ = s.recvfrom(2048)
+                if len(data) >= 48 and struct.unpack("!Q", data[24:32])[0] == xmt:
+                    break
+        except socket.timeout:
+            print("noreply", flush=True)
+            continue
+        t4 = time.time()
+        rx, tx = struct.unpack("!QQ", data[32:48])
+        disp = struct.unpack("!I", data[8:12])[0] / 65536.0
+        refid = data[12:16].decode("ascii", "replace").rstrip("\0") or "-"
+        print("%.9f %.9f %.9f %.9f %d %d %s %.6f" % (t1, ntp_to_unix(rx), ntp_to_unix(tx), t4, data[0] >> 6, data[1],
+                                                   refid, disp), flush=True)
+        time.sleep(gap_ms / 1000.0)
+    return 0
+
+
 def main():
     if sys.argv[1] == "raw":
         return raw(*sys.argv[2:7])
     if len(sys.argv) > 3 and sys.argv[3] == "flood":
         src = sys.argv[6] if len(sys.argv) > 6 else None
         return flood(sys.argv[1], int(sys.argv[2]), sys.argv[4], int(sys.argv[5]), src)
+    if len(sys.argv) > 4 and sys.argv[3] == "trace":
+        gap = float(sys.argv[5]) if len(sys.argv) > 5 else 100.0
+        return trace(sys.argv[1], int(sys.argv[2]), int(sys.argv[4]), gap)
     host, port, mode = sys.argv[1], int(sys.argv[2]), sys.argv[3]
     fam = socket.AF_INET6 if ":" in host else socket.AF_INET
     s = socket.socket(fam, socket.SOCK_DGRAM)

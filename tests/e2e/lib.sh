@@ -599,6 +599,10 @@ ntsd_write_config() {
   {
     echo "[server]"
     echo "stratum = 1"
+    # The kernels of test machines say "unsynchronised" (no NTP daemon):
+    # serve the system clock as a local reference, as chrony's "local
+    # stratum 1" would (docs/operations.md, "Timescale and leap seconds").
+    echo "local_stratum = 1"
     [ -n "${NTSD_TOML_SERVER:-}" ] && echo "$NTSD_TOML_SERVER"
     echo
     echo "[ke]"

@@ -17,6 +17,9 @@ make_certs "$E2E_DIR/pki" ntsgen.test "$S4" "$S6"
 mkdir -p "$E2E_DIR/keys"
 chmod 0700 "$E2E_DIR/keys"
 cat >"$E2E_DIR/ntsd.toml" <<EOT
+[server]
+local_stratum = 1
+
 [ke]
 listen = ["$S4"]
 cert = "$PKI_CERT"

@@ -23,6 +23,9 @@ NTSD_KE=$(e2e_bin ntsd-ke) || e2e_fail "ntsd-ke is not built"
     -addext subjectAltName=DNS:localhost,IP:127.0.0.1 -keyout key.pem -out cert.pem 2>/dev/null)
 ke_port=$((20000 + $$ % 20000))
 cat >"$E2E_DIR/ntsd.toml" <<EOT
+[server]
+local_stratum = 1
+
 [ke]
 listen = ["127.0.0.1"]
 port = $ke_port

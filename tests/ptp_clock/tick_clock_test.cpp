@@ -26,7 +26,7 @@ struct Fixture {
     sim.set_drift_ppm(drift_ppm);
     sim.set_jitter_ns(kJitter);
   }
-  std::int64_t error(const Reading& r) const { return r.utc_ns - sim.phc_now(); }
+  std::int64_t error(const Reading& r) const { return r.src_ns - sim.phc_now(); }
 };
 
 }  // namespace

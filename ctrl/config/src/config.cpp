@@ -1,5 +1,6 @@
 #include "ntsd/config/config.hpp"
 
+#include <cstdio>
 #include <fstream>
 #include <set>
 #include <sstream>
@@ -29,6 +30,24 @@ class Section {
       return fail(*v, key, "must be between " + std::to_string(lo) + " and " + std::to_string(hi) +
                                " (got " + std::to_string(v->integer) + ")");
     dst = static_cast<Int>(v->integer);
+  }
+
+  // A float or an integer.
+  void number(const char* key, double& dst, double lo, double hi) {
+    if (!ok() || !table_) return;
+    used_.insert(key);
+    const TomlValue* v = find(key);
+    if (!v) return;
+    double x = 0;
+    if (v->type == Type::kFloat) x = v->flt;
+    else if (v->type == Type::kInteger) x = static_cast<double>(v->integer);
+    else return fail(*v, key, std::string("must be a number, not a ") + TomlValue::type_name(v->type));
+    if (!(x >= lo && x <= hi)) {
+      char why[96];
+      std::snprintf(why, sizeof why, "must be between %g and %g (got %g)", lo, hi, x);
+      return fail(*v, key, why);
+    }
+    dst = x;
   }
 
   void boolean(const char* key, bool& dst) {
@@ -136,6 +155,8 @@ std::string check_refid(const std::string& r) {
 std::string check_clock(const std::string& c) {
   if (c == "system" || c == "dpdk") return "";
   if (c.starts_with("phc:/") && c.size() > 5) return "";
+  // Test only (docs/operations.md, "Test seams"): a simulated PHC.
+  if (c == "sim:tai" || c == "sim:utc") return "";
   return "must be \"system\", \"dpdk\" or \"phc:/dev/ptpN\" (got \"" + c + "\")";
 }
 
@@ -158,6 +179,17 @@ void read_server(Section& s, ServerConfig& c) {
   s.integer("max_clock_offset_ms", c.max_clock_offset_ms, 0, 86400000);
   s.integer("root_delay_us", c.root_delay_us, 0, 16000000);
   s.integer("root_dispersion_us", c.root_dispersion_us, 0, 16000000);
+  s.integer("local_stratum", c.local_stratum, 0, 15);
+  s.string("leap_seconds_file", c.leap_seconds_file);
+  s.choice("phc_timescale", c.phc_timescale, {{"tai", PhcTimescale::kTai}, {"utc", PhcTimescale::kUtc}});
+  s.integer("max_root_dispersion_ms", c.max_root_dispersion_ms, 1, 16000);
+  s.string("lock_status_file", c.lock_status_file);
+  s.integer("lock_max_age_s", c.lock_max_age_s, 1, 86400);
+  s.integer("holdover_s", c.holdover_s, 0, 30LL * 86400);
+  s.number("dispersion_rate_ppm", c.dispersion_rate_ppm, 0, 500);
+  s.check("root_dispersion_us", c.root_dispersion_us >= c.max_root_dispersion_ms * 1000
+                                    ? "must be below max_root_dispersion_ms"
+                                    : "");
 }
 
 void read_ke(Section& s, KeConfig& c) {
@@ -212,6 +244,7 @@ void read_dataplane(Section& s, DataplaneConfig& c) {
   s.choice("rx_timestamps", c.rx_timestamps,
            {{"auto", RxTimestamps::kAuto}, {"software", RxTimestamps::kSoftware},
             {"unix-us", RxTimestamps::kUnixUs}, {"unix-ns", RxTimestamps::kUnixNs}});
+  s.integer("rx_timestamp_max_offset_us", c.rx_timestamp_max_offset_us, 1, 10'000'000);
 }
 
 void read_metrics(Section& s, MetricsConfig& c) { s.string("listen", c.listen); }
@@ -284,6 +317,8 @@ const char* to_string(Leap v) noexcept {
   }
   return "?";
 }
+
+const char* to_string(PhcTimescale v) noexcept { return v == PhcTimescale::kUtc ? "utc" : "tai"; }
 
 const char* to_string(KeyFormat v) noexcept { return v == KeyFormat::kChrony ? "chrony" : "ntsd"; }
 const char* to_string(Backend v) noexcept { return v == Backend::kSocket ? "socket" : "dpdk"; }

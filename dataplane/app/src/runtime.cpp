@@ -17,9 +17,9 @@ proto::ServerState server_state(const Shared& s) noexcept {
   st.stratum = w.stratum;
   st.precision = w.precision;
   st.refid = w.refid;
-  st.root_delay = s.root_delay;
-  st.root_dispersion = s.root_dispersion;
-  st.reference_time = s.reference_time.load(std::memory_order_relaxed);
+  st.root_delay = w.root_delay;
+  st.root_dispersion = w.root_dispersion;
+  st.reference_time = w.reference_time;
   return st;
 }
 
@@ -56,12 +56,6 @@ void log(const std::string& msg) {
   std::lock_guard<std::mutex> lock(m);
   std::fprintf(stderr, "%s ntsd: %s\n", when, msg.c_str());
   std::fflush(stderr);
-}
-
-std::uint32_t ntp_short_from_us(std::int64_t us) noexcept {
-  if (us <= 0) return 0;
-  const std::uint64_t v = (static_cast<std::uint64_t>(us) << 16) / 1'000'000;
-  return v > 0xffffffffu ? 0xffffffffu : static_cast<std::uint32_t>(v);
 }
 
 }  // namespace ntsd::runtime

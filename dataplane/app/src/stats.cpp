@@ -47,6 +47,10 @@ std::string Metrics::render() const {
        "NTP requests whose receive timestamp T2 came from the packet's own RX timestamp (mbuf dynfield), "
        "not from a software read after rx_burst.",
        &WorkerStats::rx_timestamped},
+      {"ntsd_rx_timestamp_discarded_total",
+       "Hardware receive timestamps discarded as implausible against the burst's software T2 (another "
+       "timescale); the software T2 was used instead.",
+       &WorkerStats::rx_timestamp_discarded},
   };
   for (const PerWorker& c : kCounters) {
     header(out, c.name, "counter", c.help);
@@ -132,6 +136,7 @@ std::string Metrics::render() const {
   sample(out, "ntsd_key_reloads_total", "", gauges_.key_reloads.load());
   header(out, "ntsd_key_reload_errors_total", "counter", "Key file reloads that failed (old ring kept).");
   sample(out, "ntsd_key_reload_errors_total", "", gauges_.key_reload_errors.load());
+  render_clock(out, clock_);
   return out;
 }
 

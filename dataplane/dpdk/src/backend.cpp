@@ -5,6 +5,7 @@
 
 #include <algorithm>
 #include <chrono>
+#include <cstdlib>
 #include <thread>
 
 #include "impl.hpp"
@@ -68,11 +69,30 @@ DpdkBackend::~DpdkBackend() {
   // by the next EAL start.
 }
 
+namespace {
+
+// NTP 32.32 units of a duration in ns.
+std::int64_t ntp_units(std::int64_t ns) { return static_cast<std::int64_t>((static_cast<__int128>(ns) << 32) / 1'000'000'000); }
+
+// The plausibility window of a hardware T2 around its burst's software T2,
+// and the test seam that shifts every hardware T2 (docs/operations.md).
+void set_t2_bounds(DpdkBackend::Impl& im) {
+  im.t2_max_before = ntp_units(im.cfg.dataplane.rx_timestamp_max_offset_us * 1000);
+  im.t2_max_after = ntp_units(100'000);  // the two fits' error, with margin
+  if (const char* s = std::getenv("NTSD_TEST_RX_TIMESTAMP_SHIFT_NS"); s != nullptr && *s != '\0') {
+    im.t2_test_shift = ntp_units(std::strtoll(s, nullptr, 10));
+    runtime::log(std::string("TEST SEAM: every hardware RX timestamp is shifted by ") + s + " ns");
+  }
+}
+
+}  // namespace
+
 std::unique_ptr<DpdkBackend> DpdkBackend::create(const config::Config& cfg, runtime::Shared& shared,
                                                  std::string& error) {
   if (!validate(cfg, error)) return nullptr;
   auto impl = std::make_unique<Impl>(Impl{cfg, shared});
   parse_addresses(cfg.dataplane.addresses, impl->addrs, error);
+  set_t2_bounds(*impl);
   std::vector<std::string> args = {"ntsd"};
   args.insert(args.end(), cfg.dataplane.eal_args.begin(), cfg.dataplane.eal_args.end());
   // A port given with device arguments ("net_af_packet0,iface=veth0") is a
@@ -119,10 +139,15 @@ namespace {
 // control thread (its own fit, independent of the RX-timestamp one).
 class NicClockSource final : public clock::ClockSource {
  public:
-  NicClockSource(std::uint16_t port, const std::string& name) : nic_(port, name) {}
+  // Fitted to the system clock: with no PHC for this NIC (it is bound to
+  // DPDK), the system clock is the only reference; the server clock's own
+  // calibrator applies the leap-second table on top.
+  NicClockSource(std::uint16_t port, const std::string& name)
+      : nic_(port, name, std::make_unique<clock::SystemClock>()) {}
   const std::string& name() const noexcept override { return nic_.clock.name(); }
   clock::Reading read() noexcept override { return nic_.clock.read(); }
   const std::string& last_error() const noexcept override { return nic_.clock.last_error(); }
+  clock::Timescale timescale() const noexcept override { return nic_.clock.timescale(); }
   clock::TickClock& tick_clock() noexcept { return nic_.clock; }
 
  private:

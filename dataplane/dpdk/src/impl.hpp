@@ -35,15 +35,29 @@ class NicTicks final : public clock::TickSource {
 };
 
 // The NIC clock mapped to UTC (ptp_clock/tick_clock.hpp: the TSC's offset +
-// drift fit, against the system clock). Used for the per-packet hardware RX
-// timestamps (mbuf dynfield), refreshed by the backend's clock thread, and,
-// as a separate instance owned by the control thread, for clock = "dpdk".
+// drift fit) against `ref`: the configured clock source (runtime::Shared::
+// nic_reference), so that hardware T2s and the T3s read from the TSC fit are
+// on one timescale -- a NIC clock fitted to the system clock while T3 comes
+// from a PHC would put every T2 off by the PHC-system offset. With `leaps`
+// the fit runs on TAI and converts to UTC at the right tick across a leap.
+// Used for the per-packet hardware RX timestamps (mbuf dynfield), refreshed
+// by the backend's clock thread, and, as a separate instance owned by the
+// control thread, for clock = "dpdk" (then `ref` is the system clock).
 struct NicClock {
-  NicClock(std::uint16_t port, const std::string& name) : ticks(port), clock("nic " + name, ticks, sys) {}
+  NicClock(std::uint16_t port, const std::string& name, std::unique_ptr<clock::ClockSource> reference,
+           const clock::LeapTableRef* leaps = nullptr)
+      : ticks(port), ref(std::move(reference)),
+        clock("nic " + name, ticks, *ref, 100'000'000, clock::CalibratorConfig{}, leaps) {}
   NicTicks ticks;
-  clock::SystemClock sys;
+  std::unique_ptr<clock::ClockSource> ref;
   clock::TickClock clock;
 };
+
+// The reference for a NIC clock: the configured source, else the system clock.
+inline std::unique_ptr<clock::ClockSource> nic_reference(const runtime::Shared& s) {
+  if (s.nic_reference) return s.nic_reference();
+  return std::make_unique<clock::SystemClock>();
+}
 
 // Where a port's requests get their T2 ([dataplane] rx_timestamps).
 enum class T2Source : std::uint8_t {
@@ -78,6 +92,10 @@ struct DpdkBackend::Impl {
   bool eal_up = false;
   int ts_offset = -1;  // mbuf RX timestamp dynfield (rte_mbuf_dyn_rx_timestamp_register)
   std::uint64_t ts_flag = 0;
+  // A hardware T2 must lie within [software T2 - before, software T2 +
+  // after] (NTP 32.32 units, [dataplane] rx_timestamp_max_offset_us), and
+  // the test seam NTSD_TEST_RX_TIMESTAMP_SHIFT_NS moves every hardware T2.
+  std::int64_t t2_max_before = 0, t2_max_after = 0, t2_test_shift = 0;
   std::vector<std::unique_ptr<NicClock>> nic_clocks;
 };
 

@@ -82,7 +82,7 @@ void choose_t2(DpdkBackend::Impl& b, Port& p, bool ts_on) {
   }
   std::uint64_t probe = 0;
   if (rte_eth_read_clock(p.id, &probe) != 0) return;
-  b.nic_clocks.push_back(std::make_unique<NicClock>(p.id, p.name));
+  b.nic_clocks.push_back(std::make_unique<NicClock>(p.id, p.name, nic_reference(b.shared), b.shared.leaps));
   p.nic = b.nic_clocks.back().get();
   p.nic->clock.refresh();
   p.t2 = T2Source::kNicClock;
@@ -90,7 +90,8 @@ void choose_t2(DpdkBackend::Impl& b, Port& p, bool ts_on) {
 
 std::string t2_note(T2Source s, config::RxTimestamps mode) {
   switch (s) {
-    case T2Source::kNicClock: return "T2 from hardware RX timestamps (NIC clock mapped to UTC)";
+    case T2Source::kNicClock:
+      return "T2 from hardware RX timestamps (NIC clock fitted to the configured clock source, on UTC)";
     case T2Source::kUnixEpoch:
       return std::string("T2 from the PMD's RX timestamps (") + (mode == config::RxTimestamps::kUnixUs ? "us" : "ns") +
              " since the UNIX epoch, rx_timestamps = \"" + config::to_string(mode) + "\")";

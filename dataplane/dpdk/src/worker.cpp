@@ -160,14 +160,24 @@ class Worker {
   // The packet's own RX timestamp as T2 where the port's T2 source uses it
   // (Port::t2, [dataplane] rx_timestamps) and the PMD set the dynflag on this
   // mbuf; else the burst's T2. NIC ticks go through the NIC clock fit; the
-  // "unix-*" stamps already are UTC. Counted per request.
+  // "unix-*" stamps already are UTC. A hardware T2 must come before the
+  // burst's software T2 (by at most rx_timestamp_max_offset_us: queueing)
+  // and not after it (beyond the fits' error): anything else is on another
+  // timescale and is discarded, counted, and replaced. Counted per request.
   proto::NtpTime hw_t2(const Port& p, const rte_mbuf* m, proto::NtpTime burst_t2) noexcept {
     if (p.t2 == T2Source::kSoftware || (m->ol_flags & b_.ts_flag) == 0) return burst_t2;
     const auto ts = *RTE_MBUF_DYNFIELD(m, b_.ts_offset, const rte_mbuf_timestamp_t*);
     if (p.t2 == T2Source::kNicClock && !p.nic->clock.map().valid()) return burst_t2;
+    const proto::NtpTime hw = (p.t2 == T2Source::kNicClock ? clock::to_ntp64(p.nic->clock.map().map(ts))
+                                                           : unix_rx_timestamp_to_ntp64(ts, unix_unit_)) +
+                              static_cast<std::uint64_t>(b_.t2_test_shift);
+    const auto ahead = static_cast<std::int64_t>(hw - burst_t2);  // 32.32, modular
+    if (ahead > b_.t2_max_after || ahead < -b_.t2_max_before) {
+      runtime::bump(stats_.rx_timestamp_discarded);
+      return burst_t2;
+    }
     runtime::bump(stats_.rx_timestamped);
-    return p.t2 == T2Source::kNicClock ? clock::to_ntp64(p.nic->clock.map().map(ts))
-                                       : unix_rx_timestamp_to_ntp64(ts, unix_unit_);
+    return hw;
   }
 
   void answer(const Port& p) {

@@ -4,7 +4,10 @@
 // ioctls: PTP_SYS_OFFSET_PRECISE (hardware cross-timestamp, where the driver
 // has it), else PTP_SYS_OFFSET_EXTENDED (sys-before / PHC / sys-after
 // triplets; we keep the narrowest window, as phc2sys and chrony do).
-// A PHC usually runs on TAI (IEEE 1588); `tai_minus_utc_s` converts it.
+// A PHC disciplined by PTP runs on TAI (IEEE 1588 §7.2.1), one kept by
+// ts2phc/phc2sys on UTC does not: the reading is returned on the PHC's own
+// timescale ([server] phc_timescale) and converted with the leap-second
+// table by the Calibrator (tsc_map.hpp), never with a built-in offset.
 #pragma once
 
 #include <cstdint>
@@ -24,13 +27,13 @@ struct PhcTriplet {
 
 // Pairs the PHC with the system clock from the narrowest valid triplet
 // (sys_after >= sys_before). Returns ok == false if none is valid.
-Reading pair_triplets(std::span<const PhcTriplet> samples, std::int64_t tai_minus_utc_ns) noexcept;
+Reading pair_triplets(std::span<const PhcTriplet> samples) noexcept;
 
 class PhcClock final : public ClockSource {
  public:
   // Opens the device. On failure ok() is false and last_error() names the
   // device and the errno text ("cannot open /dev/ptp3: No such file ...").
-  PhcClock(std::string device, int tai_minus_utc_s);
+  PhcClock(std::string device, Timescale scale);
   ~PhcClock() override;
   PhcClock(const PhcClock&) = delete;
   PhcClock& operator=(const PhcClock&) = delete;
@@ -39,6 +42,7 @@ class PhcClock final : public ClockSource {
   const std::string& name() const noexcept override { return name_; }
   Reading read() noexcept override;
   const std::string& last_error() const noexcept override { return error_; }
+  Timescale timescale() const noexcept override { return scale_; }
 
  private:
   Reading read_precise() noexcept;
@@ -49,7 +53,7 @@ class PhcClock final : public ClockSource {
   std::string name_;
   std::string error_;
   int fd_ = -1;
-  std::int64_t tai_minus_utc_ns_ = 0;
+  Timescale scale_;
   bool precise_ = true;  // cleared after the first EOPNOTSUPP
 };
 

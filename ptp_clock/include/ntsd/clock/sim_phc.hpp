@@ -24,6 +24,10 @@ class SimPhc final : public ClockSource, public TickSource {
   void set_jitter_ns(std::int64_t j) noexcept { jitter_ns_ = j; }
   void set_readable(bool ok) noexcept { readable_ = ok; }
   void set_sys_offset_ns(std::int64_t off) noexcept { sys_offset_ns_ = off; }
+  // What the PHC counts (default UTC). On TAI, sys_ns is still the PHC's
+  // value plus the offset: set_sys_offset_ns(-37 s) models a system clock on
+  // UTC beside a TAI PHC.
+  void set_timescale(Timescale t) noexcept { scale_ = t; }
 
   // The noiseless PHC time now: what a perfect mapping would return.
   UnixNs phc_now() const noexcept { return static_cast<UnixNs>(phc_); }
@@ -32,6 +36,7 @@ class SimPhc final : public ClockSource, public TickSource {
   const std::string& name() const noexcept override { return name_; }
   Reading read() noexcept override;
   const std::string& last_error() const noexcept override { return error_; }
+  Timescale timescale() const noexcept override { return scale_; }
 
  private:
   std::int64_t jitter() noexcept;
@@ -46,6 +51,7 @@ class SimPhc final : public ClockSource, public TickSource {
   std::int64_t sys_offset_ns_ = 0;
   std::uint64_t rng_;
   bool readable_ = true;
+  Timescale scale_ = Timescale::kUtc;
 };
 
 }  // namespace ntsd::clock

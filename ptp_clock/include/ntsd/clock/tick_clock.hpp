@@ -13,7 +13,8 @@
 // read() refits from one new reference sample when the fit is missing or at
 // least `refresh_ns` old (judged by the counter itself, so no extra clock
 // read), then reads the counter bracketed by two system-clock reads and maps
-// it. It fails, with last_error() saying why, while the fit does not exist
+// it (the reference is the configured clock source: the PHC on a PHC box, so
+// that hardware RX timestamps and T3 share one timescale). It fails, with last_error() saying why, while the fit does not exist
 // yet (the first read gives one sample; a fit needs two that the counter
 // tells apart), when the reference cannot be read, and when the counter has
 // stopped for more than 1 ms of system time (a stuck counter must not pass
@@ -29,16 +30,21 @@ namespace ntsd::clock {
 
 class TickClock final : public ClockSource {
  public:
+  // With `leaps`, the fit runs on TAI and map() converts to UTC at the
+  // right tick across a leap second (tsc_map.hpp); read() still answers on
+  // the reference's own timescale.
   TickClock(std::string name, TickSource& ticks, ClockSource& reference, std::int64_t refresh_ns = 100'000'000,
-            CalibratorConfig cfg = {}) noexcept;
+            CalibratorConfig cfg = {}, const LeapTableRef* leaps = nullptr) noexcept;
 
   const std::string& name() const noexcept override { return name_; }
   Reading read() noexcept override;
   const std::string& last_error() const noexcept override { return error_; }
+  Timescale timescale() const noexcept override { return ref_.timescale(); }
 
   // One reference sample now, whatever its age (start-up, tests).
   Calibrator::Result refresh() noexcept;
-  // Counter ticks -> UTC; valid() once two samples were taken.
+  // Counter ticks -> UTC (map) or the fitted timescale (map_continuous);
+  // valid() once two samples were taken.
   const TscMap& map() const noexcept { return map_; }
 
  private:

@@ -3,8 +3,15 @@
 // A non-worker thread (the Calibrator) samples a ClockSource against the tick
 // counter, fits ns = base_ns + (ticks - base_tick) * rate by least squares over
 // a sliding window, and publishes the fit through a seqlock. Workers only read:
-// one rdtsc, a seqlock read of four words, one 128-bit multiply. No syscall,
-// no lock, no shared write per packet.
+// one rdtsc, a seqlock read of seven words, one 128-bit multiply, and one
+// compare for the leap boundary. No syscall, no lock, no shared write per
+// packet.
+//
+// The fit runs on a continuous timescale: TAI when a leap-second table is
+// given (a UTC source's readings are converted, leap_table.hpp), else the
+// source's own. It carries the next leap boundary (LeapStep), so that UTC
+// repeats 23:59:59 at exactly the right TSC tick rather than at the next
+// refresh.
 //
 // Error bound (proved by tests/ptp_clock against SimPhc): with source read
 // jitter J, a constant TSC/source frequency ratio and refreshes every P, the
@@ -20,7 +27,9 @@
 #include <atomic>
 #include <cstddef>
 #include <cstdint>
+#include <memory>
 
+#include "ntsd/clock/leap_table.hpp"
 #include "ntsd/clock/source.hpp"
 #include "ntsd/clock/system_clock.hpp"
 
@@ -30,12 +39,15 @@ struct TscFit {
   std::uint64_t base_tick = 0;
   UnixNs base_ns = 0;
   std::uint64_t mult = 0;  // ns per tick, fixed point with kShift fraction bits
+  LeapStep leap;           // continuous -> UTC (identity without a table)
   static constexpr int kShift = 32;
 
+  // The continuous (fitted) timescale.
   UnixNs apply(std::uint64_t t) const noexcept {
     const auto dt = static_cast<std::int64_t>(t - base_tick);  // signed: t may precede base
     return base_ns + static_cast<std::int64_t>((static_cast<__int128>(dt) * mult) >> kShift);
   }
+  UnixNs utc(std::uint64_t t) const noexcept { return leap.to_utc(apply(t)); }
 };
 
 // Seqlock-published TscFit: one writer, any number of readers.
@@ -45,7 +57,10 @@ class TscMap {
   // Copies the current fit; retries while a publish is in progress.
   TscFit load() const noexcept;
   bool valid() const noexcept { return seq_.load(std::memory_order_acquire) >= 2; }
-  UnixNs map(std::uint64_t ticks) const noexcept { return load().apply(ticks); }
+  // Ticks to UTC (what goes on the wire).
+  UnixNs map(std::uint64_t ticks) const noexcept { return load().utc(ticks); }
+  // Ticks to the fitted, continuous timescale.
+  UnixNs map_continuous(std::uint64_t ticks) const noexcept { return load().apply(ticks); }
   UnixNs now() const noexcept { return map(read_ticks()); }
 
  private:
@@ -55,6 +70,9 @@ class TscMap {
   std::atomic<std::uint64_t> base_tick_{0};
   std::atomic<std::int64_t> base_ns_{0};
   std::atomic<std::uint64_t> mult_{0};
+  std::atomic<std::int64_t> leap_at_{0};
+  std::atomic<std::int64_t> leap_before_{0};
+  std::atomic<std::int64_t> leap_after_{0};
 };
 
 struct CalibratorConfig {
@@ -71,9 +89,15 @@ class Calibrator {
     bool stepped = false;  // the sample jumped by more than the threshold
     std::int64_t residual_ns = 0;  // new sample minus the previous fit's prediction
     Reading reading;               // the raw source reading (for the health check)
+    UnixNs continuous_ns = 0;      // the reading on the fitted timescale
+    UnixNs utc_ns = 0;             // the reading on UTC
   };
 
-  Calibrator(ClockSource& src, TickSource& ticks, TscMap& out, CalibratorConfig cfg = {}) noexcept;
+  // `leaps` (may be null: no conversion, the fit runs on the source's own
+  // timescale) is read at every refresh, so a reloaded table takes effect at
+  // the next one.
+  Calibrator(ClockSource& src, TickSource& ticks, TscMap& out, CalibratorConfig cfg = {},
+             const LeapTableRef* leaps = nullptr) noexcept;
   // Takes one sample, refits and publishes. Called periodically by the
   // control thread. The first fit needs two samples.
   Result refresh() noexcept;
@@ -95,6 +119,8 @@ class Calibrator {
   double rate_ = 0;  // ns per tick; 0 until known
   bool have_fit_ = false;
   TscFit fit_{};
+  const LeapTableRef* leaps_;
+  std::shared_ptr<const LeapTable> table_;  // the one this refresh uses
 };
 
 }  // namespace ntsd::clock

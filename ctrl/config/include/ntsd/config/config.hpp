@@ -24,6 +24,10 @@ enum class Backend : std::uint8_t { kDpdk, kSocket };
 // the dynfield already counts us/ns since the UNIX epoch on the system
 // clock's timescale (net_pcap's live capture: the kernel's receive time).
 enum class RxTimestamps : std::uint8_t { kAuto, kSoftware, kUnixUs, kUnixNs };
+// What a PHC counts (docs/operations.md, "Timescale and leap seconds"):
+// PTP (ptp4l, ts2phc by default) keeps it on TAI; phc2sys -r or a UTC-mode
+// ts2phc keeps it on UTC.
+enum class PhcTimescale : std::uint8_t { kTai, kUtc };
 
 struct ServerConfig {
   int stratum = 1;
@@ -33,7 +37,20 @@ struct ServerConfig {
   std::string clock = "system";  // "system" | "phc:/dev/ptpN" | "dpdk"
   std::int64_t max_clock_offset_ms = 100;
   std::int64_t root_delay_us = 0;
-  std::int64_t root_dispersion_us = 10;
+  std::int64_t root_dispersion_us = 10;  // the base root dispersion
+  // chrony's "local stratum N": 0 = off; else an unsynchronised system
+  // clock is served at this stratum with refid LOCL.
+  int local_stratum = 0;
+  std::string leap_seconds_file = "/usr/share/zoneinfo/leap-seconds.list";  // "" = none
+  PhcTimescale phc_timescale = PhcTimescale::kTai;
+  // Leap 3 above this root dispersion (incl. the kernel's maxerror).
+  std::int64_t max_root_dispersion_ms = 100;
+  // Reference lock ("" = not tracked), its staleness bound, the holdover
+  // after a lost lock, and how fast dispersion grows since the last lock.
+  std::string lock_status_file;
+  std::int64_t lock_max_age_s = 10;
+  std::int64_t holdover_s = 3600;
+  double dispersion_rate_ppm = 15;  // RFC 5905 §11.2 PHI
 };
 
 struct KeConfig {
@@ -74,6 +91,10 @@ struct DataplaneConfig {
   // descriptors (docs/configuration.md).
   int mbufs = 0;
   RxTimestamps rx_timestamps = RxTimestamps::kAuto;
+  // A hardware T2 further than this before (or more than 100 us after) the
+  // software T2 of its burst is on another timescale: discarded, counted,
+  // replaced by the software T2.
+  std::int64_t rx_timestamp_max_offset_us = 10000;
 };
 
 // Per-client rate limiting in ntsd (docs/configuration.md [ratelimit]);
@@ -111,5 +132,6 @@ const char* to_string(Leap v) noexcept;
 const char* to_string(KeyFormat v) noexcept;
 const char* to_string(Backend v) noexcept;
 const char* to_string(RxTimestamps v) noexcept;
+const char* to_string(PhcTimescale v) noexcept;
 
 }  // namespace ntsd::config

@@ -5,6 +5,8 @@
 
 #include <atomic>
 #include <cstdint>
+#include <functional>
+#include <memory>
 #include <string>
 
 #include "ntsd/clock/server_clock.hpp"
@@ -20,10 +22,14 @@ struct Shared {
   KeyRingRcu& keys;
   Metrics& metrics;
   const clock::TscMap& tsc;
+  // Leap, stratum, root delay and dispersion, reference time: published by
+  // the control thread (ptp_clock/server_clock.hpp), loaded per burst.
   const clock::ServerClock& clock;
-  std::uint32_t root_delay = 0;       // NTP short 16.16
-  std::uint32_t root_dispersion = 0;  // NTP short 16.16
-  std::atomic<std::uint64_t> reference_time{0};  // NTP64 of the last good clock poll
+  // For NIC clocks (hardware RX timestamps): a new instance of the
+  // configured clock source to fit the NIC's ticks to, so that T2 and T3
+  // share one timescale, and the leap-second table. Unset: the system clock.
+  std::function<std::unique_ptr<clock::ClockSource>()> nic_reference;
+  const clock::LeapTableRef* leaps = nullptr;
   std::atomic<bool> stop{false};
   // Per-client rate limiting ([ratelimit]); each worker builds its own table
   // from these at start. One secret per process: see limit/limiter.hpp.
@@ -58,8 +64,5 @@ class BufferedRandom final : public proto::Random {
 
 // One log line on stderr: "2026-11-23T00:01:02Z ntsd: message".
 void log(const std::string& msg);
-
-// Microseconds to NTP short format (16.16 seconds), saturating.
-std::uint32_t ntp_short_from_us(std::int64_t us) noexcept;
 
 }  // namespace ntsd::runtime

@@ -14,6 +14,7 @@
 #include <string>
 
 #include "ntsd/net/packet.hpp"
+#include "ntsd/runtime/clock_metrics.hpp"
 #include "ntsd/proto/server.hpp"
 
 namespace ntsd::runtime {
@@ -37,6 +38,10 @@ struct alignas(64) WorkerStats {
   // timestamp dynfield, [dataplane] rx_timestamps), not from the software
   // read after rx_burst. DPDK workers only.
   Counter rx_timestamped{0};
+  // Hardware T2s discarded as implausible: further from the burst's software
+  // T2 than [dataplane] rx_timestamp_max_offset_us (another timescale, an
+  // unfitted NIC clock), replaced by the software T2.
+  Counter rx_timestamp_discarded{0};
   // Rate limiting (runtime/ratelimit.hpp): over-limit plain requests answered
   // with a RATE kiss, over-limit NTS requests dropped silently, over-limit
   // requests answered anyway (leak), and table entries evicted.
@@ -110,6 +115,7 @@ class Metrics {
   const WorkerStats& worker(std::size_t w) const noexcept { return workers_[w]; }
   std::size_t workers() const noexcept { return n_; }
   Gauges& gauges() noexcept { return gauges_; }
+  ClockGauges& clock() noexcept { return clock_; }
 
   // Prometheus text exposition format 0.0.4: every metric with HELP and TYPE.
   std::string render() const;
@@ -120,6 +126,7 @@ class Metrics {
   std::unique_ptr<WorkerStats[]> workers_;
   std::size_t n_;
   Gauges gauges_;
+  ClockGauges clock_;
 };
 
 }  // namespace ntsd::runtime
