@@ -166,7 +166,7 @@ int main(int argc, char** argv) {
   ntsd::keys::RotationParams rp;
   rp.interval_s = cfg.keys.rotation_interval_s;
   rp.previous = cfg.keys.previous;
-  rp.aead = cfg.keys.aead;
+  rp.aead = ntsd::config::master_key_aead(cfg.keys);
   auto fmt = cfg.keys.format == ntsd::config::KeyFormat::kChrony ? ntsd::keys::Format::kChrony
                                                                  : ntsd::keys::Format::kNtsd;
   ntsd::keys::KeyManager keys(cfg.keys.file, fmt, rp);

@@ -94,6 +94,11 @@ RequestVerdict evaluate_request(Bytes received, std::span<const std::uint16_t> s
       case kNtpv4Server:
       case kNtpv4Port:
         break;  // §4.1.7/§4.1.8: a client may suggest; we answer with ours.
+      case kCompliantGcmSivExport:
+        // chrony's process_request: a non-empty body is a bad request.
+        if (!r.body.empty()) return error(ErrorCode::kBadRequest);
+        v.compliant_gcm_siv = true;
+        break;
       default:
         if (server_only(r.type)) return error(ErrorCode::kBadRequest);
         // §4.1: an unrecognised critical record is Error 0; keep reading so a
@@ -121,6 +126,8 @@ std::vector<std::uint8_t> build_response(const ResponseParams& p) {
   const std::uint16_t proto = kNextProtocolNtpv4;
   append_u16_record(out, true, kNextProtocol, {&proto, 1});
   append_u16_record(out, true, kAeadAlgorithm, {&p.aead, 1});
+  if (p.aead == kAeadGcmSiv && p.compliant_gcm_siv)
+    append_record(out, false, kCompliantGcmSivExport, {});
   for (const auto& c : p.cookies) append_record(out, false, kNewCookie, c);
   if (!p.server.empty())
     append_record(out, true, kNtpv4Server,
@@ -152,6 +159,11 @@ std::vector<std::uint8_t> build_request(std::span<const std::uint16_t> aeads) {
   const std::uint16_t proto = kNextProtocolNtpv4;
   append_u16_record(out, true, kNextProtocol, {&proto, 1});
   append_u16_record(out, true, kAeadAlgorithm, aeads);
+  for (auto a : aeads) {
+    if (a != kAeadGcmSiv) continue;
+    append_record(out, false, kCompliantGcmSivExport, {});
+    break;
+  }
   append_record(out, true, kEndOfMessage, {});
   return out;
 }
@@ -204,6 +216,11 @@ Response parse_response(Bytes received, std::size_t max_bytes) {
       case kNtpv4Port:
         if (r.body.size() != 2) return bad("bad Port record");
         resp.port = be16(r.body.data());
+        break;
+      case kCompliantGcmSivExport:
+        // chrony's process_response refuses a non-empty one.
+        if (!r.body.empty()) return bad("non-empty Compliant AES-128-GCM-SIV Exporter record");
+        resp.compliant_gcm_siv = true;
         break;
       default:
         if (r.critical) return bad("unrecognised critical record " + std::to_string(r.type));

@@ -318,7 +318,7 @@ class Loop {
   void respond(Conn& c, const RequestVerdict& v) {
     switch (v.kind) {
       case RequestVerdict::Kind::kAccept:
-        if (make_cookies(c, v.aead)) return;
+        if (make_cookies(c, v.aead, v.compliant_gcm_siv)) return;
         c.out = build_error(ErrorCode::kInternalServerError);
         break;
       case RequestVerdict::Kind::kNoAead:
@@ -332,12 +332,16 @@ class Loop {
     s_.stats->errors_sent++;
   }
 
-  bool make_cookies(Conn& c, std::uint16_t aead) {
+  // `compliant`: the client sent record 1024. With AEAD 30 the keys come
+  // from the exporter with id 30 then (and the record is echoed), else with
+  // chrony's id 15 (records.hpp, exporter_aead).
+  bool make_cookies(Conn& c, std::uint16_t aead, bool compliant) {
     const auto id = static_cast<crypto::AeadId>(aead);
     const std::size_t klen = crypto::aead_key_len(id);
+    const std::uint16_t xid = exporter_aead(aead, compliant);
     unsigned char k[2 * crypto::kMaxSivKeyLen];
-    if (klen == 0 || !export_key(c.ssl.get(), aead, false, k, klen) ||
-        !export_key(c.ssl.get(), aead, true, k + klen, klen))
+    if (klen == 0 || !export_key(c.ssl.get(), xid, false, k, klen) ||
+        !export_key(c.ssl.get(), xid, true, k + klen, klen))
       return false;
     auto c2s = crypto::SivKey::from_bytes({k, klen});
     auto s2c = crypto::SivKey::from_bytes({k + klen, klen});
@@ -351,12 +355,13 @@ class Loop {
     std::vector<std::uint8_t> nonces(cookies.size() * crypto::kCookieNonceLen);
     if (RAND_bytes(nonces.data(), static_cast<int>(nonces.size())) != 1) return false;
     for (std::size_t i = 0; i < cookies.size(); ++i) {
-      cookies[i].resize(crypto::cookie_len(id));
+      cookies[i].resize(crypto::cookie_len(id, ring->current().aead()));
       crypto::Bytes nonce(nonces.data() + i * crypto::kCookieNonceLen, crypto::kCookieNonceLen);
       if (!crypto::seal_cookie(*eng_, ring->current(), keys, nonce, cookies[i])) return false;
     }
     ResponseParams p;
     p.aead = aead;
+    p.compliant_gcm_siv = compliant;
     p.cookies = cookies;
     p.server = s_.opt.ntp_server;
     p.port = s_.opt.ntp_port != 123 ? s_.opt.ntp_port : 0;

@@ -39,6 +39,9 @@ enum RecordType : std::uint16_t {
   kNewCookie = 5,
   kNtpv4Server = 6,
   kNtpv4Port = 7,
+  // "Compliant AES-128-GCM-SIV Exporter Context" (IANA, defined by chrony):
+  // empty, non-critical. See exporter_aead().
+  kCompliantGcmSivExport = 1024,
 };
 
 // RFC 8915 §4.1.3.
@@ -67,6 +70,18 @@ bool append_u16_record(std::vector<std::uint8_t>& out, bool critical, std::uint1
 // The 5-byte exporter context of RFC 8915 §5.1: protocol id, AEAD id, 0 (C2S) or 1 (S2C).
 std::array<std::uint8_t, 5> exporter_context(std::uint16_t aead, bool s2c) noexcept;
 
+inline constexpr std::uint16_t kAeadGcmSiv = 30;  // AEAD_AES_128_GCM_SIV
+inline constexpr std::uint16_t kAeadSivCmac256 = 15;
+
+// The AEAD id that goes into the exporter context for the negotiated `aead`
+// (chrony nts_ke_server.c prepare_response, nts_ke_client.c handle_message):
+// with AES-128-GCM-SIV both sides put 15 there, for compatibility with
+// chrony 4.4-4.5, unless the client sent the Compliant AES-128-GCM-SIV
+// Exporter Context record (1024) and the server echoed it; then 30.
+constexpr std::uint16_t exporter_aead(std::uint16_t aead, bool compliant) noexcept {
+  return aead == kAeadGcmSiv && !compliant ? kAeadSivCmac256 : aead;
+}
+
 // ---- Server side --------------------------------------------------------
 
 struct RequestVerdict {
@@ -79,6 +94,8 @@ struct RequestVerdict {
   Kind kind = Kind::kNeedMore;
   ErrorCode error = ErrorCode::kBadRequest;
   std::uint16_t aead = 0;
+  // The client sent record 1024 (it derives AEAD-30 keys with id 30).
+  bool compliant_gcm_siv = false;
 };
 
 // Evaluates the bytes a client sent so far. `supported` is our AEAD list (the
@@ -89,6 +106,8 @@ RequestVerdict evaluate_request(Bytes received, std::span<const std::uint16_t> s
 
 struct ResponseParams {
   std::uint16_t aead = 15;
+  // Echo record 1024 (only with aead 30 and a client that sent it).
+  bool compliant_gcm_siv = false;
   std::span<const std::vector<std::uint8_t>> cookies;
   std::string server;       // "" = no NTPv4 Server record
   std::uint16_t port = 0;   // 0 = no NTPv4 Port record
@@ -100,6 +119,8 @@ std::vector<std::uint8_t> build_error(ErrorCode code);
 
 // ---- Client side --------------------------------------------------------
 
+// Next Protocol, AEAD Algorithm (our order), and record 1024 (empty,
+// non-critical) if 30 is among `aeads`, as chrony >= 4.6 does.
 std::vector<std::uint8_t> build_request(std::span<const std::uint16_t> aeads);
 
 struct Response {
@@ -118,6 +139,7 @@ struct Response {
   std::string server;
   std::optional<std::uint16_t> port;
   std::vector<std::uint16_t> warnings;
+  bool compliant_gcm_siv = false;  // the server echoed record 1024
   std::string why;
 };
 
