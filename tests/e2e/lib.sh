@@ -41,7 +41,7 @@
 #   pki         make_certs (PKI_CA PKI_CERT PKI_KEY PKI_NAME)
 #   chrony      chrony_nts_client chrony_nts_server chronyc_in
 #               chrony_authdata_ok chrony_got_samples chrony_selected chrony_offset
-#   ntpsec      ntpsec_nts_client ntpsec_nts_server ntpsec_ntske_ok
+#   ntpsec      ntpsec_nts_client ntpsec_nts_server ntpsec_ntske_ok ntpsec_aead
 #               ntpsec_peer_ok ntpsec_selected ntpsec_offset
 #   Debian 13   e2e_require_trixie (chrony 4.6.1 via CHRONY=4.6 on the chrony
 #               launchers, chrony_aead), ntpdrs_nts_client ntpdrs_nts_server
@@ -708,6 +708,11 @@ ntpsec_ntske_ok() {
       for (i = 1; i <= NF; i++) if ($i == "Got") n = $(i + 1)
       if (n + 0 >= min && $0 ~ /aead=15/) ok = 1 }
     END { exit !ok }' "$d/ntpd.log" 2>/dev/null
+}
+
+# ntpsec_aead INST: the AEAD id of the ntpsec client's last NTS-KE ("aead=N").
+ntpsec_aead() {
+  sed -n 's/.*NTSc: Got [0-9]* cookies.*aead=\([0-9]*\).*/\1/p' "$1/ntpd.log" 2>/dev/null | tail -1
 }
 
 # ntpsec_peer_ok INST [MIN]: true when the ntpsec client has at least MIN
