@@ -47,7 +47,7 @@ bool gcm_siv_aesni_keystream(const std::uint8_t* key, const std::uint8_t* tag, s
 namespace mb {
 
 // K: a kernel set: kLanes, kLanesPerVec, kMaxSteps, LaneOp, Work and the
-// static functions seal_lanes and open_lanes of mb_gcm_siv_kernels.inc.
+// static functions seal_lanes, open_lanes and wipe of mb_gcm_siv_kernels.inc.
 template <class K>
 class GcmSivBurst final : public SivEngine {
  public:
@@ -75,16 +75,47 @@ class GcmSivBurst final : public SivEngine {
 
  private:
   static constexpr std::size_t blocks(std::size_t n) noexcept { return (n + 15) / 16; }
-  static Bytes aad_of(const SivOp& op) noexcept { return op.ad_count == 2 ? op.ad[0] : Bytes{}; }
 
-  // Well formed (the shared validation), a GCM-SIV key, and every pass
-  // within a lane's kMaxSteps blocks.
-  static bool eligible(const SivOp& op, bool sealing) noexcept {
-    if (op.key == nullptr || !aead_is_gcm_siv(op.key->aead()) ||
-        validate_gcm_siv_op(op, sealing) != SivStatus::kOk)
+  // Whether the lanes take `op`, and if so its lane description in `l`:
+  // exactly the ops validate_gcm_siv_op passes (a GCM-SIV key, [AAD, nonce]
+  // or [nonce] with a 12-byte nonce, sizes, no overlap of `out` with an
+  // input) whose pass fits kMaxSteps blocks; every other op goes to the
+  // fallback, whose status is the reference's. One pass over the op's
+  // fields, each read once: the protocol core has just written them, and a
+  // re-read through a computed index stalled on store forwarding.
+  __attribute__((always_inline)) static bool admit(const SivOp& op, bool sealing,
+                                                   typename K::LaneOp& l) noexcept {
+    const SivKey* k = op.key;
+    // aead() is 30 only for a 16-byte key (SivKey::wipe resets it to 15).
+    if (k == nullptr || !aead_is_gcm_siv(k->aead())) return false;
+    const std::uint8_t n = op.ad_count;
+    if (n != 1 && n != 2) return false;
+    const Bytes first = op.ad[0], second = op.ad[1];
+    const Bytes nonce = n == 2 ? second : first;
+    const Bytes aad = n == 2 ? first : Bytes{};
+    const Bytes in = op.in;
+    const MutBytes out = op.out;
+    std::size_t msg;
+    if (sealing) {
+      if (out.size() != in.size() + kSivTagLen) return false;
+      msg = in.size();
+    } else {
+      if (in.size() < kSivTagLen || out.size() != in.size() - kSivTagLen) return false;
+      msg = out.size();
+    }
+    if (nonce.size() != kGcmSivNonceLen ||
+        blocks(aad.size()) + blocks(msg) + 1 > K::kMaxSteps ||  // also bounds msg < kMaxSivMessage
+        detail::overlaps(in, out) || detail::overlaps(nonce, out) || detail::overlaps(aad, out))
       return false;
-    const std::size_t msg = sealing ? op.in.size() : op.out.size();
-    return blocks(aad_of(op).size()) + blocks(msg) + 1 <= K::kMaxSteps;
+    l.key = k->bytes().data();
+    l.nonce = nonce.data();
+    l.aad = aad.data();
+    l.aad_len = aad.size();
+    l.msg = in.data();
+    l.msg_len = msg;
+    l.tag_in = in.data() + msg;  // open: the tag after the ciphertext
+    l.out = out.data();
+    return true;
   }
 
   void run_chunk(std::span<const SivOp> ops, std::span<SivStatus> status, bool sealing) noexcept;
@@ -110,23 +141,13 @@ void GcmSivBurst<K>::run_chunk(std::span<const SivOp> ops, std::span<SivStatus> 
   const SivKey* key0 = nullptr;
   for (std::size_t i = 0; i < ops.size(); ++i) {
     const SivOp& op = ops[i];
-    if (!eligible(op, sealing)) {
+    if (!admit(op, sealing, lanes_[m])) {
       fb_ops_[nfb] = op;
       fb_index_[nfb++] = static_cast<std::uint8_t>(i);
       continue;
     }
     if (m == 0) key0 = op.key;
     uniform = uniform && op.key == key0;
-    typename K::LaneOp& l = lanes_[m];
-    const Bytes aad = aad_of(op);
-    l.key = op.key->bytes().data();
-    l.nonce = op.ad[op.ad_count - 1].data();
-    l.aad = aad.data();
-    l.aad_len = aad.size();
-    l.msg = op.in.data();
-    l.msg_len = op.out.size() < op.in.size() ? op.out.size() : op.in.size();
-    l.tag_in = op.in.data() + l.msg_len;  // open: the tag after the ciphertext
-    l.out = op.out.data();
     lane_idx_[m++] = static_cast<std::uint8_t>(i);
   }
   if (nfb != 0) {
@@ -149,13 +170,8 @@ template <class K>
 void GcmSivBurst<K>::wipe_used() noexcept {
   if (!used_) return;
   // Round keys, derived keys, tags and keystream are key material.
-  typename K::Work& w = work_;
-  secure_wipe(&w.enc, sizeof w.enc);
-  secure_wipe(w.b.blk, w.steps_used * sizeof(w.b.blk[0]));
-  secure_wipe(w.h, sizeof w.h);
-  secure_wipe(w.tag, sizeof w.tag);
-  secure_wipe(w.want, sizeof w.want);
-  w.steps_used = 0;
+  K::wipe(work_, work_.steps_used);
+  work_.steps_used = 0;
   used_ = false;
 }
 

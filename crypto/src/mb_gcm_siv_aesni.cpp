@@ -101,6 +101,28 @@ NTSD_GS_INLINE void v_zero_bytes(std::uint8_t* p, std::size_t n) {
   secure_wipe(p, n);
 }
 
+// One lane per vector: the n (1..16) bytes at p[0] + off, zero-padded
+// (zeros if the lane is idle).
+NTSD_GS_INLINE Vec v_gather_rows(const std::uint8_t* const* p, std::size_t act, std::size_t off,
+                                 std::size_t n) {
+  if (act == 0) return _mm_setzero_si128();
+  return n >= 16 ? _mm_loadu_si128(reinterpret_cast<const __m128i*>(p[0] + off))
+                 : v_load_partial(p[0] + off, n);
+}
+NTSD_GS_INLINE void v_scatter_xor(std::uint8_t* const* dst, const std::uint8_t* const* src,
+                                  std::size_t act, std::size_t off, std::size_t n, Vec ks) {
+  if (act == 0) return;
+  if (n >= 16) {
+    const __m128i x = _mm_loadu_si128(reinterpret_cast<const __m128i*>(src[0] + off));
+    _mm_storeu_si128(reinterpret_cast<__m128i*>(dst[0] + off), _mm_xor_si128(x, ks));
+  } else {
+    v_store_partial(dst[0] + off, _mm_xor_si128(v_load_partial(src[0] + off, n), ks), n);
+  }
+}
+NTSD_GS_INLINE Vec v_length_row(std::uint64_t a, std::uint64_t b) {
+  return _mm_set_epi64x(static_cast<long long>(b), static_cast<long long>(a));
+}
+
 #include "mb_gcm_siv_kernels.inc"
 
 bool cpu_supported() noexcept {
@@ -117,6 +139,7 @@ struct Kernels {
   using Work = gcmsiv_aesni::Work;
   static constexpr auto seal_lanes = gcmsiv_aesni::seal_lanes;
   static constexpr auto open_lanes = gcmsiv_aesni::open_lanes;
+  static constexpr auto wipe = gcmsiv_aesni::wipe;
 };
 
 // One lane's keystream through the same expand and ctr kernels the engine

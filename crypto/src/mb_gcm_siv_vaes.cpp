@@ -112,6 +112,42 @@ NTSD_GS_INLINE void v_zero_bytes(std::uint8_t* p, std::size_t n) {
   if (o < n) v_store_partial(p + o, _mm_setzero_si128(), n - o);
 }
 
+// The n (1..16) bytes at p[i] + off of the first `act` lanes, zero-padded;
+// zeros in the others. Masked loads read nothing past the n bytes.
+NTSD_GS_INLINE Vec v_gather_rows(const std::uint8_t* const* p, std::size_t act, std::size_t off,
+                                 std::size_t n) {
+  const auto mk = static_cast<__mmask16>(n >= 16 ? 0xffffu : (1u << n) - 1);
+  __m128i b[4];
+  for (std::size_t i = 0; i < 4; ++i)
+    b[i] = i >= act ? _mm_setzero_si128()
+           : n >= 16 ? _mm_loadu_si128(reinterpret_cast<const __m128i*>(p[i] + off))
+                     : _mm_maskz_loadu_epi8(mk, p[i] + off);
+  Vec v = _mm512_castsi128_si512(b[0]);
+  v = _mm512_inserti32x4(v, b[1], 1);
+  v = _mm512_inserti32x4(v, b[2], 2);
+  return _mm512_inserti32x4(v, b[3], 3);
+}
+// dst[i][off..off+n) = src[i][off..off+n) xor lane i of ks, for i < act.
+NTSD_GS_INLINE void v_scatter_xor(std::uint8_t* const* dst, const std::uint8_t* const* src,
+                                  std::size_t act, std::size_t off, std::size_t n, Vec ks) {
+  const auto mk = static_cast<__mmask16>(n >= 16 ? 0xffffu : (1u << n) - 1);
+  const __m128i k[4] = {_mm512_castsi512_si128(ks), _mm512_extracti32x4_epi32(ks, 1),
+                        _mm512_extracti32x4_epi32(ks, 2), _mm512_extracti32x4_epi32(ks, 3)};
+  for (std::size_t i = 0; i < act; ++i) {
+    if (n >= 16) {
+      const __m128i x = _mm_loadu_si128(reinterpret_cast<const __m128i*>(src[i] + off));
+      _mm_storeu_si128(reinterpret_cast<__m128i*>(dst[i] + off), _mm_xor_si128(x, k[i]));
+    } else {
+      _mm_mask_storeu_epi8(dst[i] + off, mk,
+                           _mm_xor_si128(_mm_maskz_loadu_epi8(mk, src[i] + off), k[i]));
+    }
+  }
+}
+// le64(a) || le64(b) in every lane.
+NTSD_GS_INLINE Vec v_length_row(std::uint64_t a, std::uint64_t b) {
+  return _mm512_broadcast_i32x4(_mm_set_epi64x(static_cast<long long>(b), static_cast<long long>(a)));
+}
+
 #include "mb_gcm_siv_kernels.inc"
 
 bool cpu_supported() noexcept {
@@ -136,6 +172,7 @@ struct Kernels {
   using Work = gcmsiv_vaes::Work;
   static constexpr auto seal_lanes = gcmsiv_vaes::seal_lanes;
   static constexpr auto open_lanes = gcmsiv_vaes::open_lanes;
+  static constexpr auto wipe = gcmsiv_vaes::wipe;
 };
 
 // One lane's keystream through the same expand and ctr kernels the engine
