@@ -98,7 +98,7 @@ NTSD_GS_INLINE bool v_blocks_equal(const Block& a, const Block& b) {
   return _mm_movemask_epi8(eq) == 0xffff;
 }
 NTSD_GS_INLINE void v_zero_bytes(std::uint8_t* p, std::size_t n) {
-  secure_wipe(p, n);
+  if (n != 0) secure_wipe(p, n);  // an empty output may have no address
 }
 
 // One lane per vector: the n (1..16) bytes at p[0] + off, zero-padded

@@ -13,7 +13,9 @@
 // GCC 12's AVX-512 headers build "undefined" vectors as `__m512i __Y = __Y;`,
 // which -Wuninitialized flags at every inlined use (see mb_vaes.cpp).
 #pragma GCC diagnostic ignored "-Wuninitialized"
+#if !defined(__clang__)
 #pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
+#endif
 
 #define NTSD_GS_TARGET_STR "aes,pclmul,vaes,vpclmulqdq,avx512f,avx512bw,avx512vl,avx512dq"
 #define NTSD_GS_FN __attribute__((target(NTSD_GS_TARGET_STR)))
