@@ -27,10 +27,16 @@ std::string render(const ke::ServerStats& s, const KeGauges& g, std::int64_t now
          "NTS-KE connections that did not complete, by reason: tls_failed (handshake or TLS I/O error), no_alpn "
          "(client did not offer ntske/1), timed_out (whole exchange over [ke] handshake_timeout_ms), error_sent "
          "(an NTS-KE Error record answered a bad request), no_aead (no AEAD in common), refused_full "
-         "(closed at accept, [ke] max_connections reached).");
+         "(closed at accept, [ke] max_connections reached and no silent connection to close instead), "
+         "refused_source (closed at accept, [ke] max_connections_per_source reached), refused_rate (closed at "
+         "accept by the per-source rate limit, [ke] ratelimit), silent_closed (no byte "
+         "within [ke] first_byte_timeout_ms), evicted (silent, closed to make room for a newcomer).");
   const std::pair<const char*, std::uint64_t> errors[] = {
-      {"tls_failed", ld(s.tls_failed)}, {"no_alpn", ld(s.no_alpn)},   {"timed_out", ld(s.timed_out)},
-      {"error_sent", ld(s.errors_sent)}, {"no_aead", ld(s.no_aead)}, {"refused_full", ld(s.refused_full)},
+      {"tls_failed", ld(s.tls_failed)},         {"no_alpn", ld(s.no_alpn)},
+      {"timed_out", ld(s.timed_out)},           {"error_sent", ld(s.errors_sent)},
+      {"no_aead", ld(s.no_aead)},               {"refused_full", ld(s.refused_full)},
+      {"refused_source", ld(s.refused_source)}, {"silent_closed", ld(s.silent_closed)},
+      {"evicted", ld(s.evicted)},               {"refused_rate", ld(s.refused_rate)},
   };
   for (const auto& [reason, v] : errors) sample(out, "ntsd_ke_errors_total", http::prom::label("reason", reason), v);
   // NTS pool time source (docs/pool.md).

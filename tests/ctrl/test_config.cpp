@@ -239,6 +239,24 @@ rx_timestamp_max_offset_us = 2000
   EXPECT_TRUE(parse_config("[server]\ndispersion_rate_ppm = 15\n", err)) << err;
 }
 
+TEST(Config, KeRateLimitKeys) {
+  std::string err;
+  auto cfg = parse_config("[ke]\nratelimit = true\nratelimit_interval = 0\nratelimit_burst = 16\nratelimit_leak = 0\n", err);
+  ASSERT_TRUE(cfg) << err;
+  EXPECT_TRUE(cfg->ke.ratelimit);
+  EXPECT_EQ(cfg->ke.ratelimit_interval, 0);
+  EXPECT_EQ(cfg->ke.ratelimit_burst, 16);
+  EXPECT_EQ(cfg->ke.ratelimit_leak, 0);
+  auto d = parse_config("", err);
+  ASSERT_TRUE(d);
+  EXPECT_FALSE(d->ke.ratelimit);
+  EXPECT_EQ(d->ke.ratelimit_interval, 6);  // chrony's ntsratelimit defaults
+  EXPECT_EQ(d->ke.ratelimit_burst, 8);
+  EXPECT_EQ(d->ke.ratelimit_leak, 2);
+  EXPECT_NE(error_of("[ke]\nratelimit_burst = 0\n").find("[ke] ratelimit_burst: must be between 1 and 256"),
+            std::string::npos);
+}
+
 TEST(Config, UnknownKeysAndTablesAreNamed) {
   EXPECT_EQ(error_of("[ke]\nprot = 1\n"), "line 2: [ke] prot: unknown key");
   EXPECT_EQ(error_of("[kee]\n"), "line 1: [kee]: unknown table");
@@ -322,4 +340,28 @@ TEST(Config, ExceptionVlanAndKeMetricsKeys) {
             "line 2: [dataplane] exception_iface: must be an interface name of 1 to 15 characters without spaces, "
             "'/', ',', '=' or ':'");
   EXPECT_NE(error_of("[dataplane]\nexception_iface = \"x,mac=1\"\n").find("exception_iface: must be"), std::string::npos);
+}
+
+// [ke] connection-slot protection (issue 20, item 2).
+TEST(Config, KeSlotProtectionKeys) {
+  std::string err;
+  auto d = parse_config("", err);
+  ASSERT_TRUE(d) << err;
+  EXPECT_EQ(d->ke.first_byte_timeout_ms, 300);
+  EXPECT_EQ(d->ke.max_connections_per_source, 32);
+  EXPECT_EQ(d->ke.source_ipv4_prefix, 32);
+  EXPECT_EQ(d->ke.source_ipv6_prefix, 64);
+  auto cfg = parse_config(
+      "[ke]\nfirst_byte_timeout_ms = 200\nmax_connections_per_source = 0\n"
+      "source_ipv4_prefix = 24\nsource_ipv6_prefix = 48\n",
+      err);
+  ASSERT_TRUE(cfg) << err;
+  EXPECT_EQ(cfg->ke.first_byte_timeout_ms, 200);
+  EXPECT_EQ(cfg->ke.max_connections_per_source, 0);
+  EXPECT_EQ(cfg->ke.source_ipv4_prefix, 24);
+  EXPECT_EQ(cfg->ke.source_ipv6_prefix, 48);
+  EXPECT_FALSE(parse_config("[ke]\nhandshake_timeout_ms = 500\nfirst_byte_timeout_ms = 600\n", err));
+  EXPECT_NE(err.find("[ke] first_byte_timeout_ms: must not exceed handshake_timeout_ms"), std::string::npos) << err;
+  EXPECT_FALSE(parse_config("[ke]\nsource_ipv6_prefix = 129\n", err));
+  EXPECT_NE(err.find("[ke] source_ipv6_prefix"), std::string::npos) << err;
 }

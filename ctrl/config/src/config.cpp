@@ -201,6 +201,17 @@ void read_ke(Section& s, KeConfig& c) {
   s.integer("threads", c.threads, 0, 1024);
   s.integer("max_connections", c.max_connections, 1, 1000000);
   s.integer("handshake_timeout_ms", c.handshake_timeout_ms, 10, 600000);
+  s.integer("first_byte_timeout_ms", c.first_byte_timeout_ms, 10, 600000);
+  s.check("first_byte_timeout_ms", c.first_byte_timeout_ms > c.handshake_timeout_ms
+                                       ? "must not exceed handshake_timeout_ms"
+                                       : "");
+  s.integer("max_connections_per_source", c.max_connections_per_source, 0, 1000000);
+  s.integer("source_ipv4_prefix", c.source_ipv4_prefix, 8, 32);
+  s.integer("source_ipv6_prefix", c.source_ipv6_prefix, 16, 128);
+  s.boolean("ratelimit", c.ratelimit);
+  s.integer("ratelimit_interval", c.ratelimit_interval, -10, 12);  // as [ratelimit] interval
+  s.integer("ratelimit_burst", c.ratelimit_burst, 1, 256);
+  s.integer("ratelimit_leak", c.ratelimit_leak, 0, 8);
   // A request must fit Next Protocol + AEAD + End of Message (16 bytes) and
   // chrony's own bound on a message is 16 KiB.
   s.integer("max_request_bytes", c.max_request_bytes, 16, 65536);

@@ -62,6 +62,16 @@ ntsd::ke::ServerOptions server_options(const ntsd::config::KeConfig& k) {
   o.threads = k.threads;
   o.max_connections = k.max_connections;
   o.handshake_timeout_ms = k.handshake_timeout_ms;
+  // The same slot protection and per-source limits as ntsd-ke (issue 20,
+  // item 2; [ke] ratelimit): the pool faces the same users.
+  o.first_byte_timeout_ms = k.first_byte_timeout_ms;
+  o.max_connections_per_source = k.max_connections_per_source;
+  o.source_ipv4_prefix = k.source_ipv4_prefix;
+  o.source_ipv6_prefix = k.source_ipv6_prefix;
+  o.ratelimit = k.ratelimit;
+  o.ratelimit_interval = k.ratelimit_interval;
+  o.ratelimit_burst = k.ratelimit_burst;
+  o.ratelimit_leak = k.ratelimit_leak;
   o.max_request_bytes = static_cast<std::size_t>(k.max_request_bytes);
   o.keepalive_connections = 0;  // users never keep a connection
   return o;

@@ -68,6 +68,17 @@ struct KeConfig {
   int threads = 0;  // 0 = one per core
   int max_connections = 1024;
   int handshake_timeout_ms = 2000;
+  // Connection-slot protection (docs/configuration.md [ke], issue 20).
+  int first_byte_timeout_ms = 300;
+  int max_connections_per_source = 32;  // 0 = no per-source bound
+  // New connections per source over time, chrony's ntsratelimit
+  // (docs/configuration.md): off by default; on a public server, on.
+  bool ratelimit = false;
+  int ratelimit_interval = 6;
+  int ratelimit_burst = 8;
+  int ratelimit_leak = 2;
+  int source_ipv4_prefix = 32;
+  int source_ipv6_prefix = 64;
   int max_request_bytes = 1024;
   std::string ntp_server;  // "" = send no NTPv4 Server record
   int ntp_port = 123;      // a Port record is sent only if != 123
