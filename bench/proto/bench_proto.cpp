@@ -1,8 +1,10 @@
-// handle_burst at burst 32 (plain NTP; NTS AEAD 15 with one cookie and no
+// handle_burst at burst 32 (plain NTP; NTS with one cookie and no
 // placeholder; one cookie and three placeholders) against handle_request
-// called 32 times, in the same run. Reports packets/s (items_per_second) and
-// cycles per packet (thread CPU time at the TSC rate). Run: build/bin/bench_proto
-// --benchmark_repetitions=5
+// called 32 times, in the same run, for AEAD 15 (AES-SIV-CMAC-256 sessions,
+// 100-byte cookies under an AES-SIV master key) and AEAD 30 (AES-128-GCM-SIV
+// sessions, 64-byte cookies under a GCM-SIV master key). Reports packets/s
+// (items_per_second) and cycles per packet (thread CPU time at the TSC rate).
+// Run: build/bin/bench_proto --benchmark_repetitions=5
 // --benchmark_report_aggregates_only=true
 #include <benchmark/benchmark.h>
 #include <time.h>
@@ -44,10 +46,15 @@ class NullEngine final : public crypto::SivEngine {
   const char* name() const noexcept override { return "null"; }
 };
 
+// aead 15: the example's keys and cookie; aead 30: AEAD-30 session keys and
+// a cookie under the GCM-SIV master key, which is current (new cookies are
+// GCM-SIV-sealed too).
 struct Fixture {
-  explicit Fixture(int placeholders) : ring(*testing::example_ring()) {
-    const auto c2s = testing::key_from_hex(testing::kExampleC2s);
-    const auto cookie = testing::hex(testing::kExampleCookie);
+  Fixture(int aead, int placeholders)
+      : ring(aead == 30 ? *testing::aead30_ring() : *testing::example_ring()) {
+    const auto c2s = testing::key_from_hex(aead == 30 ? testing::kAead30C2s : testing::kExampleC2s);
+    const auto cookie =
+        aead == 30 ? testing::aead30_cookie(true) : testing::hex(testing::kExampleCookie);
     Client client(crypto::make_scalar_engine());
     testing::SeededRandom rng(1);
     for (std::size_t i = 0; i < kBurst; ++i) {
@@ -56,7 +63,8 @@ struct Fixture {
         reqs[i].resize(kHeaderLen);
         build_plain_request(0xe5f0'0000'0000'0000ull + i, reqs[i], p);
       } else {
-        reqs[i].resize(nts_request_len(cookie.size(), static_cast<std::size_t>(placeholders)));
+        reqs[i].resize(
+            nts_request_len(cookie.size(), static_cast<std::size_t>(placeholders), c2s.aead()));
         const NtsRequestSpec spec{&c2s, cookie, static_cast<std::uint8_t>(placeholders), 0x1000 + i,
                                   0};
         client.build_nts_request(spec, rng, reqs[i], p);
@@ -107,8 +115,9 @@ void report(benchmark::State& st, std::uint64_t ns, const Reason want, const Ser
 // handle_burst on the fixture's 32 requests with `server`, timed on CPU.
 // Random bytes come the way workers draw them (runtime::BufferedRandom:
 // 4 KiB RAND_bytes refills), so the bench pays what a worker pays per nonce.
+// Arguments: aead, placeholders (-1 = plain NTP).
 void run_burst(benchmark::State& st, Server& server, Reason want) {
-  Fixture f(static_cast<int>(st.range(0)));
+  Fixture f(static_cast<int>(st.range(0)), static_cast<int>(st.range(1)));
   CounterClock clock;
   runtime::BufferedRandom rng;
   std::array<Outcome, kBurst> out{};
@@ -121,14 +130,14 @@ void run_burst(benchmark::State& st, Server& server, Reason want) {
   report(st, cpu_ns() - t0, want, server);
 }
 
-// arg: -1 = plain NTP, else the number of placeholders with one cookie.
+// placeholders: -1 = plain NTP, else the number of placeholders with one cookie.
 void BM_Burst(benchmark::State& st) {
   Server server(crypto::make_best_engine());
-  run_burst(st, server, st.range(0) < 0 ? Reason::kOkPlain : Reason::kOkNts);
+  run_burst(st, server, st.range(1) < 0 ? Reason::kOkPlain : Reason::kOkNts);
 }
 
 void BM_Single(benchmark::State& st) {
-  Fixture f(static_cast<int>(st.range(0)));
+  Fixture f(static_cast<int>(st.range(0)), static_cast<int>(st.range(1)));
   Server server(crypto::make_best_engine());
   CounterClock clock;
   runtime::BufferedRandom rng;
@@ -140,7 +149,7 @@ void BM_Single(benchmark::State& st) {
       benchmark::DoNotOptimize(o);
     }
   }
-  report(st, cpu_ns() - t0, st.range(0) < 0 ? Reason::kOkPlain : Reason::kOkNts, server);
+  report(st, cpu_ns() - t0, st.range(1) < 0 ? Reason::kOkPlain : Reason::kOkNts, server);
 }
 
 // The core without crypto: what the protocol code itself costs per packet.
@@ -185,10 +194,21 @@ void BM_BurstPhases(benchmark::State& st) {
   for (int i = 0; i < 4; ++i) st.counters[names[i]] = static_cast<double>(timed->ns[i]) / pkts;
 }
 
-BENCHMARK(BM_BurstPhases)->Arg(0)->Arg(3)->ArgName("placeholders");
-BENCHMARK(BM_Burst)->Arg(-1)->Arg(0)->Arg(3)->ArgName("placeholders");
-BENCHMARK(BM_BurstNullCrypto)->Arg(0)->Arg(3)->ArgName("placeholders");
-BENCHMARK(BM_Single)->Arg(-1)->Arg(0)->Arg(3)->ArgName("placeholders");
+// AEAD 15 and AEAD 30 side by side (plain NTP once: it has no AEAD).
+BENCHMARK(BM_BurstPhases)
+    ->ArgNames({"aead", "placeholders"})
+    ->ArgsProduct({{15, 30}, {0, 3}});
+BENCHMARK(BM_Burst)
+    ->ArgNames({"aead", "placeholders"})
+    ->Args({15, -1})
+    ->ArgsProduct({{15, 30}, {0, 3}});
+BENCHMARK(BM_BurstNullCrypto)
+    ->ArgNames({"aead", "placeholders"})
+    ->ArgsProduct({{15, 30}, {0, 3}});
+BENCHMARK(BM_Single)
+    ->ArgNames({"aead", "placeholders"})
+    ->Args({15, -1})
+    ->ArgsProduct({{15, 30}, {0, 3}});
 
 }  // namespace
 }  // namespace ntsd::proto
