@@ -68,6 +68,9 @@ class VaesSiv final : public SivEngine {
   // dst = src xor CTR(K2, Q_l) of every lane (counters q_ set by the caller).
   void ctr_pass(std::span<const Bytes> src, std::span<std::uint8_t* const> dst) noexcept;
   void wipe_used() noexcept;
+  // Fills uni_ if every active lane of the chunk has one shape (mb_vaes.hpp:
+  // UniformOps); false otherwise (the chunk then goes through LaneBlocks).
+  bool uniform(std::span<const SivOp> ops, bool sealing) noexcept;
 
   std::unique_ptr<SivEngine> fallback_;
   vaes::LaneKeys mac_keys_{}, ctr_keys_{};
@@ -87,6 +90,7 @@ class VaesSiv final : public SivEngine {
   std::array<SivStatus, kChunk> fb_status_{};
   std::array<std::uint8_t, kChunk> fb_index_{};
   std::uint8_t zero_key_[16] = {};  // the key of idle lanes
+  vaes::UniformOps uni_{};          // pointers and lengths only: no key material
 };
 
 }  // namespace mb
