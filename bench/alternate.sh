@@ -14,6 +14,8 @@
 # each binary, the ratio new ÷ old of the medians and the median of the
 # per-pair ratios. Items/s is Google Benchmark's items_per_second: from the
 # process's CPU time, so time the benchmark lost its core does not count.
+# COUNTERS="a,b": also the medians of these user counters (e.g. bench_proto's
+# BM_BurstPhases cyc_cookie_open,cyc_auth_verify,...), old and new.
 #
 # Example (AEAD 15, burst 32; 119d3ed has no AEAD argument):
 #   bench/alternate.sh /work/wt/base119/build/bin/bench_proto build/bin/bench_proto 7 \
@@ -40,10 +42,10 @@ done
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
 
-# run BIN FILTER OUT: one run, items/s of the (single) matching benchmark.
+# run BIN FILTER OUT: one run, the JSON of the first matching benchmark.
 run() {
   "$1" --benchmark_filter="$2" --benchmark_min_time="$min_time" --benchmark_format=json \
-    2>/dev/null | jq -r '[.benchmarks[] | select(.run_type == "iteration") | .items_per_second] | first' >>"$3"
+    2>/dev/null | jq -c '[.benchmarks[] | select(.run_type == "iteration")] | first' >>"$3"
 }
 
 for ((p = 0; p < pairs; ++p)); do
@@ -65,11 +67,13 @@ echo "CPU: $(lscpu | sed -n 's/^Model name: *//p'), $(nproc) vCPUs"
 printf '%-14s %12s %12s %8s %12s   %s\n' case old_M/s new_M/s ratio pair_ratio "old runs / new runs (M/s)"
 for c in "$@"; do
   IFS='=' read -r label of nf <<<"$c"
-  python3 - "$label" "$tmp/$label.old" "$tmp/$label.new" <<'EOF'
-import statistics, sys
+  COUNTERS=${COUNTERS:-} python3 - "$label" "$tmp/$label.old" "$tmp/$label.new" <<'EOF'
+import json, os, statistics, sys
 label, fo, fn = sys.argv[1:]
-old = [float(x) for x in open(fo).read().split() if x != "null"]
-new = [float(x) for x in open(fn).read().split() if x != "null"]
+runs_old = [json.loads(x) for x in open(fo).read().split() if x != "null"]
+runs_new = [json.loads(x) for x in open(fn).read().split() if x != "null"]
+old = [r["items_per_second"] for r in runs_old]
+new = [r["items_per_second"] for r in runs_new]
 if not old or not new:
     print(f"{label:<14} no result (filter matched nothing?)")
     sys.exit(0)
@@ -77,5 +81,10 @@ mo, mn = statistics.median(old), statistics.median(new)
 pr = statistics.median(n / o for o, n in zip(old, new))
 fmt = lambda xs: " ".join(f"{x / 1e6:.2f}" for x in xs)
 print(f"{label:<14} {mo / 1e6:12.3f} {mn / 1e6:12.3f} {mn / mo:7.3f}x {pr:11.3f}x   {fmt(old)} / {fmt(new)}")
+for c in filter(None, os.environ.get("COUNTERS", "").split(",")):
+    co = [r[c] for r in runs_old if c in r]
+    cn = [r[c] for r in runs_new if c in r]
+    if co and cn:
+        print(f"  {c:<24} old {statistics.median(co):9.1f}  new {statistics.median(cn):9.1f}")
 EOF
 done
