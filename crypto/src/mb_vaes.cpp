@@ -311,11 +311,63 @@ NTSD_VAES_INLINE __mmask16 bytes_mask(std::size_t n) {
   return static_cast<__mmask16>((std::uint32_t{1} << n) - 1);
 }
 
+// Where the uniform kernels take round keys from: the table (per-lane keys)
+// or registers (Shared: every lane has one key, cookies under the master
+// key, so group 0's 11 round keys serve all groups).
+template <std::size_t G, bool Shared>
+struct RegKeys;
+
+// Per-lane keys: read from the table at every use (memory operands of
+// vaesenc); holding 44 registers' worth spilled, which measured slower.
+template <std::size_t G>
+struct RegKeys<G, false> {
+  const LaneKeys* kt;
+};
+
+// One key for every lane: its 11 round keys live in registers.
+template <std::size_t G>
+struct RegKeys<G, true> {
+  __m512i k[kRounds + 1];
+};
+
+template <std::size_t G>
+NTSD_VAES_INLINE void load_keys(const LaneKeys& kt, RegKeys<G, false>& rk) {
+  rk.kt = &kt;
+}
+
+template <std::size_t G>
+NTSD_VAES_INLINE void load_keys(const LaneKeys& kt, RegKeys<G, true>& rk) {
+  NTSD_UNROLL(11)
+  for (std::size_t r = 0; r <= kRounds; ++r) rk.k[r] = ld(&kt.rk[r][0]);
+}
+
+template <std::size_t G>
+NTSD_VAES_INLINE __m512i key(const RegKeys<G, false>& rk, std::size_t r, std::size_t g) {
+  return ld(&rk.kt->rk[r][4 * g]);
+}
+
+template <std::size_t G>
+NTSD_VAES_INLINE __m512i key(const RegKeys<G, true>& rk, std::size_t r, std::size_t) {
+  return rk.k[r];
+}
+
+// Rounds 1..10 of every lane (round 0's XOR is folded in by the caller).
+template <std::size_t G, bool S>
+NTSD_VAES_INLINE void rounds(const RegKeys<G, S>& rk, __m512i (&x)[4]) {
+  NTSD_UNROLL(10)
+  for (std::size_t r = 1; r < kRounds; ++r) {
+    NTSD_UNROLL(4)
+    for (std::size_t g = 0; g < G; ++g) x[g] = _mm512_aesenc_epi128(x[g], key(rk, r, g));
+  }
+  NTSD_UNROLL(4)
+  for (std::size_t g = 0; g < G; ++g) x[g] = _mm512_aesenclast_epi128(x[g], key(rk, kRounds, g));
+}
+
 // CMAC (RFC 4493) of the n bytes at p[l] of every lane into x, with D (if
 // given; then n >= 16) XORed into the last 16 bytes first (RFC 5297 §2.4's
 // xorend). Complete last block: sk1; padded: sk2.
-template <std::size_t G>
-NTSD_VAES_INLINE void absorb(const LaneKeys& kt, const std::uint8_t* const* p, std::size_t n,
+template <std::size_t G, bool S>
+NTSD_VAES_INLINE void absorb(const RegKeys<G, S>& rk, const std::uint8_t* const* p, std::size_t n,
                              const Block* sk1, const Block* sk2, const __m512i* d,
                              __m512i (&x)[4]) {
   const std::size_t nb = n == 0 ? 1 : (n + 15) / 16;
@@ -332,9 +384,9 @@ NTSD_VAES_INLINE void absorb(const LaneKeys& kt, const std::uint8_t* const* p, s
     for (std::size_t g = 0; g < G; ++g) {
       __m512i m = gather_full(p + 4 * g, 16 * k);
       if (straddle && k + 2 == nb) m = _mm512_xor_si512(m, _mm512_shuffle_epi8(d[g], up));
-      x[g] = _mm512_xor_si512(x[g], m);
+      x[g] = _mm512_ternarylogic_epi64(x[g], m, key(rk, 0, g), 0x96);  // x ^ m ^ rk0
     }
-    encrypt<G>(kt, x);
+    rounds(rk, x);
   }
   const __m512i pad = pad_at(rem);
   const Block* sk = rem == 16 ? sk1 : sk2;
@@ -343,40 +395,45 @@ NTSD_VAES_INLINE void absorb(const LaneKeys& kt, const std::uint8_t* const* p, s
     __m512i m = gather_part(p + 4 * g, 16 * (nb - 1), bytes_mask(rem));
     if (d != nullptr) m = _mm512_xor_si512(m, rem == 16 ? d[g] : _mm512_shuffle_epi8(d[g], down));
     m = _mm512_ternarylogic_epi64(m, pad, ld(&sk[4 * g]), 0x96);  // m ^ pad ^ sk
-    x[g] = _mm512_xor_si512(x[g], m);
+    x[g] = _mm512_ternarylogic_epi64(x[g], m, key(rk, 0, g), 0x96);
   }
-  encrypt<G>(kt, x);
+  rounds(rk, x);
 }
 
 // S2V (RFC 5297 §2.4) of every lane into v: D from D0 through each AD
 // component, then T = Sn xorend D (|Sn| >= 16) or dbl(D) xor pad(Sn).
-template <std::size_t G>
+template <std::size_t G, bool S>
 NTSD_VAES_INLINE void s2v(const LaneKeys& mac, const Block* sk1, const Block* sk2, const Block* d0,
                           const UniformOps& u, __m512i (&v)[4]) {
+  RegKeys<G, S> rk;
+  load_keys(mac, rk);
   __m512i d[4], x[4];
   NTSD_UNROLL(4)
   for (std::size_t g = 0; g < G; ++g) d[g] = ld(&d0[4 * g]);
   for (std::size_t j = 0; j < u.ad_count; ++j) {
-    absorb<G>(mac, u.ad[j], u.ad_len[j], sk1, sk2, nullptr, x);
+    absorb(rk, u.ad[j], u.ad_len[j], sk1, sk2, nullptr, x);
     NTSD_UNROLL(4)
     for (std::size_t g = 0; g < G; ++g) d[g] = _mm512_xor_si512(dbl4(d[g]), x[g]);
   }
   const std::size_t n = u.msg_len;
-  if (n >= 16) return absorb<G>(mac, u.msg, n, sk1, sk2, d, v);
+  if (n >= 16) return absorb(rk, u.msg, n, sk1, sk2, d, v);
   // One complete block, so sk1.
   const __m512i pad = pad_at(n);
   NTSD_UNROLL(4)
   for (std::size_t g = 0; g < G; ++g) {
     const __m512i t = _mm512_xor_si512(dbl4(d[g]), gather_part(u.msg + 4 * g, 0, bytes_mask(n)));
     v[g] = _mm512_ternarylogic_epi64(t, pad, ld(&sk1[4 * g]), 0x96);
+    v[g] = _mm512_xor_si512(v[g], key(rk, 0, g));
   }
-  encrypt<G>(mac, v);
+  rounds(rk, v);
 }
 
 // out[l] = in[l] xor CTR(K2, Q) (RFC 5297 §2.5) for n bytes; q holds the
 // counter blocks V with bits 63 and 31 cleared.
-template <std::size_t G>
+template <std::size_t G, bool S>
 NTSD_VAES_INLINE void ctr_xor(const LaneKeys& kt, const __m512i (&q)[4], const UniformOps& u) {
+  RegKeys<G, S> rk;
+  load_keys(kt, rk);
   const __m512i rev =
       _mm512_broadcast_i32x4(_mm_set_epi8(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15));
   const __m512i one = _mm512_set4_epi32(0, 0, 0, 1);
@@ -387,10 +444,10 @@ NTSD_VAES_INLINE void ctr_xor(const LaneKeys& kt, const __m512i (&q)[4], const U
   for (std::size_t o = 0; o < n; o += 16) {
     NTSD_UNROLL(4)
     for (std::size_t g = 0; g < G; ++g) {
-      x[g] = _mm512_shuffle_epi8(c[g], rev);
+      x[g] = _mm512_xor_si512(_mm512_shuffle_epi8(c[g], rev), key(rk, 0, g));
       c[g] = _mm512_add_epi32(c[g], one);
     }
-    encrypt<G>(kt, x);
+    rounds(rk, x);
     const __mmask16 m = bytes_mask(n - o < 16 ? n - o : 16);
     NTSD_UNROLL(4)
     for (std::size_t g = 0; g < G; ++g)
@@ -406,20 +463,20 @@ NTSD_VAES_INLINE __m512i ctr_block(__m512i v) {
   return _mm512_and_si512(v, keep);
 }
 
-template <std::size_t G>
+template <std::size_t G, bool S>
 NTSD_VAES void seal_uniform_g(const LaneKeys& mac, const LaneKeys* ctr, const Block* sk1,
                               const Block* sk2, const Block* d0, const UniformOps& u) {
   __m512i v[4];
-  s2v<G>(mac, sk1, sk2, d0, u, v);
+  s2v<G, S>(mac, sk1, sk2, d0, u, v);
   NTSD_UNROLL(4)
   for (std::size_t g = 0; g < G; ++g) {
     scatter(u.tag_out + 4 * g, 0, v[g], 0xffff);
     v[g] = ctr_block(v[g]);
   }
-  if (u.msg_len != 0) ctr_xor<G>(*ctr, v, u);
+  if (u.msg_len != 0) ctr_xor<G, S>(*ctr, v, u);
 }
 
-template <std::size_t G>
+template <std::size_t G, bool S>
 NTSD_VAES std::uint32_t open_uniform_g(const LaneKeys& mac, const LaneKeys* ctr, const Block* sk1,
                                        const Block* sk2, const Block* d0, const UniformOps& u) {
   const std::uint8_t* const* siv = u.tag_in;
@@ -429,9 +486,9 @@ NTSD_VAES std::uint32_t open_uniform_g(const LaneKeys& mac, const LaneKeys* ctr,
   if (u.msg_len != 0) {
     NTSD_UNROLL(4)
     for (std::size_t g = 0; g < G; ++g) v[g] = ctr_block(s[g]);
-    ctr_xor<G>(*ctr, v, u);
+    ctr_xor<G, S>(*ctr, v, u);
   }
-  s2v<G>(mac, sk1, sk2, d0, u, v);
+  s2v<G, S>(mac, sk1, sk2, d0, u, v);
   // Both 64-bit halves of a lane equal: bits 2l and 2l+1 of the mask.
   std::uint32_t eq = 0;
   NTSD_UNROLL(4)
@@ -527,29 +584,43 @@ void ctr_keystream(const LaneKeys& kt, std::size_t groups, const Block (&q)[kLan
   NTSD_BY_GROUPS(ctr_g, kt, q, b, steps)
 }
 
-void seal_uniform(const LaneKeys& mac, const LaneKeys* ctr, std::size_t groups,
+// One instantiation per group count and key sharing.
+#define NTSD_UNIFORM(fn, ...)                                              \
+  switch (groups * 2 + (shared ? 1 : 0)) {                                 \
+    case 2:                                                                \
+      return fn<1, false>(__VA_ARGS__);                                    \
+    case 3:                                                                \
+      return fn<1, true>(__VA_ARGS__);                                     \
+    case 4:                                                                \
+      return fn<2, false>(__VA_ARGS__);                                    \
+    case 5:                                                                \
+      return fn<2, true>(__VA_ARGS__);                                     \
+    case 6:                                                                \
+      return fn<3, false>(__VA_ARGS__);                                    \
+    case 7:                                                                \
+      return fn<3, true>(__VA_ARGS__);                                     \
+    case 8:                                                                \
+      return fn<4, false>(__VA_ARGS__);                                    \
+    case 9:                                                                \
+      return fn<4, true>(__VA_ARGS__);                                     \
+    default:                                                               \
+      break;                                                               \
+  }
+
+void seal_uniform(const LaneKeys& mac, const LaneKeys* ctr, std::size_t groups, bool shared,
                   const Block (&sk1)[kLanes], const Block (&sk2)[kLanes],
                   const Block (&d0)[kLanes], const UniformOps& u) noexcept {
-  NTSD_BY_GROUPS(seal_uniform_g, mac, ctr, sk1, sk2, d0, u)
+  NTSD_UNIFORM(seal_uniform_g, mac, ctr, sk1, sk2, d0, u)
 }
 
 std::uint32_t open_uniform(const LaneKeys& mac, const LaneKeys* ctr, std::size_t groups,
-                           const Block (&sk1)[kLanes], const Block (&sk2)[kLanes],
+                           bool shared, const Block (&sk1)[kLanes], const Block (&sk2)[kLanes],
                            const Block (&d0)[kLanes], const UniformOps& u) noexcept {
-  switch (groups) {
-    case 1:
-      return open_uniform_g<1>(mac, ctr, sk1, sk2, d0, u);
-    case 2:
-      return open_uniform_g<2>(mac, ctr, sk1, sk2, d0, u);
-    case 3:
-      return open_uniform_g<3>(mac, ctr, sk1, sk2, d0, u);
-    case 4:
-      return open_uniform_g<4>(mac, ctr, sk1, sk2, d0, u);
-    default:
-      return 0;
-  }
+  NTSD_UNIFORM(open_uniform_g, mac, ctr, sk1, sk2, d0, u)
+  return 0;
 }
 
+#undef NTSD_UNIFORM
 #undef NTSD_BY_GROUPS
 
 }  // namespace ntsd::crypto::mb::vaes

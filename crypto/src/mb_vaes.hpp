@@ -118,7 +118,9 @@ extern const std::uint8_t kZeros[kMaxSteps * 16];
 // Seal (RFC 5297 §2.6): V = S2V(K1, AD..., P) to tag_out[l], then
 // out[l] = in[l] xor CTR(K2, V with bits 63 and 31 cleared). ctr may be null
 // if msg_len is 0.
-void seal_uniform(const LaneKeys& mac, const LaneKeys* ctr, std::size_t groups,
+// shared: every lane has the same key (its tables hold one key 16 times),
+// so the kernel keeps one set of round keys in registers.
+void seal_uniform(const LaneKeys& mac, const LaneKeys* ctr, std::size_t groups, bool shared,
                   const Block (&sk1)[kLanes], const Block (&sk2)[kLanes],
                   const Block (&d0)[kLanes], const UniformOps& u) noexcept;
 
@@ -127,7 +129,7 @@ void seal_uniform(const LaneKeys& mac, const LaneKeys* ctr, std::size_t groups,
 // V equals tag_in[l] (compared without a data-dependent branch); the caller
 // zeroes the others' plaintext.
 std::uint32_t open_uniform(const LaneKeys& mac, const LaneKeys* ctr, std::size_t groups,
-                           const Block (&sk1)[kLanes], const Block (&sk2)[kLanes],
+                           bool shared, const Block (&sk1)[kLanes], const Block (&sk2)[kLanes],
                            const Block (&d0)[kLanes], const UniformOps& u) noexcept;
 
 }  // namespace ntsd::crypto::mb::vaes

@@ -133,6 +133,15 @@ void VaesSiv::setup_keys(const std::array<const SivKey*, kChunk>& keys, bool ctr
   setup_ctr_ = ctr;
 }
 
+bool VaesSiv::shared_key() const noexcept {
+  // Every lane of the registers in use set up with one key object (idle
+  // lanes hold the zero key, so they must not exist either).
+  const std::size_t lanes = groups_ * vaes::kLanesPerGroup;
+  for (std::size_t l = 1; l < lanes; ++l)
+    if (setup_keys_[l] != setup_keys_[0]) return false;
+  return setup_keys_[0] != nullptr;
+}
+
 void VaesSiv::run_cmac(std::size_t steps) noexcept {
   if (steps == 0) return;
   vaes::cbc_mac(mac_keys_, groups_, blocks_, steps);
@@ -232,8 +241,8 @@ bool VaesSiv::uniform(std::span<const SivOp> ops, bool sealing) noexcept {
 void VaesSiv::seal_chunk(std::span<const SivOp> ops, std::span<SivStatus> status) noexcept {
   if (!admit(ops, status, true)) return;
   if (uniform(ops, true)) {
-    vaes::seal_uniform(mac_keys_, uni_.msg_len != 0 ? &ctr_keys_ : nullptr, groups_, sk1_, sk2_,
-                       d0_, uni_);
+    vaes::seal_uniform(mac_keys_, uni_.msg_len != 0 ? &ctr_keys_ : nullptr, groups_,
+                       shared_key(), sk1_, sk2_, d0_, uni_);
     for (std::size_t l = 0; l < ops.size(); ++l)
       if (lanes_[l].active) status[l] = SivStatus::kOk;
     return;
@@ -257,8 +266,9 @@ void VaesSiv::seal_chunk(std::span<const SivOp> ops, std::span<SivStatus> status
 void VaesSiv::open_chunk(std::span<const SivOp> ops, std::span<SivStatus> status) noexcept {
   if (!admit(ops, status, false)) return;
   if (uniform(ops, false)) {
-    const std::uint32_t ok = vaes::open_uniform(
-        mac_keys_, uni_.msg_len != 0 ? &ctr_keys_ : nullptr, groups_, sk1_, sk2_, d0_, uni_);
+    const std::uint32_t ok =
+        vaes::open_uniform(mac_keys_, uni_.msg_len != 0 ? &ctr_keys_ : nullptr, groups_,
+                           shared_key(), sk1_, sk2_, d0_, uni_);
     for (std::size_t l = 0; l < ops.size(); ++l) {
       if (!lanes_[l].active) continue;
       const bool good = (ok >> l) & 1u;

@@ -60,6 +60,9 @@ class VaesSiv final : public SivEngine {
   bool admit(std::span<const SivOp> ops, std::span<SivStatus> status, bool sealing) noexcept;
   // Key tables, subkeys and D0 for the lanes' keys (null: idle lane), K2 if ctr.
   void setup_keys(const std::array<const SivKey*, kChunk>& keys, bool ctr) noexcept;
+  // Whether the lanes in use were all set up with one key (the tables then
+  // hold it 16 times, and the uniform kernels keep one copy in registers).
+  bool shared_key() const noexcept;
   void run_cmac(std::size_t steps) noexcept;
   void ad_pass(std::span<const SivOp> ops) noexcept;
   // V = CMAC(K1, T) of every lane over its message msg[l]; read with v(l).
