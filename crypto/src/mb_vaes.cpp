@@ -330,6 +330,13 @@ struct RegKeys<G, true> {
   __m512i k[kRounds + 1];
 };
 
+// The lane group whose subkeys and D0 serve group g: with one key for every
+// lane only group 0's are set up (setup() for 1 group).
+template <bool S>
+constexpr std::size_t grp(std::size_t g) {
+  return S ? 0 : g;
+}
+
 template <std::size_t G>
 NTSD_VAES_INLINE void load_keys(const LaneKeys& kt, RegKeys<G, false>& rk) {
   rk.kt = &kt;
@@ -394,7 +401,7 @@ NTSD_VAES_INLINE void absorb(const RegKeys<G, S>& rk, const std::uint8_t* const*
   for (std::size_t g = 0; g < G; ++g) {
     __m512i m = gather_part(p + 4 * g, 16 * (nb - 1), bytes_mask(rem));
     if (d != nullptr) m = _mm512_xor_si512(m, rem == 16 ? d[g] : _mm512_shuffle_epi8(d[g], down));
-    m = _mm512_ternarylogic_epi64(m, pad, ld(&sk[4 * g]), 0x96);  // m ^ pad ^ sk
+    m = _mm512_ternarylogic_epi64(m, pad, ld(&sk[4 * grp<S>(g)]), 0x96);  // m ^ pad ^ sk
     x[g] = _mm512_ternarylogic_epi64(x[g], m, key(rk, 0, g), 0x96);
   }
   rounds(rk, x);
@@ -409,7 +416,7 @@ NTSD_VAES_INLINE void s2v(const LaneKeys& mac, const Block* sk1, const Block* sk
   load_keys(mac, rk);
   __m512i d[4], x[4];
   NTSD_UNROLL(4)
-  for (std::size_t g = 0; g < G; ++g) d[g] = ld(&d0[4 * g]);
+  for (std::size_t g = 0; g < G; ++g) d[g] = ld(&d0[4 * grp<S>(g)]);
   for (std::size_t j = 0; j < u.ad_count; ++j) {
     absorb(rk, u.ad[j], u.ad_len[j], sk1, sk2, nullptr, x);
     NTSD_UNROLL(4)
@@ -422,7 +429,7 @@ NTSD_VAES_INLINE void s2v(const LaneKeys& mac, const Block* sk1, const Block* sk
   NTSD_UNROLL(4)
   for (std::size_t g = 0; g < G; ++g) {
     const __m512i t = _mm512_xor_si512(dbl4(d[g]), gather_part(u.msg + 4 * g, 0, bytes_mask(n)));
-    v[g] = _mm512_ternarylogic_epi64(t, pad, ld(&sk1[4 * g]), 0x96);
+    v[g] = _mm512_ternarylogic_epi64(t, pad, ld(&sk1[4 * grp<S>(g)]), 0x96);
     v[g] = _mm512_xor_si512(v[g], key(rk, 0, g));
   }
   rounds(rk, v);

@@ -118,8 +118,9 @@ extern const std::uint8_t kZeros[kMaxSteps * 16];
 // Seal (RFC 5297 §2.6): V = S2V(K1, AD..., P) to tag_out[l], then
 // out[l] = in[l] xor CTR(K2, V with bits 63 and 31 cleared). ctr may be null
 // if msg_len is 0.
-// shared: every lane has the same key (its tables hold one key 16 times),
-// so the kernel keeps one set of round keys in registers.
+// shared: every lane has the same key, so the kernel keeps one set of round
+// keys in registers and reads only lane group 0 of the tables, subkeys and
+// D0 (the engine then sets up group 0 only).
 void seal_uniform(const LaneKeys& mac, const LaneKeys* ctr, std::size_t groups, bool shared,
                   const Block (&sk1)[kLanes], const Block (&sk2)[kLanes],
                   const Block (&d0)[kLanes], const UniformOps& u) noexcept;

@@ -81,6 +81,7 @@ void VaesSiv::wipe_used() noexcept {
   wipe_groups_ = 0;
   setup_groups_ = 0;  // nothing set up any more
   setup_keys_ = {};
+  setup_compact_ = false;
 }
 
 bool VaesSiv::admit(std::span<const SivOp> ops, std::span<SivStatus> status,
@@ -110,36 +111,42 @@ bool VaesSiv::admit(std::span<const SivOp> ops, std::span<SivStatus> status,
   }
   if (hi == 0) return false;
   groups_ = (hi + vaes::kLanesPerGroup - 1) / vaes::kLanesPerGroup;
-  setup_keys(keys, ctr);
+  uniform_ = uniform(ops, sealing);
+  // One key in every lane of a uniform chunk (cookies under the master key):
+  // the uniform kernels read lane group 0 only, so only it is set up.
+  bool shared = uniform_;
+  for (std::size_t l = 1; shared && l < groups_ * vaes::kLanesPerGroup; ++l)
+    shared = keys[l] == keys[0];
+  setup_keys(keys, ctr, shared);
   return true;
 }
 
-void VaesSiv::setup_keys(const std::array<const SivKey*, kChunk>& keys, bool ctr) noexcept {
+void VaesSiv::setup_keys(const std::array<const SivKey*, kChunk>& keys, bool ctr,
+                         bool compact) noexcept {
   // The next chunk of a burst under one key (cookies) finds its lanes set
   // up already: same key objects in the same lanes (siv.hpp allows reuse for
-  // equal key pointers within a burst; the cache dies with wipe_used()).
-  if (setup_groups_ >= groups_ && (setup_ctr_ || !ctr) && keys == setup_keys_) return;
+  // equal key pointers within a burst; the cache dies with wipe_used()). A
+  // compact set-up (group 0 only) serves only a compact need.
+  if ((setup_ctr_ || !ctr) && keys == setup_keys_ &&
+      (compact ? setup_groups_ >= 1 : !setup_compact_ && setup_groups_ >= groups_)) {
+    shared_ = compact;
+    return;
+  }
   const std::uint8_t* k1[kChunk];
   const std::uint8_t* k2[kChunk];
   for (std::size_t l = 0; l < kChunk; ++l) {
     k1[l] = keys[l] != nullptr ? keys[l]->mac_key().data() : zero_key_;
     k2[l] = keys[l] != nullptr ? keys[l]->ctr_key().data() : zero_key_;
   }
-  vaes::setup(k1, k2, groups_, mac_keys_, ctr ? &ctr_keys_ : nullptr, sk1_, sk2_, d0_);
+  const std::size_t groups = compact ? 1 : groups_;
+  vaes::setup(k1, k2, groups, mac_keys_, ctr ? &ctr_keys_ : nullptr, sk1_, sk2_, d0_);
   ctr_keys_used_ |= ctr;
-  wipe_groups_ = std::max(wipe_groups_, groups_);
+  wipe_groups_ = std::max(wipe_groups_, groups);
   setup_keys_ = keys;
-  setup_groups_ = groups_;
+  setup_groups_ = groups;
   setup_ctr_ = ctr;
-}
-
-bool VaesSiv::shared_key() const noexcept {
-  // Every lane of the registers in use set up with one key object (idle
-  // lanes hold the zero key, so they must not exist either).
-  const std::size_t lanes = groups_ * vaes::kLanesPerGroup;
-  for (std::size_t l = 1; l < lanes; ++l)
-    if (setup_keys_[l] != setup_keys_[0]) return false;
-  return setup_keys_[0] != nullptr;
+  setup_compact_ = compact;
+  shared_ = compact;
 }
 
 void VaesSiv::run_cmac(std::size_t steps) noexcept {
@@ -240,9 +247,9 @@ bool VaesSiv::uniform(std::span<const SivOp> ops, bool sealing) noexcept {
 
 void VaesSiv::seal_chunk(std::span<const SivOp> ops, std::span<SivStatus> status) noexcept {
   if (!admit(ops, status, true)) return;
-  if (uniform(ops, true)) {
+  if (uniform_) {
     vaes::seal_uniform(mac_keys_, uni_.msg_len != 0 ? &ctr_keys_ : nullptr, groups_,
-                       shared_key(), sk1_, sk2_, d0_, uni_);
+                       shared_, sk1_, sk2_, d0_, uni_);
     for (std::size_t l = 0; l < ops.size(); ++l)
       if (lanes_[l].active) status[l] = SivStatus::kOk;
     return;
@@ -265,10 +272,10 @@ void VaesSiv::seal_chunk(std::span<const SivOp> ops, std::span<SivStatus> status
 
 void VaesSiv::open_chunk(std::span<const SivOp> ops, std::span<SivStatus> status) noexcept {
   if (!admit(ops, status, false)) return;
-  if (uniform(ops, false)) {
+  if (uniform_) {
     const std::uint32_t ok =
         vaes::open_uniform(mac_keys_, uni_.msg_len != 0 ? &ctr_keys_ : nullptr, groups_,
-                           shared_key(), sk1_, sk2_, d0_, uni_);
+                           shared_, sk1_, sk2_, d0_, uni_);
     for (std::size_t l = 0; l < ops.size(); ++l) {
       if (!lanes_[l].active) continue;
       const bool good = (ok >> l) & 1u;

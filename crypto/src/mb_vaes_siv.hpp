@@ -58,11 +58,9 @@ class VaesSiv final : public SivEngine {
   // Sends the ops this engine does not take to the fallback and sets up the
   // keys of the others. False if no op is left for the lanes.
   bool admit(std::span<const SivOp> ops, std::span<SivStatus> status, bool sealing) noexcept;
-  // Key tables, subkeys and D0 for the lanes' keys (null: idle lane), K2 if ctr.
-  void setup_keys(const std::array<const SivKey*, kChunk>& keys, bool ctr) noexcept;
-  // Whether the lanes in use were all set up with one key (the tables then
-  // hold it 16 times, and the uniform kernels keep one copy in registers).
-  bool shared_key() const noexcept;
+  // Key tables, subkeys and D0 for the lanes' keys (null: idle lane), K2 if
+  // ctr; compact: every lane has one key and only lane group 0 is needed.
+  void setup_keys(const std::array<const SivKey*, kChunk>& keys, bool ctr, bool compact) noexcept;
   void run_cmac(std::size_t steps) noexcept;
   void ad_pass(std::span<const SivOp> ops) noexcept;
   // V = CMAC(K1, T) of every lane over its message msg[l]; read with v(l).
@@ -89,6 +87,9 @@ class VaesSiv final : public SivEngine {
   std::array<const SivKey*, kChunk> setup_keys_{};
   std::size_t setup_groups_ = 0;
   bool setup_ctr_ = false;
+  bool setup_compact_ = false;  // only lane group 0 set up (one key for all lanes)
+  bool shared_ = false;         // this chunk: uniform, one key, group 0 set up
+  bool uniform_ = false;        // this chunk: every active lane has one shape (uni_)
   std::array<SivOp, kChunk> fb_ops_{};
   std::array<SivStatus, kChunk> fb_status_{};
   std::array<std::uint8_t, kChunk> fb_index_{};
