@@ -16,6 +16,7 @@
 #include "impl.hpp"
 #include "ntsd/clock/ntp_time.hpp"
 #include "ntsd/crypto/siv.hpp"
+#include "ntsd/runtime/interleave.hpp"
 #include "ntsd/runtime/ratelimit.hpp"
 
 namespace ntsd::dpdk {
@@ -34,7 +35,7 @@ class Worker {
  public:
   Worker(DpdkBackend::Impl& b, std::size_t index)
       : b_(b), index_(index), stats_(b.shared.metrics.worker(index)),
-        server_(crypto::make_best_engine()), txclock_(b.shared.tsc), gate_(b.shared, stats_),
+        server_(crypto::make_best_engine()), txclock_(b.shared.tsc), gate_(b.shared, stats_), xleave_(b.shared, stats_),
         burst_(std::min<std::size_t>(static_cast<std::size_t>(b.cfg.dataplane.burst), kMaxBurst)),
         out_(new std::array<std::uint8_t, proto::kMaxPacketLen>[kMaxBurst]) {
     local_.ip4 = b.addrs.ip4;
@@ -69,6 +70,7 @@ class Worker {
     runtime::bump(stats_.bursts);
     local_.mac = p.mac;
     n_tx_ = 0;
+    n_tickets_ = 0;
     n_req_ = 0;
     n_kiss_ = 0;
     // The frames were just written by another core (the NIC's DMA, or a
@@ -135,8 +137,10 @@ class Worker {
   // The rate-limit gate (runtime/ratelimit.hpp), before the core sees the
   // request: the core's burst, a RATE kiss after it, or a silent drop.
   void admit(const Port& p, rte_mbuf* m, const net::Classified& c, net::Bytes frame, proto::NtpTime burst_t2) {
-    const proto::Request r{frame.subspan(c.payload, c.payload_len), hw_t2(p, m, burst_t2), proto::MutBytes(out_[n_req_])};
-    switch (gate_.admit(source(frame, c), r.rx, r.bytes)) {
+    proto::Request r{frame.subspan(c.payload, c.payload_len), hw_t2(p, m, burst_t2), proto::MutBytes(out_[n_req_])};
+    r.client = source(frame, c);
+    r.port = static_cast<std::uint16_t>(frame[c.l4] << 8 | frame[c.l4 + 1]);  // UDP source port
+    switch (gate_.admit(r.client, r.rx, r.bytes)) {
       case runtime::Admit::kCore:
         pending_[n_req_] = {m, c};
         reqs_[n_req_++] = r;
@@ -183,10 +187,12 @@ class Worker {
   void answer(const Port& p) {
     const proto::ServerState state = runtime::server_state(b_.shared);
     server_.handle_burst(std::span(reqs_.data(), n_req_), state, ring_, txclock_, rng_,
-                         std::span(outcomes_.data(), n_req_));
+                         std::span(outcomes_.data(), n_req_), xleave_.table());
     for (std::size_t i = 0; i < n_req_; ++i) {
       const proto::Outcome& o = outcomes_[i];
-      if (o.verdict == proto::Verdict::kRespond) stats_.record_processing(reqs_[i].rx, net::Bytes(out_[i].data(), o.len));
+      // An interleaved answer's T3 is the previous response's: not this one's processing time.
+      if (o.verdict == proto::Verdict::kRespond && !o.interleaved)
+        stats_.record_processing(reqs_[i].rx, net::Bytes(out_[i].data(), o.len));
       reply(p, pending_[i], o, out_[i].data());
     }
     // Over the limit, plain: a 48-byte RATE kiss (never longer than the request).
@@ -197,6 +203,7 @@ class Worker {
       reply(p, kiss_[i], o, kiss_out_.data());
     }
     stats_.sync_reasons(server_.counters());
+    xleave_.sync(server_);
   }
 
   // Sends the core's answer `o` (bytes at `ntp`) in the request's own mbuf, or frees it.
@@ -217,16 +224,19 @@ class Worker {
       m->l3_len = c.ip6 ? net::kIp6Len : net::kIp4Len;
       m->ol_flags = RTE_MBUF_F_TX_UDP_CKSUM | (c.ip6 ? RTE_MBUF_F_TX_IPV6 : RTE_MBUF_F_TX_IPV4);
     }
-    queue(m, len);
+    queue(m, len, o.tx_ticket);
   }
 
   static net::MutBytes writable(rte_mbuf* m) {
     return {rte_pktmbuf_mtod(m, std::uint8_t*), static_cast<std::size_t>(rte_pktmbuf_data_len(m)) + rte_pktmbuf_tailroom(m)};
   }
 
-  void queue(rte_mbuf* m, std::size_t len) {
+  // `ticket`: where the frame's TX time goes (interleaved mode), if anywhere.
+  void queue(rte_mbuf* m, std::size_t len, xleave::Ticket ticket = xleave::kNoTicket) {
     m->data_len = static_cast<std::uint16_t>(len);
     m->pkt_len = static_cast<std::uint32_t>(len);
+    tx_ticket_[n_tx_] = ticket;
+    n_tickets_ += ticket != xleave::kNoTicket;
     tx_[n_tx_++] = m;
   }
 
@@ -239,9 +249,22 @@ class Worker {
     if (n_tx_ == 0) return;
     const auto q = static_cast<std::uint16_t>(index_);
     const std::uint16_t sent = rte_eth_tx_burst(p.id, q, tx_.data(), static_cast<std::uint16_t>(n_tx_));
+    if (n_tickets_ != 0) transmitted(sent);
     for (std::size_t i = sent; i < n_tx_; ++i) rte_pktmbuf_free(tx_[i]);  // what the device did not take
     runtime::bump(stats_.tx, sent);
     runtime::bump(stats_.tx_failed, n_tx_ - sent);
+  }
+
+  // Interleaved mode: the TX time of the frames the device took. No PMD of
+  // DPDK 22.11 reports a per-packet TX timestamp for UDP (timesync's
+  // rte_eth_timesync_read_tx_timestamp is for PTP frames, one at a time), so
+  // it is the TSC read right after rte_eth_tx_burst took them: one read for
+  // the burst, later and truer than the T3 stamped before sealing. The burst
+  // index names each frame's table entry (its ticket): no lookup.
+  void transmitted(std::uint16_t sent) noexcept {
+    const proto::NtpTime tx = clock::to_ntp64(b_.shared.tsc.now());
+    for (std::uint16_t i = 0; i < sent; ++i) xleave_.transmitted(tx_ticket_[i], tx);
+    n_tickets_ = 0;
   }
 
   DpdkBackend::Impl& b_;
@@ -251,6 +274,7 @@ class Worker {
   runtime::TscTxClock txclock_;
   runtime::BufferedRandom rng_;
   runtime::RateGate gate_;
+  runtime::Interleave xleave_;
   std::size_t burst_;
   std::unique_ptr<std::array<std::uint8_t, proto::kMaxPacketLen>[]> out_;
   net::LocalAddrs local_;
@@ -259,6 +283,8 @@ class Worker {
   std::array<proto::Request, kMaxBurst> reqs_{};
   std::array<proto::Outcome, kMaxBurst> outcomes_{};
   std::array<rte_mbuf*, kMaxBurst> tx_{};
+  std::array<xleave::Ticket, kMaxBurst> tx_ticket_{};  // tx_[i]'s table entry (interleaved mode)
+  std::size_t n_tickets_ = 0;
   std::array<Pending, kMaxBurst> kiss_{};  // over the limit, plain: RATE kiss
   std::array<proto::Request, kMaxBurst> kiss_reqs_{};
   std::array<std::uint8_t, proto::kHeaderLen> kiss_out_{};
