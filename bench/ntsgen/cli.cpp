@@ -61,6 +61,8 @@ void print_usage(std::FILE* f) {
       "load:    --rate R (1000)  --ramp FACTOR  --steps N (1; ramp: 10)  --duration S (1, per step)\n"
       "         --count N (per step)  --threshold PCT (1)  --drain S (0.25)  --burst N (32)\n"
       "         --attempts N (1: runs of a step over the threshold before a ramp ends)\n"
+      "mode:    --interleaved (interleaved requests, RFC 9769; as ntpperf -I)\n"
+      "         --offsets (T4 - T3 per answer: the server's transmit timestamp against our RX time)\n"
       "output:  --json FILE|-  --plot FILE.png  --quiet\n"
       "exit:    --linger S (0: keep the port open, idle, S s after the results or until SIGTERM)\n",
       f);
@@ -115,6 +117,10 @@ std::optional<Options> parse_cli(int argc, char** argv, std::string& err, bool& 
       o.quiet = true;
       continue;
     }
+    if (a == "--interleaved" || a == "--offsets") {
+      (a == "--interleaved" ? o.interleaved : o.offsets) = true;
+      continue;
+    }
     const auto it = opts.find(a);
     if (it == opts.end()) {
       err = "unknown option " + a;
@@ -139,6 +145,9 @@ std::optional<Options> parse_cli(int argc, char** argv, std::string& err, bool& 
   }
   if (o.run.factor > 1 && !steps_given) o.run.max_steps = 10;
   if (o.ke.host.empty()) o.ke.host = o.sock.server.empty() ? o.dst_ip : o.sock.server;
+  if (o.interleaved) o.offsets = true;
+  o.sock.rx_timestamps = o.offsets;  // T4 from the kernel for the offsets
+  o.sock.spread = o.interleaved;      // one request out per client at a time
   return o;
 }
 

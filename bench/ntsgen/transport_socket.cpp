@@ -6,6 +6,8 @@
 #include <sys/epoll.h>
 #include <sys/socket.h>
 #include <unistd.h>
+#include <linux/errqueue.h>
+#include <linux/net_tstamp.h>
 
 #include <array>
 #include <cerrno>
@@ -81,6 +83,16 @@ class SocketTransport final : public Transport {
         err = std::string("bind: ") + std::strerror(errno);
         return false;
       }
+      if (o.rx_timestamps) {
+        // The kernel's software RX timestamps (CLOCK_REALTIME): T4 for the
+        // transmit-timestamp offsets (interleave.hpp).
+        const int ts = SOF_TIMESTAMPING_RX_SOFTWARE | SOF_TIMESTAMPING_SOFTWARE;
+        if (setsockopt(fd, SOL_SOCKET, SO_TIMESTAMPING, &ts, sizeof ts) != 0) {
+          err = std::string("SO_TIMESTAMPING: ") + std::strerror(errno);
+          return false;
+        }
+        rx_ts_ = true;
+      }
       if (connect(fd, reinterpret_cast<sockaddr*>(&dst), dlen) != 0) {
         err = std::string("connect: ") + std::strerror(errno);
         return false;
@@ -90,6 +102,7 @@ class SocketTransport final : public Transport {
       ev.data.u32 = i;
       epoll_ctl(ep_, EPOLL_CTL_ADD, fd, &ev);
     }
+    spread_ = o.spread;
     desc_ = "udp sockets x" + std::to_string(fds_.size()) + " -> " + o.server + ":" + port;
     for (std::size_t i = 0; i < kBurst; ++i) {
       tx_[i].data = tx_mem_[i].data();
@@ -104,9 +117,16 @@ class SocketTransport final : public Transport {
   std::span<TxBuf> tx_buffers(std::size_t n, std::size_t len) noexcept override {
     if (len > kBufLen) return {};
     n = std::min(n, kBurst);
-    for (std::size_t i = 0; i < n; ++i) tx_[i].len = 0;
+    // The whole burst goes out on one socket (send()): one client; spread,
+    // each request on the next socket.
+    for (std::size_t i = 0; i < n; ++i) {
+      tx_[i].len = 0;
+      tx_[i].client = static_cast<std::uint32_t>(spread_ ? (next_tx_ + i) % fds_.size() : next_tx_);
+    }
     return {tx_.data(), n};
   }
+
+  std::uint32_t clients() const noexcept override { return static_cast<std::uint32_t>(fds_.size()); }
 
   std::size_t send(std::span<TxBuf> bufs) noexcept override {
     std::size_t m = 0;
@@ -116,16 +136,20 @@ class SocketTransport final : public Transport {
       txhdr_[m] = mmsghdr{};
       txhdr_[m].msg_hdr.msg_iov = &txiov_[m];
       txhdr_[m].msg_hdr.msg_iovlen = 1;
+      txfd_[m] = fds_[b.client % fds_.size()];
       ++m;
     }
+    // Spread bursts over the sockets (source ports) round robin; one
+    // sendmmsg per run of requests on the same socket.
+    next_tx_ = (next_tx_ + (spread_ ? bufs.size() : 1)) % fds_.size();
     std::size_t done = 0;
-    // Spread bursts over the sockets (source ports) round robin.
-    const int fd = fds_[next_tx_];
-    next_tx_ = (next_tx_ + 1) % fds_.size();
     while (done < m) {
-      const int r = sendmmsg(fd, txhdr_.data() + done, static_cast<unsigned>(m - done), 0);
+      std::size_t run = 1;
+      while (done + run < m && txfd_[done + run] == txfd_[done]) ++run;
+      const int r = sendmmsg(txfd_[done], txhdr_.data() + done, static_cast<unsigned>(run), 0);
       if (r <= 0) break;  // EAGAIN: the socket buffer is full, the rest is not sent
       done += static_cast<std::size_t>(r);
+      if (static_cast<std::size_t>(r) < run) break;
     }
     return done;
   }
@@ -137,33 +161,52 @@ class SocketTransport final : public Transport {
     std::size_t got = 0;
     for (int e = 0; e < ne && got < max; ++e) {
       const int fd = fds_[evs[e].data.u32];
-      for (std::size_t i = got; i < max; ++i) rxhdr_[i].msg_hdr.msg_flags = 0;
+      for (std::size_t i = got; i < max; ++i) {
+        rxhdr_[i].msg_hdr.msg_flags = 0;
+        rxhdr_[i].msg_hdr.msg_control = rx_ts_ ? rxctl_[i].data() : nullptr;
+        rxhdr_[i].msg_hdr.msg_controllen = rx_ts_ ? rxctl_[i].size() : 0;
+      }
       const int r = recvmmsg(fd, rxhdr_.data() + got, static_cast<unsigned>(max - got), MSG_DONTWAIT, nullptr);
       if (r <= 0) continue;
       const std::uint64_t now = mono_ns();
       for (int k = 0; k < r; ++k, ++got) {
-        rx_[got] = RxPkt{rx_mem_[got].data(), static_cast<std::uint16_t>(rxhdr_[got].msg_len), now};
+        rx_[got] = RxPkt{rx_mem_[got].data(), static_cast<std::uint16_t>(rxhdr_[got].msg_len), now,
+                         rx_ts_ ? kernel_rx_ns(rxhdr_[got].msg_hdr) : 0};
       }
     }
     return {rx_.data(), got};
   }
 
   std::uint64_t now_ns() const noexcept override { return mono_ns(); }
+
+  static std::uint64_t kernel_rx_ns(msghdr& h) noexcept {
+    for (cmsghdr* c = CMSG_FIRSTHDR(&h); c != nullptr; c = CMSG_NXTHDR(&h, c)) {
+      if (c->cmsg_level != SOL_SOCKET || c->cmsg_type != SCM_TIMESTAMPING) continue;
+      scm_timestamping ts;
+      std::memcpy(&ts, CMSG_DATA(c), sizeof ts);
+      return static_cast<std::uint64_t>(ts.ts[0].tv_sec) * 1'000'000'000u + static_cast<std::uint64_t>(ts.ts[0].tv_nsec);
+    }
+    return 0;
+  }
   std::string describe() const override { return desc_; }
 
  private:
   std::vector<int> fds_;
   int ep_ = -1;
   std::size_t next_tx_ = 0;
+  bool rx_ts_ = false;
+  bool spread_ = false;
   std::string desc_;
   std::array<std::array<std::uint8_t, kBufLen>, kBurst> tx_mem_{};
   std::array<std::array<std::uint8_t, kBufLen>, kBurst> rx_mem_{};
   std::array<TxBuf, kBurst> tx_{};
   std::array<iovec, kBurst> txiov_{};
   std::array<mmsghdr, kBurst> txhdr_{};
+  std::array<int, kBurst> txfd_{};
   std::array<iovec, kBurst> rxiov_{};
   std::array<mmsghdr, kBurst> rxhdr_{};
   std::array<RxPkt, kBurst> rx_{};
+  std::array<std::array<std::uint8_t, 64>, kBurst> rxctl_{};
 };
 
 }  // namespace
