@@ -14,21 +14,13 @@ std::uint64_t be64(const std::uint8_t* p) noexcept {
 
 }  // namespace
 
-bool parse_looped(std::span<const std::uint8_t> pkt, Looped& out) noexcept {
-  std::size_t pos = 0;
+namespace {
+
+// IPv4 or IPv6 (no extension headers), UDP, and at least an NTP header from
+// `pos` on.
+bool parse_ip(std::span<const std::uint8_t> pkt, std::size_t pos, Looped& out) noexcept {
   const std::size_t n = pkt.size();
-  // A link header when the first byte cannot start an IP header: the
-  // kernel hands back what the driver saw (Ethernet on veth, lo and NICs).
-  const std::uint8_t v = n > 0 ? pkt[0] >> 4 : 0;
-  if (v != 4 && v != 6) {
-    pos = 12;
-    while (pos + 4 <= n && be16(&pkt[pos]) == 0x8100) pos += 4;  // VLAN tags
-    if (pos + 2 > n) return false;
-    const std::uint16_t type = be16(&pkt[pos]);
-    if (type != 0x0800 && type != 0x86dd) return false;
-    pos += 2;
-  }
-  if (pos + 1 > n) return false;
+  if (pos >= n) return false;
   std::size_t udp = 0;
   if (pkt[pos] >> 4 == 4) {
     const std::size_t ihl = (pkt[pos] & 0xf) * 4u;
@@ -46,6 +38,20 @@ bool parse_looped(std::span<const std::uint8_t> pkt, Looped& out) noexcept {
   out.port = be16(&pkt[udp + 2]);
   out.receive = be64(&pkt[udp + 8 + 32]);
   return true;
+}
+
+}  // namespace
+
+bool parse_looped(std::span<const std::uint8_t> pkt, Looped& out) noexcept {
+  // What the driver saw: an Ethernet frame on veth, lo and NICs (the first
+  // byte is a MAC address's and says nothing), bare IP on tun and the like.
+  std::size_t pos = 12;
+  while (pos + 4 <= pkt.size() && be16(&pkt[pos]) == 0x8100) pos += 4;  // VLAN tags
+  if (pos + 2 <= pkt.size()) {
+    const std::uint16_t type = be16(&pkt[pos]);
+    if ((type == 0x0800 || type == 0x86dd) && parse_ip(pkt, pos + 2, out)) return true;
+  }
+  return parse_ip(pkt, 0, out);
 }
 
 clock::UnixNs tx_time(const TxTimes& t, TxSource src, std::int64_t offset_ns, const clock::LeapStep& tai) noexcept {
