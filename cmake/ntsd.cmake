@@ -62,6 +62,13 @@ function(ntsd_fuzzer name)
     COMMAND ${CMAKE_COMMAND} -E env ASAN_OPTIONS=detect_leaks=1
       sh -c "mkdir -p '${workdir}' && exec \"$0\" -max_total_time=${NTSD_FUZZ_SECONDS} -timeout=10 -rss_limit_mb=2048 -print_final_stats=1 '${workdir}' ${seeds}" $<TARGET_FILE:${name}>)
   set_tests_properties(${name} PROPERTIES TIMEOUT 600 LABELS "fuzz")
+  # For bench/fuzz_long.sh: where this fuzzer's seeds live (its own corpus
+  # directory under tests/, made if the target has none yet).
+  set(home ${A_CORPUS})
+  if(NOT home)
+    set(home ${CMAKE_CURRENT_SOURCE_DIR}/corpus/${name})
+  endif()
+  set_property(GLOBAL APPEND PROPERTY NTSD_FUZZERS "${name}\t${home}")
 endfunction()
 
 # A test that runs a script (end-to-end tests with real peers, namespaces).

@@ -48,7 +48,9 @@ bool host_port(const std::string& s, std::string& host, std::uint16_t& port) {
 void print_usage(std::FILE* f) {
   std::fputs(
       "usage: ntsgen [options]            load test an NTP/NTS server\n"
-      "       ntsgen query HOST[:PORT] .. one exchange (see ntsd-query)\n"
+      "       ntsgen query HOST[:PORT] .. one exchange (see ntsd-query; --deny NAME)\n"
+      "       ntsgen ke-load HOST[:PORT] --ca PEM [--threads N] [--seconds S] [--deny NAME]\n"
+      "                                  NTS-KE handshakes/s (a server or an NTS pool)\n"
       "target:  --server HOST[:PORT]  --mode ntp|nts\n"
       "NTS:     --ke HOST[:PORT] (default: server, 4460)  --ca PEM\n"
       "         --sessions N (1)  --ke-parallel N (8)  --placeholders N (0, max 7)\n"

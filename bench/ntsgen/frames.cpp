@@ -79,6 +79,15 @@ std::array<std::uint8_t, 16> FrameBuilder::client_addr(std::uint32_t i) const no
   return a;
 }
 
+bool FrameBuilder::is_client_addr(const std::uint8_t* a) const noexcept {
+  const std::size_t last = c_.v6 ? 12 : 0;
+  if (c_.v6 && std::memcmp(a, c_.src.data(), 12) != 0) return false;
+  std::uint32_t v, base;
+  std::memcpy(&v, a + last, 4);
+  std::memcpy(&base, c_.src.data() + last, 4);
+  return ntohl(v) - ntohl(base) < (c_.addrs ? c_.addrs : 1);
+}
+
 std::size_t FrameBuilder::write(std::uint8_t* f, std::uint32_t client, std::size_t payload_len) const noexcept {
   std::memcpy(f, c_.dst_mac.data(), 6);
   std::memcpy(f + 6, c_.src_mac.data(), 6);
@@ -136,10 +145,12 @@ std::span<const std::uint8_t> FrameBuilder::response_payload(std::span<const std
     if (f.size() < 14 + 20 + 8 || (f[14] >> 4) != 4 || f[14 + 9] != 17) return {};
     const std::size_t ihl = (f[14] & 15u) * 4u;
     if (ihl < 20 || std::memcmp(f.data() + 14 + 12, c_.dst.data(), 4) != 0) return {};
+    if (!is_client_addr(f.data() + 14 + 16)) return {};  // another host's answer on a shared link
     l4 = 14 + ihl;
   } else if (c_.v6 && type == 0x86dd) {
     if (f.size() < 14 + 40 + 8 || (f[14] >> 4) != 6 || f[14 + 6] != 17) return {};
     if (std::memcmp(f.data() + 14 + 8, c_.dst.data(), 16) != 0) return {};
+    if (!is_client_addr(f.data() + 14 + 24)) return {};
     l4 = 14 + 40;
   } else {
     return {};

@@ -38,8 +38,9 @@ class FrameBuilder {
   // Writes the headers in front of the payload already at frame + header_len()
   // (with checksums), for client `client`. Returns the frame length.
   std::size_t write(std::uint8_t* frame, std::uint32_t client, std::size_t payload_len) const noexcept;
-  // The UDP payload of a frame from the server's port to us; empty if the
-  // frame is anything else.
+  // The UDP payload of a frame from the server's port to one of our client
+  // addresses; empty if the frame is anything else (e.g. the server's answer
+  // to another host on the same link).
   std::span<const std::uint8_t> response_payload(std::span<const std::uint8_t> frame) const noexcept;
 
   // ARP request (IPv4) or Neighbor Solicitation (IPv6) for the server address.
@@ -49,6 +50,8 @@ class FrameBuilder {
 
   // Source address of client i (network order), for answering ARP/ND.
   std::array<std::uint8_t, 16> client_addr(std::uint32_t i) const noexcept;
+  // Whether `a` (4 or 16 bytes, network order) is one of our client addresses.
+  bool is_client_addr(const std::uint8_t* a) const noexcept;
 
  private:
   FrameConfig c_;

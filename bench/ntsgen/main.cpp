@@ -9,6 +9,7 @@
 #include <thread>
 
 #include "cli.hpp"
+#include "ke_load.hpp"
 #include "nts_codec.hpp"
 #include "output.hpp"
 #include "session_file.hpp"
@@ -111,6 +112,8 @@ int run(const Options& o) {
 }  // namespace
 
 int main(int argc, char** argv) {
+  // NTS-KE handshake load against a server or a pool (docs/ntsgen.md).
+  if (argc >= 2 && std::strcmp(argv[1], "ke-load") == 0) return ntsgen::ke_load_main(argc - 1, argv + 1);
   if (argc >= 2 && std::strcmp(argv[1], "query") == 0) {
 #ifdef NTSGEN_HAVE_QUERY
     return ntsd::query_main(argc - 1, argv + 1);

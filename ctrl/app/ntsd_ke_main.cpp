@@ -4,9 +4,12 @@
 //   ntsd-ke --cert CERT --key KEY [--port N] [--keys-file F] [--keys-format ntsd|chrony]
 //           [--listen ADDR]... [--threads N] [--rotation-interval S] [--check-config]
 //           [--verbose]  (one log line per completed NTS-KE)
+//           [--metrics ADDR:PORT]  (Prometheus endpoint, [metrics] ke_listen; "" = off)
 //
 // Flags override the file. SIGHUP reloads the certificate and key (so does a
-// change of either file, checked every second); SIGINT/SIGTERM stop.
+// change of either file, checked every second) and the pool tokens
+// ([ke] pool_tokens_file, docs/pool.md); SIGINT/SIGTERM stop.
+#include <sched.h>
 #include <signal.h>
 #include <sys/resource.h>
 
@@ -15,9 +18,15 @@
 #include <cstdlib>
 #include <cstring>
 #include <ctime>
+#include <memory>
+#include <mutex>
+#include <set>
 #include <string>
 
+#include "ke_metrics.hpp"
 #include "ntsd/config/config.hpp"
+#include "ntsd/config/lcores.hpp"
+#include "ntsd/http/server.hpp"
 #include "ntsd/ke/server.hpp"
 #include "ntsd/keys/manager.hpp"
 
@@ -42,7 +51,8 @@ int usage() {
   std::fprintf(stderr,
                "usage: ntsd-ke [--config FILE] [--cert PEM] [--key PEM] [--port N]\n"
                "               [--keys-file FILE] [--keys-format ntsd|chrony] [--listen ADDR]...\n"
-               "               [--threads N] [--rotation-interval S] [--check-config] [--verbose]\n");
+               "               [--threads N] [--rotation-interval S] [--check-config] [--verbose]\n"
+               "               [--metrics ADDR:PORT]\n");
   return 1;
 }
 
@@ -79,6 +89,8 @@ bool apply_flags(int argc, char** argv, ntsd::config::Config& c, std::string& co
       c.ke.port = static_cast<int>(n);
     } else if (a == "--keys-file") {
       c.keys.file = v;
+    } else if (a == "--metrics") {
+      c.metrics.ke_listen = v;
     } else if (a == "--keys-format" && (std::string(v) == "ntsd" || std::string(v) == "chrony")) {
       c.keys.format = std::string(v) == "chrony" ? ntsd::config::KeyFormat::kChrony
                                                  : ntsd::config::KeyFormat::kNtsd;
@@ -112,7 +124,86 @@ ntsd::ke::ServerOptions server_options(const ntsd::config::KeConfig& k) {
   o.ntp_port = static_cast<std::uint16_t>(k.ntp_port);
   o.aeads = k.aeads;
   o.cookies = k.cookies;
+  o.keepalive_connections = k.pool_keepalive_connections;
+  o.keepalive_idle_ms = k.pool_idle_timeout_ms;
   return o;
+}
+
+// The pool tokens ([ke] pool_tokens_file), swapped whole on reload. Tokens
+// never reach the log: errors name the file and line only.
+class TokenHolder {
+ public:
+  explicit TokenHolder(std::string path) : path_(std::move(path)) {}
+  bool enabled() const { return !path_.empty(); }
+  bool load(std::string& err) {
+    auto t = ntsd::ke::PoolTokens::load(path_, err);
+    if (!t) return false;
+    std::lock_guard lock(mu_);
+    cur_ = std::move(t);
+    return true;
+  }
+  std::shared_ptr<const ntsd::ke::PoolTokens> get() const {
+    std::lock_guard lock(mu_);
+    return cur_;
+  }
+  std::size_t count() const {
+    auto t = get();
+    return t ? t->size() : 0;
+  }
+
+ private:
+  std::string path_;
+  mutable std::mutex mu_;
+  std::shared_ptr<const ntsd::ke::PoolTokens> cur_;
+};
+// [ke] threads = 0: one event-loop thread per CPU this process may use,
+// less the CPUs of ntsd's DPDK worker lcores ([dataplane] eal_args), and the
+// process pinned to the rest, so that NTS-KE never preempts a polling worker
+// (docs/operations.md, "CPU isolation"). A set thread count is left alone:
+// pin it with the unit's CPUAffinity.
+void place_threads(ntsd::config::Config& c, ntsd::keapp::KeGauges& g) {
+  cpu_set_t allowed;
+  CPU_ZERO(&allowed);
+  std::set<int> cpus;
+  if (::sched_getaffinity(0, sizeof allowed, &allowed) == 0)
+    for (int i = 0; i < CPU_SETSIZE; ++i)
+      if (CPU_ISSET(i, &allowed)) cpus.insert(i);
+  if (c.ke.threads == 0 && !cpus.empty()) {
+    std::string err;
+    const auto workers = ntsd::config::dpdk_worker_cpus(c.dataplane, cpus, err);
+    if (!workers) log("warning: %s; NTS-KE threads may share ntsd's worker cores", err.c_str());
+    std::set<int> mine;
+    for (int cpu : cpus)
+      if (!workers || !workers->count(cpu)) mine.insert(cpu);
+    if (mine.empty()) {
+      log("warning: every CPU of ntsd-ke is an ntsd worker lcore (%s); using them all",
+          ntsd::config::cpu_list(cpus).c_str());
+      mine = cpus;
+    } else if (workers && !workers->empty()) {
+      cpu_set_t set;
+      CPU_ZERO(&set);
+      for (int cpu : mine) CPU_SET(cpu, &set);
+      ::sched_setaffinity(0, sizeof set, &set);
+      log("NTS-KE on CPUs %s, off ntsd's worker lcores (CPUs %s)", ntsd::config::cpu_list(mine).c_str(),
+          ntsd::config::cpu_list(*workers).c_str());
+    }
+    c.ke.threads = static_cast<int>(mine.size());
+  }
+  g.threads = c.ke.threads > 0 ? c.ke.threads : static_cast<int>(cpus.size());
+}
+
+void note_certificate(const std::string& cert, ntsd::keapp::KeGauges& g) {
+  std::string err;
+  const std::int64_t t = ntsd::keapp::certificate_not_after(cert, err);
+  if (t == 0) log("warning: certificate expiry unknown: %s", err.c_str());
+  g.cert_not_after = t;
+}
+
+void note_keys(const ntsd::keys::KeyManager& k, std::int64_t interval, int rotated, ntsd::keapp::KeGauges& g) {
+  if (rotated > 0) g.rotations += static_cast<std::uint64_t>(rotated);
+  if (rotated < 0) ++g.rotation_errors;
+  g.key_next_rotation = k.next_rotation();
+  g.key_rotated_at = k.next_rotation() - interval;  // rotations stay on the interval grid
 }
 
 }  // namespace
@@ -175,7 +266,17 @@ int main(int argc, char** argv) {
     log("keys: %s", err.c_str());
     return 1;
   }
+  TokenHolder tokens(cfg.ke.pool_tokens_file);
+  if (tokens.enabled() && !tokens.load(err)) {
+    log("[ke] pool_tokens_file: %s", err.c_str());
+    return 1;
+  }
+  ntsd::keapp::KeGauges gauges;
+  place_threads(cfg, gauges);
+  note_certificate(cfg.ke.cert, gauges);
+  note_keys(keys, cfg.keys.rotation_interval_s, 0, gauges);
   auto sopt = server_options(cfg.ke);
+  if (tokens.enabled()) sopt.pool_tokens = [&tokens] { return tokens.get(); };
   if (g_verbose)
     sopt.on_session = [](std::uint16_t aead, int cookies) {
       log("NTS-KE completed: AEAD %u, %d cookies", aead, cookies);
@@ -185,25 +286,60 @@ int main(int argc, char** argv) {
     log("%s", err.c_str());
     return 1;
   }
+  ntsd::http::MetricsServer http;
+  if (!cfg.metrics.ke_listen.empty()) {
+    auto ep = ntsd::http::parse_endpoint(cfg.metrics.ke_listen, err);
+    if (!ep || !http.start(*ep, [&] { return ntsd::keapp::render(server.stats(), gauges, std::time(nullptr)); }, err)) {
+      log("[metrics] ke_listen: %s", err.c_str());
+      return 1;
+    }
+    log("metrics on http://%s/metrics", cfg.metrics.ke_listen.c_str());
+  }
   log("listening on port %u, keys in %s (%s format), next rotation in %lld s", server.port(),
       cfg.keys.file.c_str(), ntsd::config::to_string(cfg.keys.format),
       static_cast<long long>(keys.next_rotation() - std::time(nullptr)));
+  if (tokens.enabled())
+    log("NTS pool time source: %zu pool token(s), at most %d kept-alive connections, idle timeout %d ms",
+        tokens.count(), cfg.ke.pool_keepalive_connections, cfg.ke.pool_idle_timeout_ms);
 
+  std::uint64_t bad_tokens_logged = 0;
+  std::time_t bad_tokens_at = 0;
   for (;;) {
     timespec one_second{1, 0};
     int sig = sigtimedwait(&sigs, nullptr, &one_second);
     if (sig == SIGINT || sig == SIGTERM) break;
     if (sig == SIGHUP || server.certificate_files_changed()) {
-      if (server.reload_certificate(err))
+      if (server.reload_certificate(err)) {
         log("certificate reloaded");
-      else
+        ++gauges.cert_reloads;
+        note_certificate(cfg.ke.cert, gauges);
+      } else {
         log("certificate reload failed, keeping the old one: %s", err.c_str());
+        ++gauges.cert_reload_errors;
+      }
+    }
+    if (sig == SIGHUP && tokens.enabled()) {
+      if (tokens.load(err))
+        log("pool tokens reloaded: %zu token(s)", tokens.count());
+      else
+        log("pool token reload failed, keeping the old ones: %s", err.c_str());
+    }
+    // Refused pool requests, at most one line per 10 s (a flood of wrong
+    // tokens must not flood the log).
+    std::uint64_t bad = server.stats().pool_bad_token.load();
+    if (bad != bad_tokens_logged && std::time(nullptr) - bad_tokens_at >= 10) {
+      log("refused %llu pool request(s) with a missing or wrong Authentication Token (Error 1)",
+          static_cast<unsigned long long>(bad - bad_tokens_logged));
+      bad_tokens_logged = bad;
+      bad_tokens_at = std::time(nullptr);
     }
     int n = keys.tick(std::time(nullptr), err);
     if (n > 0) log("rotated master keys (%d), next in %lld s", n,
                    static_cast<long long>(keys.next_rotation() - std::time(nullptr)));
     if (n < 0) log("key rotation failed: %s", err.c_str());
+    note_keys(keys, cfg.keys.rotation_interval_s, n, gauges);
   }
+  http.stop();
   server.stop();
   const auto& s = server.stats();
   log("stopping: %llu accepted, %llu completed, %llu TLS failures, %llu without ALPN, %llu timed out, "
@@ -212,5 +348,11 @@ int main(int argc, char** argv) {
       (unsigned long long)s.tls_failed.load(), (unsigned long long)s.no_alpn.load(),
       (unsigned long long)s.timed_out.load(), (unsigned long long)s.errors_sent.load(),
       (unsigned long long)s.refused_full.load());
+  if (tokens.enabled())
+    log("pool: %llu support queries, %llu Fixed Key Requests, %llu refused tokens, %llu Keep Alive refused "
+        "at the cap, %llu idle connections closed",
+        (unsigned long long)s.pool_support.load(), (unsigned long long)s.pool_fixed_key.load(),
+        (unsigned long long)s.pool_bad_token.load(), (unsigned long long)s.keepalive_refused.load(),
+        (unsigned long long)s.keepalive_idle_closed.load());
   return 0;
 }

@@ -293,3 +293,34 @@ TEST(Config, InterleavedKeys) {
     EXPECT_NE(err.find(want), std::string::npos) << text << " -> " << err;
   }
 }
+
+// Issue 19: the exception path, the VLAN, and ntsd-ke's metrics endpoint.
+TEST(Config, ExceptionVlanAndKeMetricsKeys) {
+  std::string err;
+  auto d = parse_config("", err);
+  ASSERT_TRUE(d) << err;
+  EXPECT_EQ(d->dataplane.exception, Exception::kNone);
+  EXPECT_EQ(d->dataplane.exception_iface, "ntsd0");
+  EXPECT_EQ(d->dataplane.vlan, 0);
+  EXPECT_EQ(d->metrics.ke_listen, "127.0.0.1:9124");
+  for (const auto& [text, want] : {std::pair{"none", Exception::kNone}, std::pair{"tap", Exception::kTap},
+                                   std::pair{"virtio_user", Exception::kVirtioUser},
+                                   std::pair{"isolate", Exception::kIsolate}}) {
+    auto cfg = parse_config(std::string("[dataplane]\nexception = \"") + text + "\"\n", err);
+    ASSERT_TRUE(cfg) << err;
+    EXPECT_EQ(cfg->dataplane.exception, want) << text;
+    EXPECT_STREQ(to_string(cfg->dataplane.exception), text);
+  }
+  auto c = parse_config("[dataplane]\nexception_iface = \"exc1\"\nvlan = 4094\n[metrics]\nke_listen = \"\"\n", err);
+  ASSERT_TRUE(c) << err;
+  EXPECT_EQ(c->dataplane.exception_iface, "exc1");
+  EXPECT_EQ(c->dataplane.vlan, 4094);
+  EXPECT_EQ(c->metrics.ke_listen, "");
+  EXPECT_EQ(error_of("[dataplane]\nexception = \"kni\"\n"),
+            "line 2: [dataplane] exception: must be one of \"none\", \"tap\", \"virtio_user\", \"isolate\" (got \"kni\")");
+  EXPECT_EQ(error_of("[dataplane]\nvlan = 4095\n"), "line 2: [dataplane] vlan: must be between 0 and 4094 (got 4095)");
+  EXPECT_EQ(error_of("[dataplane]\nexception_iface = \"a-very-long-name0\"\n"),
+            "line 2: [dataplane] exception_iface: must be an interface name of 1 to 15 characters without spaces, "
+            "'/', ',', '=' or ':'");
+  EXPECT_NE(error_of("[dataplane]\nexception_iface = \"x,mac=1\"\n").find("exception_iface: must be"), std::string::npos);
+}

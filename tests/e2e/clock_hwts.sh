@@ -43,13 +43,20 @@ run_case() {
   STAMPED=$(sum ntsd_rx_timestamped_total)
   DISCARDED=$(sum ntsd_rx_timestamp_discarded_total)
 }
-# t2_within LO HI: every exchange's T2 - T1 (ms: the one-way delay plus any
-# error in T2; client and server share this machine's clock) in [LO, HI].
-# A software T2 lags by the PMD's receive path (net_pcap polls libpcap:
-# up to a few ms); the kernel's stamp does not.
+# t2_within LO HI OUTER: the median exchange's T2 - T1 (ms: the one-way
+# delay plus any error in T2; client and server share this machine's clock)
+# in [LO, HI], and every exchange within +-OUTER ms (a loaded machine may
+# delay one packet or the probe by some ms, never by 50 ms or a second).
+# A software T2 lags by the PMD's receive path (net_pcap polls libpcap: up to
+# a few ms); the kernel's stamp does not.
 t2_within() {
-  awk -v lo="$1" -v hi="$2" '/^[0-9]/ { d = ($2 - $1) * 1000; if (d < lo || d > hi) bad++; if (d < mn || n == 0) mn = d; if (d > mx || n == 0) mx = d; n++ }
-    END { printf "T2 - T1 %.3f..%.3f ms over %d exchanges\n", mn, mx, n; exit bad > 0 }' <<<"$OUT"
+  awk -v lo="$1" -v hi="$2" -v outer="$3" '/^[0-9]/ { d[n++] = ($2 - $1) * 1000 }
+    END {
+      for (i = 0; i < n; i++) for (j = i + 1; j < n; j++) if (d[j] < d[i]) { t = d[i]; d[i] = d[j]; d[j] = t }
+      med = d[int(n / 2)]
+      printf "T2 - T1 median %.3f ms, %.3f..%.3f ms over %d exchanges\n", med, d[0], d[n - 1], n
+      exit !(n > 0 && med >= lo && med <= hi && d[0] >= -outer && d[n - 1] <= outer)
+    }' <<<"$OUT"
 }
 
 # The stack (ntsd-ke too: a real deployment's shape), then the cases.
@@ -59,19 +66,19 @@ ntsd_stack_start dpdk || rc=$?
 [ $rc -eq 0 ] || e2e_fail "ntsd on net_pcap did not start"
 
 run_case -50000000
-msg=$(t2_within 0 15) || e2e_fail "hardware T2 50 ms early: answers wrong ($msg)"
+msg=$(t2_within 0 10 30) || e2e_fail "hardware T2 50 ms early: answers wrong ($msg)"
 [ "$DISCARDED" -ge 20 ] && [ "$STAMPED" = 0 ] ||
   e2e_fail "50 ms early: discarded $DISCARDED, used $STAMPED; want every one discarded"
 e2e_log "hardware T2 50 ms early: $DISCARDED discarded, $STAMPED used, $msg"
 
 run_case 1000000000
-msg=$(t2_within 0 15) || e2e_fail "hardware T2 1 s late: answers wrong ($msg)"
+msg=$(t2_within 0 10 30) || e2e_fail "hardware T2 1 s late: answers wrong ($msg)"
 [ "$DISCARDED" -ge 20 ] && [ "$STAMPED" = 0 ] ||
   e2e_fail "1 s late: discarded $DISCARDED, used $STAMPED; want every one discarded"
 e2e_log "hardware T2 1 s late: $DISCARDED discarded, $STAMPED used, $msg"
 
 run_case -2000000
-msg=$(t2_within -2.2 -1.5) || e2e_fail "hardware T2 2 ms early (inside the bound) was not used ($msg)"
+msg=$(t2_within -2.2 -1.5 30) || e2e_fail "hardware T2 2 ms early (inside the bound) was not used ($msg)"
 [ "$STAMPED" -ge 20 ] && [ "$DISCARDED" = 0 ] ||
   e2e_fail "2 ms early: used $STAMPED, discarded $DISCARDED; want every one used"
 e2e_log "hardware T2 2 ms early, inside the bound: $STAMPED used, $msg"

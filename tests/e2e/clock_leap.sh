@@ -44,30 +44,37 @@ restart_ntsd() {
 # back of a second at the leap and no other jump, LI 1 before and 0 after.
 check_trace() {
   python3 - "$1" "$2" <<'PY' || e2e_fail "trace across the leap is wrong (see above)"
-import sys
+import statistics, sys
 rows = [l.split() for l in open(sys.argv[1]) if l[0].isdigit()]
 leap = float(sys.argv[2])
-before = after = steps = 0
-bad = []
+before, after, bad = [], [], []
+steps = 0
 prev = None
+# A loaded machine may delay one probe or packet by some ms; what must never
+# happen is an error near a second, or a step anywhere but at the leap. So:
+# medians within 2 ms, every exchange within 100 ms, jumps counted above 0.1 s.
 for r in rows:
     t1, t2, t3, t4 = map(float, r[:4]); li = int(r[4]); st = int(r[5])
     off = ((t2 - t1) + (t3 - t4)) / 2
     if t4 < leap - 0.2:           # the whole exchange before the leap (client clock)
-        before += 1
-        if abs(off) > 0.005 or li != 1: bad.append("before: off %.6f li %d" % (off, li))
+        before.append(off)
+        if abs(off) > 0.1 or li != 1: bad.append("before: off %.6f li %d" % (off, li))
     elif t1 > leap + 1.5:         # after 23:59:60 ends (at leap + 1 s here; LI is re-judged every 250 ms)
-        after += 1
-        if abs(off + 1) > 0.005 or li != 0: bad.append("after: off %.6f li %d" % (off, li))
+        after.append(off)
+        if abs(off + 1) > 0.1 or li != 0: bad.append("after: off %.6f li %d" % (off, li))
     if st != 1: bad.append("stratum %d" % st)
     if prev is not None:
         d = (t2 - prev[1]) - (t1 - prev[0])   # server time advance minus client time advance
-        if abs(d + 1) < 0.01: steps += 1
-        elif abs(d) > 0.01: bad.append("jump %.6f s at t1 %.3f" % (d, t1))
+        if abs(d + 1) < 0.1: steps += 1
+        elif abs(d) > 0.1: bad.append("jump %.6f s at t1 %.3f" % (d, t1))
     prev = (t1, t2)
-print("exchanges before the leap %d, after %d, one-second steps back %d, problems %d" % (before, after, steps, len(bad)))
+mb = statistics.median(before) if before else 9
+ma = statistics.median(after) if after else 9
+print("exchanges before the leap %d (median offset %.6f s), after %d (median %.6f s), one-second steps back %d, "
+      "problems %d" % (len(before), mb, len(after), ma, steps, len(bad)))
 for b in bad[:10]: print("  " + b)
-sys.exit(0 if before >= 10 and after >= 10 and steps == 1 and not bad else 1)
+sys.exit(0 if len(before) >= 10 and len(after) >= 10 and abs(mb) < 0.002 and abs(ma + 1) < 0.002 and steps == 1
+         and not bad else 1)
 PY
 }
 
@@ -112,12 +119,12 @@ for l in open(sys.argv[1]):
     rows.append((f[3], float(f[11])))
 plus = [r for r in rows if r[0] == "+" and abs(r[1]) < 0.005]
 last = rows[-8:]
-after_ok = len(last) == 8 and all(r[0] == "N" and abs(r[1]) < 0.005 for r in last)
+after_ok = len(last) == 8 and all(r[0] == "N" and abs(r[1]) < 0.05 for r in last)
 jumps = [abs(b[1] - a[1]) for a, b in zip(rows, rows[1:])]
 worst = max(jumps) if jumps else 0
 print("chrony: %d measurements, %d with leap '+' at offset 0, last 8 at 'N' and offset 0: %s, largest offset %.6f s, "
       "largest step %.6f s" % (len(rows), len(plus), after_ok, max(abs(r[1]) for r in rows), worst))
-sys.exit(0 if len(plus) >= 5 and after_ok and worst < 1.005 and all(abs(r[1]) < 1.005 for r in rows) else 1)
+sys.exit(0 if len(plus) >= 5 and after_ok and worst < 1.05 and all(abs(r[1]) < 1.05 for r in rows) else 1)
 PY
 e2e_log "PHC on TAI: LI 1 then 0, one 1 s step back at the leap in T2/T3; chrony followed the leap, no larger step"
 

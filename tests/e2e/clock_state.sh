@@ -72,7 +72,7 @@ if [ "${state%% *}" = unsync ]; then
   expect_answer '^3 16 ' "kernel says unsynchronised ($state), no local_stratum"
   grep -q "the kernel says the system clock is unsynchronised" "$E2E_DIR/ntsd-kernel.log" ||
     e2e_fail "the log does not say why it answers leap 3"
-  [ "$(metric ntsd_clock_kernel_unsynchronised)" = 1 ] || e2e_fail "ntsd_clock_kernel_unsynchronised is not 1"
+  wait_for "[ \"\$(metric ntsd_clock_kernel_unsynchronised)\" = 1 ]" 2 || e2e_fail "ntsd_clock_kernel_unsynchronised is not 1"
 else
   expect_answer '^[012] 1 ' "kernel says synchronised ($state)"
 fi
@@ -90,14 +90,14 @@ wait_for "grep -q 'maxerror for the system clock is 150.000 ms' '$E2E_DIR/ntsd-s
   e2e_fail "no maxerror reason in the log"
 echo "state=0 status=0x2001 maxerror=1000 esterror=100 tai=37" >"$seam"
 expect_answer '^0 1 GPS 0\.001' "synchronised again"
-[ "$(metric ntsd_clock_unhealthy_transitions_total)" = 1 ] || e2e_fail "unhealthy transitions $(metric ntsd_clock_unhealthy_transitions_total), want 1"
+wait_for "[ \"\$(metric ntsd_clock_unhealthy_transitions_total)\" = 1 ]" 2 || e2e_fail "unhealthy transitions $(metric ntsd_clock_unhealthy_transitions_total), want 1"
 
 # ---- 3. local_stratum ---------------------------------------------------------
 echo "state=5 status=0x41 maxerror=16000000 esterror=16000000 tai=0" >"$seam"
 start_ntsd local NTSD_TEST_ADJTIMEX="$seam" -- 'local_stratum = 5'
 expect_answer '^0 5 LOCL 0\.000' "unsynchronised kernel, local_stratum = 5"
 grep -q "serving it as a local reference at stratum 5" "$E2E_DIR/ntsd-local.log" || e2e_fail "local mode not logged"
-[ "$(metric ntsd_clock_local_reference)" = 1 ] || e2e_fail "ntsd_clock_local_reference is not 1"
+wait_for "[ \"\$(metric ntsd_clock_local_reference)\" = 1 ]" 2 || e2e_fail "ntsd_clock_local_reference is not 1"
 
 # ---- 4. adjtimex unreadable ----------------------------------------------------
 e2e_stop "$NTSD_PID"; NTSD_PID=
@@ -133,7 +133,7 @@ write_lock true 100
 start_ntsd lock NTSD_TEST_ADJTIMEX="$seam" -- "lock_status_file = \"$lock\"" 'lock_max_age_s = 1' 'holdover_s = 6' \
   'dispersion_rate_ppm = 500' 'root_dispersion_us = 0'
 expect_answer '^0 1 GPS 0\.000' "locked (fresh status file)"
-[ "$(metric ntsd_lock_locked)" = 1 ] || e2e_fail "ntsd_lock_locked is not 1"
+wait_for "[ \"\$(metric ntsd_lock_locked)\" = 1 ]" 2 || e2e_fail "ntsd_lock_locked is not 1"
 # The monitor stops rewriting the file: stale after 1 s, then holdover with
 # root dispersion growing at 500 ppm since the lock.
 sleep 2
@@ -142,7 +142,7 @@ a=$(answer)
 [[ $a =~ ^0\ 1\  ]] || e2e_fail "in holdover: want served, got '$a'"
 sleep 1.5
 disp_check
-[ "$(metric ntsd_lock_locked)" = 0 ] || e2e_fail "ntsd_lock_locked is not 0 on a stale file"
+wait_for "[ \"\$(metric ntsd_lock_locked)\" = 0 ]" 2 || e2e_fail "ntsd_lock_locked is not 0 on a stale file"
 expect_answer '^3 16 ' "6 s after the last lock (holdover_s = 6)"
 grep -q "reference lock lost .* beyond holdover_s = 6" "$E2E_DIR/ntsd-lock.log" || e2e_fail "holdover expiry not logged"
 write_lock false 0

@@ -62,6 +62,11 @@ void server_accepts(bool v6) {
   const std::size_t rlen = ntsd::net::build_ntp_reply(f, c, std::span(ntp.data(), ntp.size()));
   ASSERT_GT(rlen, 0u);
   EXPECT_EQ(fb.response_payload(std::span(f.data(), rlen)).size(), 48u);
+  // The same reply to a host that is not one of our clients (another
+  // generator or a real client on the same link) is not ours.
+  const std::size_t dst = 14 + (v6 ? 24 : 16) + (v6 ? 15 : 3);
+  f[dst] = static_cast<std::uint8_t>(f[dst] + 100);
+  EXPECT_TRUE(fb.response_payload(std::span(f.data(), rlen)).empty());
 }
 
 TEST(Frames, Ipv4RequestIsAcceptedByTheServerClassifier) { server_accepts(false); }

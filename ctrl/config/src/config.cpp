@@ -216,6 +216,52 @@ void read_ke(Section& s, KeConfig& c) {
   s.check("aeads", check_aeads(c.aeads));
   // RFC 8915 §4: the server SHOULD send 8 cookies; a response must fit 64 KiB.
   s.integer("cookies", c.cookies, 1, 64);
+  s.string("pool_tokens_file", c.pool_tokens_file);
+  s.integer("pool_keepalive_connections", c.pool_keepalive_connections, 0, 1000000);
+  s.integer("pool_idle_timeout_ms", c.pool_idle_timeout_ms, 100, 3600000);
+}
+
+void read_pool(Section& s, PoolConfig& c) {
+  s.string("ca_file", c.ca_file);
+  s.integer("workers", c.workers, 1, 1024);
+  s.integer("queue", c.queue, 1, 1000000);
+  s.integer("timeout_ms", c.timeout_ms, 10, 600000);
+  s.integer("connections", c.connections, 0, 1024);
+  s.integer("idle_ms", c.idle_ms, 100, 3600000);
+  s.integer("support_refresh_s", c.support_refresh_s, 1, 86400);
+  s.integer("retry_min_ms", c.retry_min_ms, 10, 3600000);
+  s.integer("retry_max_ms", c.retry_max_ms, 10, 86400000);
+  s.check("retry_max_ms", c.retry_max_ms < c.retry_min_ms ? "must not be below retry_min_ms" : "");
+}
+
+std::string check_host_name(const std::string& n) {
+  if (n.empty()) return "is required";
+  if (n.size() > 255) return "must be at most 255 characters";
+  for (char ch : n)
+    if (ch <= 0x20 || ch > 0x7e || ch == '"' || ch == '\\')
+      return "must be printable ASCII without spaces, quotes or backslashes";
+  return "";
+}
+
+void read_backend(Section& s, BackendConfig& c) {
+  s.string("name", c.name);
+  s.check("name", check_host_name(c.name));
+  s.string("address", c.address);
+  s.check("address", c.address.empty() ? "" : check_host_name(c.address));
+  s.integer("port", c.port, 1, 65535);
+  s.string("token_file", c.token_file);
+  s.check("token_file", c.token_file.empty() ? "is required" : "");
+  s.integer("weight", c.weight, 1, 1000);
+  s.strings("ntp_servers", c.ntp_servers);
+  for (const auto& n : c.ntp_servers) s.check("ntp_servers", check_host_name(n));
+  std::vector<std::string> fam;
+  s.strings("families", fam);
+  if (!fam.empty()) c.ipv4 = c.ipv6 = false;
+  for (const auto& f : fam) {
+    if (f == "ipv4") c.ipv4 = true;
+    else if (f == "ipv6") c.ipv6 = true;
+    else s.check("families", "must list \"ipv4\" and/or \"ipv6\" (got \"" + f + "\")");
+  }
 }
 
 void read_keys(Section& s, KeysConfig& c) {
@@ -251,9 +297,23 @@ void read_dataplane(Section& s, DataplaneConfig& c) {
            {{"auto", RxTimestamps::kAuto}, {"software", RxTimestamps::kSoftware},
             {"unix-us", RxTimestamps::kUnixUs}, {"unix-ns", RxTimestamps::kUnixNs}});
   s.integer("rx_timestamp_max_offset_us", c.rx_timestamp_max_offset_us, 1, 10'000'000);
+  s.choice("exception", c.exception,
+           {{"none", Exception::kNone}, {"tap", Exception::kTap}, {"virtio_user", Exception::kVirtioUser},
+            {"isolate", Exception::kIsolate}});
+  s.string("exception_iface", c.exception_iface);
+  // IFNAMSIZ is 16 with the terminating NUL.
+  s.check("exception_iface", c.exception_iface.empty() || c.exception_iface.size() > 15 ||
+                                     c.exception_iface.find_first_of(" /,=:") != std::string::npos
+                                 ? "must be an interface name of 1 to 15 characters without spaces, '/', ',', '=' or ':'"
+                                 : "");
+  s.integer("vlan", c.vlan, 0, 4094);  // IEEE 802.1Q: 0 = untagged, 4095 reserved
 }
 
-void read_metrics(Section& s, MetricsConfig& c) { s.string("listen", c.listen); }
+void read_metrics(Section& s, MetricsConfig& c) {
+  s.string("listen", c.listen);
+  s.string("ke_listen", c.ke_listen);
+  s.string("pool_listen", c.pool_listen);
+}
 
 void read_ratelimit(Section& s, RateLimitConfig& c) {
   s.boolean("enabled", c.enabled);
@@ -269,6 +329,27 @@ void read_ratelimit(Section& s, RateLimitConfig& c) {
   s.check("table_size", (c.table_size & (c.table_size - 1)) != 0
                             ? "must be a power of two (got " + std::to_string(c.table_size) + ")"
                             : "");
+}
+
+// [[backend]] tables (ntsd-pool): each read like a table, names unique.
+bool read_backends(const TomlDocument& doc, std::vector<BackendConfig>& out, std::string& error) {
+  auto it = doc.find("backend");
+  if (it == doc.end()) return true;
+  for (std::size_t i = 0; i < it->second.array.size(); ++i) {
+    const TomlTable& t = it->second.array[i];
+    BackendConfig b;
+    Section s("backend #" + std::to_string(i + 1), &t, error);
+    read_backend(s, b);
+    s.finish();
+    if (!error.empty()) return false;
+    for (const auto& other : out)
+      if (other.name == b.name) {
+        error = "line " + std::to_string(t.line) + ": [[backend]] name \"" + b.name + "\" appears twice";
+        return false;
+      }
+    out.push_back(std::move(b));
+  }
+  return true;
 }
 
 }  // namespace
@@ -290,14 +371,22 @@ std::optional<Config> parse_config(std::string_view text, std::string& error) {
   run("dataplane", read_dataplane, cfg.dataplane);
   run("metrics", read_metrics, cfg.metrics);
   run("ratelimit", read_ratelimit, cfg.ratelimit);
+  run("pool", read_pool, cfg.pool);
   if (!error.empty()) return std::nullopt;
   for (const auto& [name, table] : *doc) {
     if (name != "server" && name != "ke" && name != "keys" && name != "dataplane" && name != "metrics" &&
-        name != "ratelimit") {
+        name != "ratelimit" && name != "pool" && name != "backend") {
       error = "line " + std::to_string(table.line) + ": [" + name + "]: unknown table";
       return std::nullopt;
     }
+    if (table.is_array != (name == "backend")) {
+      error = "line " + std::to_string(table.line) + ": " +
+              (table.is_array ? "[[" + name + "]]: must be a single [" + name + "] table"
+                              : "[" + name + "]: write each time source as [[" + name + "]]");
+      return std::nullopt;
+    }
   }
+  if (!read_backends(*doc, cfg.backends, error)) return std::nullopt;
   return cfg;
 }
 
@@ -335,6 +424,16 @@ const char* to_string(RxTimestamps v) noexcept {
     case RxTimestamps::kSoftware: return "software";
     case RxTimestamps::kUnixUs: return "unix-us";
     case RxTimestamps::kUnixNs: return "unix-ns";
+  }
+  return "?";
+}
+
+const char* to_string(Exception v) noexcept {
+  switch (v) {
+    case Exception::kNone: return "none";
+    case Exception::kTap: return "tap";
+    case Exception::kVirtioUser: return "virtio_user";
+    case Exception::kIsolate: return "isolate";
   }
   return "?";
 }

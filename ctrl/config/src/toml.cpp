@@ -200,6 +200,24 @@ std::optional<TomlDocument> parse_toml(std::string_view text, std::string& error
     };
     Cursor c{line};
     if (c.at_end_of_content()) continue;
+    if (c.s.substr(c.i).starts_with("[[")) {
+      // An array of tables ([[backend]] in ntsd-pool's configuration).
+      c.i += 2;
+      c.skip_ws();
+      std::string name;
+      if (!parse_bare_name(c, name)) return fail("expected a table name after '[['");
+      c.skip_ws();
+      if (!c.s.substr(c.i).starts_with("]]")) return fail("expected ']]' after table name");
+      c.i += 2;
+      if (!c.at_end_of_content()) return fail("unexpected text after table header");
+      auto [it, fresh] = doc.try_emplace(name);
+      if (!fresh && !it->second.is_array) return fail("[[" + name + "]] after [" + name + "]");
+      if (fresh) it->second.line = lineno;
+      it->second.is_array = true;
+      table = &it->second.array.emplace_back();
+      table->line = lineno;
+      continue;
+    }
     if (c.peek() == '[') {
       ++c.i;
       c.skip_ws();
@@ -209,7 +227,9 @@ std::optional<TomlDocument> parse_toml(std::string_view text, std::string& error
       if (c.peek() != ']') return fail("expected ']' after table name (only [name] tables)");
       ++c.i;
       if (!c.at_end_of_content()) return fail("unexpected text after table header");
-      if (doc.count(name)) return fail("table [" + name + "] defined twice");
+      if (doc.count(name))
+        return fail(doc[name].is_array ? "[" + name + "] after [[" + name + "]]"
+                                       : "table [" + name + "] defined twice");
       table = &doc[name];
       table->line = lineno;
       continue;

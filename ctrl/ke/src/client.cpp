@@ -28,7 +28,10 @@ using Clock = std::chrono::steady_clock;
 // disposition alone (the library must not change it for ntsgen).
 class SigpipeGuard {
  public:
-  SigpipeGuard() {
+  // `needed` false: the process ignores SIGPIPE already (ntsd-pool), so the
+  // four system calls per use are skipped.
+  explicit SigpipeGuard(bool needed = true) : active_(needed) {
+    if (!active_) return;
     sigemptyset(&pipe_);
     sigaddset(&pipe_, SIGPIPE);
     sigset_t pending;
@@ -37,6 +40,7 @@ class SigpipeGuard {
     pthread_sigmask(SIG_BLOCK, &pipe_, &old_);
   }
   ~SigpipeGuard() {
+    if (!active_) return;
     if (!was_pending_) {
       timespec zero{0, 0};
       while (sigtimedwait(&pipe_, nullptr, &zero) == SIGPIPE) {
@@ -46,9 +50,16 @@ class SigpipeGuard {
   }
 
  private:
+  bool active_;
   sigset_t pipe_, old_;
   bool was_pending_ = false;
 };
+
+// True unless the process ignores SIGPIPE (checked when a connector is made).
+bool sigpipe_guard_needed() {
+  struct sigaction sa{};
+  return ::sigaction(SIGPIPE, nullptr, &sa) != 0 || sa.sa_handler != SIG_IGN;
+}
 
 struct Fd {
   int fd = -1;
@@ -209,61 +220,54 @@ KeResult handshake_failure(SSL* ssl, bool timed_out) {
   return fail(KeError::kTls, "TLS handshake failed: " + tls);
 }
 
-KeResult exchange(SSL* ssl, int fd, const ClientOptions& opt, Clock::time_point deadline) {
-  bool timed_out = false;
-  if (ssl_step(ssl, fd, deadline, [&] { return SSL_connect(ssl); }, timed_out) != 1)
-    return handshake_failure(ssl, timed_out);
+// The ALPN check after a completed handshake (RFC 8915 §4).
+bool alpn_is_ntske(SSL* ssl) {
   const unsigned char* alpn = nullptr;
   unsigned alpn_len = 0;
   SSL_get0_alpn_selected(ssl, &alpn, &alpn_len);
-  if (alpn_len != 7 || std::memcmp(alpn, "ntske/1", 7) != 0)
-    return fail(KeError::kNoAlpn, "server did not select ALPN ntske/1");
-  auto req = build_request(opt.aeads);
-  std::size_t off = 0;
-  while (off < req.size()) {
-    int n = ssl_step(ssl, fd, deadline,
-                     [&] { return SSL_write(ssl, req.data() + off, static_cast<int>(req.size() - off)); },
-                     timed_out);
-    if (n <= 0) return fail(timed_out ? KeError::kTimeout : KeError::kClosed, "sending the request failed");
-    off += static_cast<std::size_t>(n);
-  }
+  return alpn_len == 7 && std::memcmp(alpn, "ntske/1", 7) == 0;
+}
+
+KeResult exchange(KeStream& s, const ClientOptions& opt, Clock::time_point deadline) {
+  auto req = build_request(opt.aeads, opt.deny);
+  std::string why;
+  bool any = false;
+  if (!s.send(req, deadline, why, any))
+    return fail(remaining_ms(deadline) == 0 ? KeError::kTimeout : KeError::kClosed, "sending the request failed");
   std::vector<std::uint8_t> in;
-  std::uint8_t buf[4096];
-  for (;;) {
-    auto resp = parse_response(in);
-    if (resp.status != Response::Status::kNeedMore) {
-      if (resp.status == Response::Status::kErrorRecord) {
-        KeResult r = fail(KeError::kErrorRecord, std::string("server sent Error ") +
-                                                     std::to_string(resp.error) + " (" +
-                                                     error_name(resp.error) + ")");
-        r.error_code = resp.error;
-        return r;
-      }
-      if (resp.status == Response::Status::kMalformed) return fail(KeError::kMalformed, resp.why);
-      KeResult r;
-      r.aead = *resp.aead;
-      auto id = static_cast<crypto::AeadId>(r.aead);
-      std::size_t klen = crypto::aead_key_len(id);
-      unsigned char k[2 * crypto::kMaxSivKeyLen];
-      if (klen == 0) return fail(KeError::kMalformed, "server chose AEAD " + std::to_string(r.aead));
-      if (!export_key(ssl, r.aead, false, k, klen) || !export_key(ssl, r.aead, true, k + klen, klen))
-        return fail(KeError::kTls, "key export failed: " + ssl_error_text());
-      r.c2s = *crypto::SivKey::from_bytes({k, klen});
-      r.s2c = *crypto::SivKey::from_bytes({k + klen, klen});
-      OPENSSL_cleanse(k, sizeof k);
-      r.cookies = std::move(resp.cookies);
-      r.ntp_server = resp.server.empty() ? opt.host : resp.server;
-      r.ntp_port = resp.port.value_or(123);
-      r.warnings = resp.warnings;
-      SSL_shutdown(ssl);
-      return r;
-    }
-    int n = ssl_step(ssl, fd, deadline, [&] { return SSL_read(ssl, buf, sizeof buf); }, timed_out);
-    if (n <= 0)
-      return fail(timed_out ? KeError::kTimeout : KeError::kClosed,
-                  timed_out ? "response timed out" : "server closed before End of Message");
-    in.insert(in.end(), buf, buf + n);
+  auto rr = s.read_message(in, 65536, deadline);
+  auto resp = parse_response(in);
+  if (rr != KeStream::Read::kOk && resp.status != Response::Status::kErrorRecord) {
+    if (rr == KeStream::Read::kTimeout) return fail(KeError::kTimeout, "response timed out");
+    if (rr == KeStream::Read::kTooLong) return fail(KeError::kMalformed, "response too long");
+    return fail(KeError::kClosed, "server closed before End of Message");
   }
+  if (resp.status == Response::Status::kErrorRecord) {
+    KeResult r = fail(KeError::kErrorRecord, std::string("server sent Error ") + std::to_string(resp.error) +
+                                                 " (" + error_name(resp.error) + ")");
+    r.error_code = resp.error;
+    return r;
+  }
+  if (resp.status != Response::Status::kOk)
+    return fail(KeError::kMalformed, resp.why.empty() ? "incomplete response" : resp.why);
+  KeResult r;
+  r.aead = *resp.aead;
+  auto id = static_cast<crypto::AeadId>(r.aead);
+  std::size_t klen = crypto::aead_key_len(id);
+  unsigned char k[2 * crypto::kMaxSivKeyLen];
+  if (klen == 0) return fail(KeError::kMalformed, "server chose AEAD " + std::to_string(r.aead));
+  if (!s.export_key(kNextProtocolNtpv4, r.aead, false, {k, klen}) ||
+      !s.export_key(kNextProtocolNtpv4, r.aead, true, {k + klen, klen}))
+    return fail(KeError::kTls, "key export failed: " + ssl_error_text());
+  r.c2s = *crypto::SivKey::from_bytes({k, klen});
+  r.s2c = *crypto::SivKey::from_bytes({k + klen, klen});
+  OPENSSL_cleanse(k, sizeof k);
+  r.cookies = std::move(resp.cookies);
+  r.ntp_server = resp.server.empty() ? opt.host : resp.server;
+  r.ntp_port = resp.port.value_or(123);
+  r.warnings = resp.warnings;
+  s.close();
+  return r;
 }
 
 }  // namespace
@@ -309,7 +313,7 @@ bool split_host_port(const std::string& s, std::string& host, std::uint16_t& por
   return !host.empty();
 }
 
-KeConnector::KeConnector(const std::string& ca_file) {
+KeConnector::KeConnector(const std::string& ca_file) : guard_sigpipe_(sigpipe_guard_needed()) {
   auto ctx = make_client_ctx(ca_file, error_);
   ok_ = ctx != nullptr;
   ctx_ = ctx.release();
@@ -317,39 +321,142 @@ KeConnector::KeConnector(const std::string& ca_file) {
 
 KeConnector::~KeConnector() { SSL_CTX_free(static_cast<SSL_CTX*>(ctx_)); }
 
-KeResult KeConnector::run(const ClientOptions& opt) const {
-  SigpipeGuard no_sigpipe;
-  if (!ok_) return fail(KeError::kTls, error_);
-  auto deadline = Clock::now() + std::chrono::milliseconds(opt.timeout_ms);
+std::unique_ptr<KeStream> KeConnector::connect(const ClientOptions& opt, Clock::time_point deadline,
+                                                KeResult& err) const {
+  SigpipeGuard no_sigpipe(guard_sigpipe_);
+  if (!ok_) {
+    err = fail(KeError::kTls, error_);
+    return nullptr;
+  }
   Fd sock;
-  KeResult cerr;
   if (opt.socks5.empty()) {
-    sock.fd = tcp_connect(opt.host, opt.port, deadline, cerr);
-    if (sock.fd < 0) return cerr;
+    sock.fd = tcp_connect(opt.host, opt.port, deadline, err);
+    if (sock.fd < 0) return nullptr;
   } else {
     std::string ph;
     std::uint16_t pp = 1080;
-    if (!split_host_port(opt.socks5, ph, pp)) return fail(KeError::kSocks, "bad proxy '" + opt.socks5 + "'");
-    sock.fd = tcp_connect(ph, pp, deadline, cerr);
-    if (sock.fd < 0) return cerr;
+    if (!split_host_port(opt.socks5, ph, pp)) {
+      err = fail(KeError::kSocks, "bad proxy '" + opt.socks5 + "'");
+      return nullptr;
+    }
+    sock.fd = tcp_connect(ph, pp, deadline, err);
+    if (sock.fd < 0) return nullptr;
     std::string why;
-    if (!socks5_connect(sock.fd, opt.host, opt.port, deadline, why))
-      return fail(remaining_ms(deadline) == 0 ? KeError::kTimeout : KeError::kSocks, "SOCKS5: " + why);
+    if (!socks5_connect(sock.fd, opt.host, opt.port, deadline, why)) {
+      err = fail(remaining_ms(deadline) == 0 ? KeError::kTimeout : KeError::kSocks, "SOCKS5: " + why);
+      return nullptr;
+    }
   }
   SslPtr ssl(SSL_new(static_cast<SSL_CTX*>(ctx_)));
-  if (!ssl) return fail(KeError::kTls, ssl_error_text());
+  if (!ssl) {
+    err = fail(KeError::kTls, ssl_error_text());
+    return nullptr;
+  }
   SSL_set_fd(ssl.get(), sock.fd);
   // Check the name (or IP address) in the certificate, and send SNI for names.
+  const std::string& name = opt.tls_name.empty() ? opt.host : opt.tls_name;
   in6_addr a6;
-  bool is_ip = inet_pton(AF_INET, opt.host.c_str(), &a6) == 1 || inet_pton(AF_INET6, opt.host.c_str(), &a6) == 1;
+  bool is_ip = inet_pton(AF_INET, name.c_str(), &a6) == 1 || inet_pton(AF_INET6, name.c_str(), &a6) == 1;
   X509_VERIFY_PARAM* vp = SSL_get0_param(ssl.get());
   if (is_ip) {
-    X509_VERIFY_PARAM_set1_ip_asc(vp, opt.host.c_str());
+    X509_VERIFY_PARAM_set1_ip_asc(vp, name.c_str());
   } else {
-    SSL_set1_host(ssl.get(), opt.host.c_str());
-    SSL_set_tlsext_host_name(ssl.get(), opt.host.c_str());
+    SSL_set1_host(ssl.get(), name.c_str());
+    SSL_set_tlsext_host_name(ssl.get(), name.c_str());
   }
-  return exchange(ssl.get(), sock.fd, opt, deadline);
+  bool timed_out = false;
+  if (ssl_step(ssl.get(), sock.fd, deadline, [&] { return SSL_connect(ssl.get()); }, timed_out) != 1) {
+    err = handshake_failure(ssl.get(), timed_out);
+    return nullptr;
+  }
+  if (!alpn_is_ntske(ssl.get())) {
+    err = fail(KeError::kNoAlpn, "server did not select ALPN ntske/1");
+    return nullptr;
+  }
+  std::unique_ptr<KeStream> s(new KeStream(ssl.release(), sock.fd, guard_sigpipe_));
+  sock.fd = -1;
+  return s;
+}
+
+KeResult KeConnector::run(const ClientOptions& opt) const {
+  SigpipeGuard no_sigpipe(guard_sigpipe_);
+  auto deadline = Clock::now() + std::chrono::milliseconds(opt.timeout_ms);
+  KeResult err;
+  auto s = connect(opt, deadline, err);
+  if (!s) return err;
+  return exchange(*s, opt, deadline);
+}
+
+KeStream::~KeStream() {
+  SSL_free(static_cast<SSL*>(ssl_));
+  if (fd_ >= 0) ::close(fd_);
+}
+
+bool KeStream::send(std::span<const std::uint8_t> msg, Clock::time_point deadline, std::string& why,
+                    bool& any_sent) {
+  SigpipeGuard no_sigpipe(guard_sigpipe_);
+  SSL* ssl = static_cast<SSL*>(ssl_);
+  any_sent = false;
+  std::size_t off = 0;
+  while (off < msg.size()) {
+    bool timed_out = false;
+    int n = ssl_step(ssl, fd_, deadline,
+                     [&] { return SSL_write(ssl, msg.data() + off, static_cast<int>(msg.size() - off)); },
+                     timed_out);
+    if (n <= 0) {
+      why = timed_out ? "write timed out" : "write failed: " + ssl_error_text();
+      // Without partial writes a failed SSL_write handed no byte of this
+      // record to the kernel; a timeout may have left some in flight.
+      any_sent = any_sent || off > 0 || timed_out;
+      return false;
+    }
+    any_sent = true;
+    off += static_cast<std::size_t>(n);
+  }
+  return true;
+}
+
+KeStream::Read KeStream::read_message(std::vector<std::uint8_t>& out, std::size_t max,
+                                      Clock::time_point deadline) {
+  SSL* ssl = static_cast<SSL*>(ssl_);
+  out.clear();
+  std::uint8_t buf[4096];
+  for (;;) {
+    switch (scan_message(out, max)) {
+      case MessageStatus::kComplete: return Read::kOk;
+      case MessageStatus::kTooLong: return Read::kTooLong;
+      case MessageStatus::kNeedMore: break;
+    }
+    bool timed_out = false;
+    int n = ssl_step(ssl, fd_, deadline, [&] { return SSL_read(ssl, buf, sizeof buf); }, timed_out);
+    if (n <= 0) {
+      if (timed_out) return Read::kTimeout;
+      return SSL_get_error(ssl, n) == SSL_ERROR_ZERO_RETURN || n == 0 ? Read::kClosed : Read::kError;
+    }
+    out.insert(out.end(), buf, buf + n);
+  }
+}
+
+bool KeStream::unusable() const {
+  SSL* ssl = static_cast<SSL*>(ssl_);
+  // Bytes buffered in OpenSSL, or anything readable on the socket (a
+  // close_notify, data, EOF, an error), mean the peer did not just wait.
+  if (SSL_pending(ssl) > 0) return true;
+  pollfd p{fd_, POLLIN, 0};
+  return ::poll(&p, 1, 0) != 0;
+}
+
+bool KeStream::export_key(std::uint16_t protocol, std::uint16_t aead, bool s2c, std::span<std::uint8_t> out) {
+  return ke::export_key(static_cast<SSL*>(ssl_), protocol, aead, s2c, out.data(), out.size());
+}
+
+void KeStream::close() {
+  if (fd_ < 0) return;
+  SigpipeGuard no_sigpipe(guard_sigpipe_);
+  ERR_clear_error();
+  SSL_shutdown(static_cast<SSL*>(ssl_));  // one attempt; we do not wait for the peer's
+  ::close(fd_);
+  fd_ = -1;
 }
 
 KeResult run_ke(const ClientOptions& opt) { return KeConnector(opt.ca_file).run(opt); }

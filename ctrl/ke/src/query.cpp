@@ -36,7 +36,7 @@ proto::NtpTime ntp_now() {
 int usage() {
   std::fprintf(stderr,
                "usage: query HOST[:PORT] [--ca FILE] [--socks5 HOST:PORT] [--timeout MS]\n"
-               "             [--aead ID[,ID]] [--ke-only]\n");
+               "             [--aead ID[,ID]] [--deny NAME]... [--ke-only]\n");
   return 1;
 }
 
@@ -124,6 +124,10 @@ int query_main(int argc, char** argv) {
       if (opt.timeout_ms <= 0) return usage();
     } else if (a == "--aead" && (v = value())) {
       if (!parse_aeads(v, opt.aeads)) return usage();
+    } else if (a == "--deny" && (v = value())) {
+      // NTS pool: do not give me this NTP server (docs/pool.md).
+      if (!*v || std::strlen(v) > 255) return usage();
+      opt.deny.push_back(v);
     } else if (a == "--ke-only") {
       ke_only = true;
     } else if (!a.empty() && a[0] != '-' && target.empty()) {

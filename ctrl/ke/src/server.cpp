@@ -5,9 +5,9 @@
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <openssl/crypto.h>
-#include <openssl/rand.h>
 #include <signal.h>
 #include <sys/epoll.h>
+#include <sys/eventfd.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -19,8 +19,8 @@
 #include <mutex>
 #include <unordered_map>
 
-#include "ntsd/crypto/cookie.hpp"
 #include "ntsd/ke/records.hpp"
+#include "ntsd/ke/source.hpp"
 #include "tls.hpp"
 
 namespace ntsd::ke {
@@ -94,7 +94,8 @@ int open_listener(const std::string& addr, std::uint16_t& port, std::string& err
   return fd;
 }
 
-enum class State : std::uint8_t { kHandshake, kReading, kWriting };
+// kWaiting: a handler deferred its reply (Deferred::complete delivers it).
+enum class State : std::uint8_t { kHandshake, kReading, kWaiting, kWriting };
 
 struct Conn {
   int fd = -1;
@@ -103,19 +104,76 @@ struct Conn {
   std::vector<std::uint8_t> in, out;
   std::size_t out_off = 0;
   std::uint64_t serial = 0;
+  int family = AF_INET;
+  bool keep_open = false;   // the reply being written keeps the connection
+  bool kept_alive = false;  // an earlier reply did (pool draft Keep Alive)
+  bool holds_slot = false;  // counts against keepalive_connections
 };
+
+// True if `out` is an Error record response (for the errors_sent counter).
+bool is_error_response(const std::vector<std::uint8_t>& out) {
+  return out.size() >= 2 && (out[0] & 0x7F) == 0 && out[1] == kError;
+}
 
 }  // namespace
 
+namespace detail {
+
+// Where Deferred replies wait for their event loop: an eventfd in the loop's
+// epoll set and a list under a mutex (one reply per pool user: a lock and an
+// eventfd write are small next to that user's TLS handshake). Shared with every Deferred, so a late reply after the loop
+// ended writes to a mailbox no one reads, never to freed memory.
+struct Mailbox {
+  struct Item {
+    int fd;
+    std::uint64_t serial;
+    std::vector<std::uint8_t> out;
+  };
+  int efd = ::eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+  std::mutex mu;
+  std::vector<Item> items;
+  ~Mailbox() {
+    if (efd >= 0) ::close(efd);
+  }
+  void post(Item it) {
+    {
+      std::lock_guard lock(mu);
+      items.push_back(std::move(it));
+    }
+    std::uint64_t one = 1;
+    [[maybe_unused]] ssize_t n = ::write(efd, &one, sizeof one);
+  }
+};
+
+}  // namespace detail
+
+void Deferred::complete(std::vector<std::uint8_t> response) {
+  if (!box_) return;
+  box_->post({fd_, serial_, std::move(response)});
+  box_.reset();
+}
+
+class DeferredFactory {
+ public:
+  static Deferred make(std::shared_ptr<detail::Mailbox> box, int fd, std::uint64_t serial) {
+    Deferred d;
+    d.box_ = std::move(box);
+    d.fd_ = fd;
+    d.serial_ = serial;
+    return d;
+  }
+};
+
 struct KeServer::Impl {
   ServerOptions opt;
-  RingSource ring;
+  std::shared_ptr<RequestHandler> handler;
   ServerStats* stats = nullptr;
   std::mutex ctx_mu;
   SslCtxPtr ctx;
   FileId cert_id, key_id;
   std::atomic<bool> stop{false};
   std::atomic<int> active{0};
+  std::atomic<int> keepalive{0};  // connections holding a Keep Alive slot
   std::vector<std::vector<int>> listeners;  // per thread
   std::vector<std::thread> threads;
 
@@ -141,7 +199,7 @@ namespace {
 class Loop {
  public:
   Loop(KeServer::Impl& s, std::vector<int> listeners)
-      : s_(s), listeners_(std::move(listeners)), eng_(crypto::make_scalar_engine()) {}
+      : s_(s), listeners_(std::move(listeners)), mailbox_(std::make_shared<detail::Mailbox>()) {}
 
   void run() {
     ep_ = ::epoll_create1(EPOLL_CLOEXEC);
@@ -151,12 +209,20 @@ class Loop {
       ev.data.u64 = i;
       ::epoll_ctl(ep_, EPOLL_CTL_ADD, listeners_[i], &ev);
     }
+    {
+      epoll_event ev{};
+      ev.events = EPOLLIN;
+      ev.data.u64 = kMailTag;
+      ::epoll_ctl(ep_, EPOLL_CTL_ADD, mailbox_->efd, &ev);
+    }
     epoll_event evs[64];
     while (!s_.stop.load(std::memory_order_relaxed)) {
       int n = ::epoll_wait(ep_, evs, 64, 50);
       for (int i = 0; i < n; ++i) {
         std::uint64_t tag = evs[i].data.u64;
-        if (tag < kConnTag) {
+        if (tag == kMailTag) {
+          deliver_deferred();
+        } else if (tag < kConnTag) {
           accept_from(listeners_[tag]);
         } else {
           auto it = conns_.find(static_cast<int>(tag - kConnTag));
@@ -164,6 +230,7 @@ class Loop {
         }
       }
       expire();
+      expire_idle();
       resume_listeners();
     }
     while (!conns_.empty()) close_conn(*conns_.begin()->second);
@@ -172,7 +239,9 @@ class Loop {
   }
 
  private:
+  friend class Request;
   static constexpr std::uint64_t kConnTag = 1ULL << 32;
+  static constexpr std::uint64_t kMailTag = kConnTag - 1;  // never a listener index
 
   void accept_from(int lfd) {
     for (int i = 0; i < 64; ++i) {  // bounded, so one busy listener cannot starve the rest
@@ -197,6 +266,7 @@ class Loop {
       auto c = std::make_unique<Conn>();
       c->fd = fd;
       c->serial = ++serial_;
+      c->family = peer_family(fd);
       c->ssl.reset(s_.new_ssl(pool_));
       if (!c->ssl || SSL_set_fd(c->ssl.get(), fd) != 1) {
         ::close(fd);
@@ -249,6 +319,10 @@ class Loop {
 
   void close_conn(Conn& c) {
     int fd = c.fd;
+    if (c.holds_slot) {
+      s_.keepalive.fetch_sub(1);
+      s_.stats->keepalive_open--;
+    }
     ::epoll_ctl(ep_, EPOLL_CTL_DEL, fd, nullptr);
     SslPtr ssl = std::move(c.ssl);
     conns_.erase(fd);
@@ -258,9 +332,14 @@ class Loop {
   }
 
   void drive(Conn& c) {
-    if (c.state == State::kHandshake && !handshake(c)) return;
-    if (c.state == State::kReading && !read_request(c)) return;
-    if (c.state == State::kWriting) write_response(c);
+    // A connection becomes readable again after a kept-alive reply, so loop
+    // until a step has to wait (edge-triggered epoll will not say it twice).
+    for (;;) {
+      if (c.state == State::kHandshake && !handshake(c)) return;
+      if (c.state == State::kReading && !read_request(c)) return;
+      if (c.state == State::kWaiting) return;  // the handler answers later
+      if (c.state == State::kWriting && !write_response(c)) return;
+    }
   }
 
   // Each step returns true when it finished and the next may run.
@@ -299,6 +378,10 @@ class Loop {
       } else {
         int e = SSL_get_error(c.ssl.get(), n);
         if (e == SSL_ERROR_WANT_READ || e == SSL_ERROR_WANT_WRITE) return false;
+        if (c.kept_alive && c.in.empty()) {
+          close_conn(c);  // a pool closing its long-lived connection
+          return false;
+        }
         if (e != SSL_ERROR_ZERO_RETURN) {
           s_.stats->tls_failed++;
           close_conn(c);
@@ -306,82 +389,113 @@ class Loop {
         }
         eof = true;  // close_notify: the request ended without End of Message
       }
-      auto v = evaluate_request(c.in, s_.opt.aeads, s_.opt.max_request_bytes);
-      if (v.kind == RequestVerdict::Kind::kNeedMore && !eof) continue;
-      if (v.kind == RequestVerdict::Kind::kNeedMore) v = {RequestVerdict::Kind::kError, ErrorCode::kBadRequest, 0};
-      respond(c, v);
-      c.state = State::kWriting;
+      auto m = scan_message(c.in, s_.opt.max_request_bytes);
+      if (m == MessageStatus::kNeedMore && !eof) continue;
+      if (m == MessageStatus::kComplete) return handle(c);
+      // Oversized, or ended before End of Message: §4 bad request.
+      reply(c, build_error(ErrorCode::kBadRequest), false);
       return true;
     }
   }
 
-  void respond(Conn& c, const RequestVerdict& v) {
-    switch (v.kind) {
-      case RequestVerdict::Kind::kAccept:
-        if (make_cookies(c, v.aead)) return;
-        c.out = build_error(ErrorCode::kInternalServerError);
-        break;
-      case RequestVerdict::Kind::kNoAead:
-        s_.stats->no_aead++;
-        c.out = build_no_aead_response();
-        return;
-      default:
-        c.out = build_error(v.error);
-        break;
-    }
-    s_.stats->errors_sent++;
+  // Hands a complete request to the handler (the role's business).
+  bool handle(Conn& c);
+
+  void reply(Conn& c, std::vector<std::uint8_t> out, bool keep_open) {
+    if (is_error_response(out)) s_.stats->errors_sent++;
+    c.out = std::move(out);
+    c.out_off = 0;
+    c.keep_open = keep_open && c.holds_slot;
+    c.state = State::kWriting;
   }
 
-  bool make_cookies(Conn& c, std::uint16_t aead) {
-    const auto id = static_cast<crypto::AeadId>(aead);
-    const std::size_t klen = crypto::aead_key_len(id);
-    unsigned char k[2 * crypto::kMaxSivKeyLen];
-    if (klen == 0 || !export_key(c.ssl.get(), aead, false, k, klen) ||
-        !export_key(c.ssl.get(), aead, true, k + klen, klen))
+  bool acquire_slot(Conn& c) {
+    if (c.holds_slot) return true;
+    if (s_.keepalive.fetch_add(1) >= s_.opt.keepalive_connections) {
+      s_.keepalive.fetch_sub(1);
+      s_.stats->keepalive_refused++;
       return false;
-    auto c2s = crypto::SivKey::from_bytes({k, klen});
-    auto s2c = crypto::SivKey::from_bytes({k + klen, klen});
-    OPENSSL_cleanse(k, sizeof k);
-    auto ring = s_.ring();
-    if (!c2s || !s2c || !ring || ring->empty()) return false;
-    crypto::CookieKeys keys{*c2s, *s2c};
-    std::vector<std::vector<std::uint8_t>> cookies(static_cast<std::size_t>(s_.opt.cookies));
-    // All nonces from one RAND_bytes call (each call costs a getpid(2) for
-    // OpenSSL's fork check).
-    std::vector<std::uint8_t> nonces(cookies.size() * crypto::kCookieNonceLen);
-    if (RAND_bytes(nonces.data(), static_cast<int>(nonces.size())) != 1) return false;
-    for (std::size_t i = 0; i < cookies.size(); ++i) {
-      cookies[i].resize(crypto::cookie_len(id));
-      crypto::Bytes nonce(nonces.data() + i * crypto::kCookieNonceLen, crypto::kCookieNonceLen);
-      if (!crypto::seal_cookie(*eng_, ring->current(), keys, nonce, cookies[i])) return false;
     }
-    ResponseParams p;
-    p.aead = aead;
-    p.cookies = cookies;
-    p.server = s_.opt.ntp_server;
-    p.port = s_.opt.ntp_port != 123 ? s_.opt.ntp_port : 0;
-    c.out = build_response(p);
-    if (s_.opt.on_session) s_.opt.on_session(aead, s_.opt.cookies);
+    c.holds_slot = true;
+    s_.stats->keepalive_open++;
     return true;
   }
 
-  void write_response(Conn& c) {
+  void deliver_deferred() {
+    std::uint64_t count;
+    [[maybe_unused]] ssize_t n = ::read(mailbox_->efd, &count, sizeof count);
+    std::vector<detail::Mailbox::Item> items;
+    {
+      std::lock_guard lock(mailbox_->mu);
+      items.swap(mailbox_->items);
+    }
+    for (auto& it : items) {
+      auto found = conns_.find(it.fd);
+      if (found == conns_.end()) continue;
+      Conn& c = *found->second;
+      // The same connection, still waiting (not closed and reused meanwhile).
+      if (c.serial != it.serial || c.state != State::kWaiting) continue;
+      reply(c, std::move(it.out), false);
+      drive(c);
+    }
+  }
+
+  // A v4-mapped IPv6 peer is an IPv4 client.
+  static int peer_family(int fd) {
+    sockaddr_storage ss{};
+    socklen_t len = sizeof ss;
+    if (::getpeername(fd, reinterpret_cast<sockaddr*>(&ss), &len) != 0) return AF_INET;
+    if (ss.ss_family != AF_INET6) return AF_INET;
+    const auto* a = &reinterpret_cast<sockaddr_in6*>(&ss)->sin6_addr;
+    return IN6_IS_ADDR_V4MAPPED(a) ? AF_INET : AF_INET6;
+  }
+
+  // True when the connection is kept for another request.
+  bool write_response(Conn& c) {
     while (c.out_off < c.out.size()) {
       ERR_clear_error();
       int n = SSL_write(c.ssl.get(), c.out.data() + c.out_off, static_cast<int>(c.out.size() - c.out_off));
       if (n <= 0) {
         int e = SSL_get_error(c.ssl.get(), n);
-        if (e == SSL_ERROR_WANT_READ || e == SSL_ERROR_WANT_WRITE) return;
+        if (e == SSL_ERROR_WANT_READ || e == SSL_ERROR_WANT_WRITE) return false;
         close_conn(c);
-        return;
+        return false;
       }
       c.out_off += static_cast<std::size_t>(n);
     }
     s_.stats->completed++;
+    if (c.keep_open) {
+      // Pool draft Keep Alive: wait for the next request, bounded by the
+      // idle timeout. A new serial retires the exchange's deadline.
+      c.kept_alive = true;
+      c.keep_open = false;
+      c.in.clear();
+      c.out.clear();
+      c.out_off = 0;
+      c.serial = ++serial_;
+      c.state = State::kReading;
+      idle_deadlines_.push_back({now_ms() + s_.opt.keepalive_idle_ms, c.fd, c.serial});
+      return true;
+    }
     // §4: the server closes the connection after its response. One
     // close_notify attempt; we do not wait for the client's.
     SSL_shutdown(c.ssl.get());
     close_conn(c);
+    return false;
+  }
+
+  void expire_idle() {
+    std::int64_t now = now_ms();
+    while (!idle_deadlines_.empty() && idle_deadlines_.front().at <= now) {
+      auto d = idle_deadlines_.front();
+      idle_deadlines_.pop_front();
+      auto it = conns_.find(d.fd);
+      if (it != conns_.end() && it->second->serial == d.serial) {
+        s_.stats->keepalive_idle_closed++;
+        SSL_shutdown(it->second->ssl.get());
+        close_conn(*it->second);
+      }
+    }
   }
 
   struct Deadline {
@@ -392,15 +506,55 @@ class Loop {
 
   KeServer::Impl& s_;
   std::vector<int> listeners_;
-  std::unique_ptr<crypto::SivEngine> eng_;
+  std::shared_ptr<detail::Mailbox> mailbox_;
   int ep_ = -1;
   std::uint64_t serial_ = 0;
   std::unordered_map<int, std::unique_ptr<Conn>> conns_;
   std::deque<Deadline> deadlines_;
+  std::deque<Deadline> idle_deadlines_;  // kept-alive connections (one timeout: ordered)
   std::deque<std::pair<std::int64_t, int>> paused_;  // (resume at, listener)
   static constexpr std::size_t kPoolMax = 64;
   std::vector<SslPtr> pool_;
 };
+
+// The handler's view of one request on one connection.
+class Request final : public KeRequest {
+ public:
+  Request(Loop& loop, Conn& c) : loop_(loop), c_(c) {}
+  std::span<const std::uint8_t> bytes() const override { return c_.in; }
+  bool kept_alive() const override { return c_.kept_alive; }
+  int client_family() const override { return c_.family; }
+  bool export_key(std::uint16_t protocol, std::uint16_t aead, bool s2c,
+                  std::span<std::uint8_t> out) override {
+    if (c_.kept_alive) return false;
+    return ke::export_key(c_.ssl.get(), protocol, aead, s2c, out.data(), out.size());
+  }
+  bool acquire_keep_alive() override { return loop_.acquire_slot(c_); }
+  void respond(std::vector<std::uint8_t> response, bool keep_open) override {
+    if (answered_) return;
+    answered_ = true;
+    loop_.reply(c_, std::move(response), keep_open);
+  }
+  Deferred defer() override {
+    if (answered_) return {};
+    answered_ = true;
+    c_.state = State::kWaiting;
+    return DeferredFactory::make(loop_.mailbox_, c_.fd, c_.serial);
+  }
+  bool answered() const { return answered_; }
+
+ private:
+  Loop& loop_;
+  Conn& c_;
+  bool answered_ = false;
+};
+
+bool Loop::handle(Conn& c) {
+  Request r(*this, c);
+  s_.handler->handle(r);
+  if (!r.answered()) reply(c, build_error(ErrorCode::kInternalServerError), false);
+  return c.state == State::kWriting;
+}
 
 }  // namespace
 
@@ -411,8 +565,15 @@ void KeServer::Impl::run(std::size_t index) {
 
 KeServer::KeServer(ServerOptions opt, RingSource ring) : impl_(std::make_unique<Impl>()) {
   impl_->opt = std::move(opt);
-  impl_->ring = std::move(ring);
   impl_->stats = &stats_;
+  impl_->handler = make_time_source_handler(impl_->opt, std::move(ring), stats_);
+}
+
+KeServer::KeServer(ServerOptions opt, std::shared_ptr<RequestHandler> handler)
+    : impl_(std::make_unique<Impl>()) {
+  impl_->opt = std::move(opt);
+  impl_->stats = &stats_;
+  impl_->handler = std::move(handler);
 }
 
 KeServer::~KeServer() { stop(); }

@@ -97,7 +97,12 @@ SslCtxPtr make_client_ctx(const std::string& ca_file, std::string& error) {
 }
 
 bool export_key(SSL* ssl, std::uint16_t aead, bool s2c, unsigned char* out, std::size_t len) {
-  auto ctx = exporter_context(aead, s2c);
+  return export_key(ssl, kNextProtocolNtpv4, aead, s2c, out, len);
+}
+
+bool export_key(SSL* ssl, std::uint16_t protocol, std::uint16_t aead, bool s2c, unsigned char* out,
+                std::size_t len) {
+  auto ctx = exporter_context(protocol, aead, s2c);
   return SSL_export_keying_material(ssl, out, len, kExporterLabel, std::strlen(kExporterLabel),
                                     ctx.data(), ctx.size(), 1) == 1;
 }

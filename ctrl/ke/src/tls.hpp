@@ -32,5 +32,8 @@ SslCtxPtr make_client_ctx(const std::string& ca_file, std::string& error);
 
 // Exports C2S or S2C (RFC 8915 §5.1). False on failure.
 bool export_key(SSL* ssl, std::uint16_t aead, bool s2c, unsigned char* out, std::size_t len);
+// The same for any next protocol (the pool relays what its time sources speak).
+bool export_key(SSL* ssl, std::uint16_t protocol, std::uint16_t aead, bool s2c, unsigned char* out,
+                std::size_t len);
 
 }  // namespace ntsd::ke

@@ -1,5 +1,7 @@
 #include "backends.hpp"
 
+#include <cstdio>
+
 #include "ntsd/runtime/endpoint.hpp"
 #include "ntsd/socket/backend.hpp"
 #ifdef NTSD_HAVE_DPDK
@@ -63,6 +65,27 @@ std::optional<sock::Options> socket_options(const Options& o, std::string& error
 }
 
 }  // namespace
+
+int probe_ports(const Options& o) {
+  if (o.cfg.dataplane.backend != config::Backend::kDpdk) {
+    std::fprintf(stderr, "ntsd: --probe-port probes DPDK ports: it needs [dataplane] backend = \"dpdk\"\n");
+    return 1;
+  }
+#ifdef NTSD_HAVE_DPDK
+  std::string out, problems;
+  const bool ok = dpdk::probe_ports(o.cfg, o.check_only, out, problems);
+  std::fputs(out.c_str(), stdout);
+  std::fflush(stdout);
+  if (!problems.empty()) std::fprintf(stderr, "ntsd: %s", problems.c_str());
+  if (o.check_only && ok)
+    std::printf("%s: configuration OK (backend dpdk, %d worker(s), %zu port(s) probed)\n", o.config_path.c_str(),
+                o.cfg.dataplane.workers, o.cfg.dataplane.ports.size());
+  return ok ? 0 : 1;
+#else
+  std::fprintf(stderr, "ntsd: --probe-port: this ntsd was built without DPDK\n");
+  return 1;
+#endif
+}
 
 bool validate_backend(const Options& o, std::string& error) {
   if (o.cfg.dataplane.backend == config::Backend::kSocket) return socket_options(o, error).has_value();

@@ -24,6 +24,9 @@ class Backend {
 
 // Checks the backend part of the configuration (addresses, ports, EAL args).
 bool validate_backend(const Options& o, std::string& error);
+// --probe-port: the DPDK ports' report on stdout (and with --check-config
+// the configuration checked against it); returns the exit code.
+int probe_ports(const Options& o);
 // Opens the backend (sockets bound / EAL up and ports started), or says why not.
 std::unique_ptr<Backend> make_backend(const Options& o, runtime::Shared& shared, std::string& error);
 

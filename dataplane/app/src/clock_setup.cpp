@@ -45,8 +45,11 @@ std::unique_ptr<clock::ClockSource> make_source(const config::Config& cfg, const
   }
   if (spec == "sim:tai" || spec == "sim:utc") {
     runtime::log("TEST SEAM: clock = \"" + spec + "\" is a simulated PHC that follows the system clock; never for service");
+    const char* control = std::getenv("NTSD_TEST_SIM_PHC");
+    if (control != nullptr && *control != '\0')
+      runtime::log(std::string("TEST SEAM: the simulated PHC obeys ") + control + " (unreadable, step_ns=N)");
     return std::make_unique<clock::SyntheticPhc>(spec == "sim:tai" ? clock::Timescale::kTai : clock::Timescale::kUtc,
-                                                 leaps);
+                                                 leaps, control ? control : "");
   }
   if (spec.rfind("phc:", 0) == 0) {
     auto phc = std::make_unique<clock::PhcClock>(spec.substr(4), phc_scale(cfg.server));

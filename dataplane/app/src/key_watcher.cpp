@@ -16,20 +16,30 @@ KeyWatcher::KeyWatcher(std::string path, KeyRingRcu& rcu, Gauges& gauges)
 bool KeyWatcher::poll() {
   struct stat st {};
   if (::stat(path_.c_str(), &st) != 0) {
-    if (!missing_logged_)
-      log("key file " + path_ + ": " + std::strerror(errno) + " (NTS requests get an NTS NAK until it appears)");
+    // Each disappearance once: logged, and counted if a ring is in use.
+    if (!missing_logged_) {
+      const bool have = rcu_.generation() > 0;
+      log("key file " + path_ + ": " + std::strerror(errno) +
+          (have ? " (keeping the key ring loaded before)" : " (NTS requests get an NTS NAK until it appears)"));
+      if (have) gauges_.key_reload_errors.fetch_add(1);
+    }
     missing_logged_ = true;
+    seen_ = false;  // whatever comes back is loaded
     return false;
   }
   missing_logged_ = false;
+  // ctime too: a chmod (e.g. the file made unreadable, or readable again)
+  // changes nothing else, and must be tried like any other change.
   if (seen_ && st.st_dev == dev_ && st.st_ino == ino_ && st.st_size == size_ &&
-      st.st_mtim.tv_sec == mtime_.tv_sec && st.st_mtim.tv_nsec == mtime_.tv_nsec)
+      st.st_mtim.tv_sec == mtime_.tv_sec && st.st_mtim.tv_nsec == mtime_.tv_nsec &&
+      st.st_ctim.tv_sec == ctime_.tv_sec && st.st_ctim.tv_nsec == ctime_.tv_nsec)
     return false;
   seen_ = true;
   dev_ = st.st_dev;
   ino_ = st.st_ino;
   size_ = st.st_size;
   mtime_ = st.st_mtim;
+  ctime_ = st.st_ctim;
   std::string err;
   auto ring = keys::load_ring(path_, err);
   if (!ring) {

@@ -66,6 +66,7 @@ int main(int argc, char** argv) {
   if (!opt) return code;
   const config::Config& cfg = opt->cfg;
   std::string error;
+  if (opt->probe_port && !opt->check_only) return app::probe_ports(*opt);
   if (!app::validate_backend(*opt, error)) {
     std::fprintf(stderr, "ntsd: %s\n", error.c_str());
     return 1;
@@ -75,6 +76,7 @@ int main(int argc, char** argv) {
     std::fprintf(stderr, "ntsd: %s\n", error.c_str());
     return 1;
   }
+  if (opt->check_only && opt->probe_port) return app::probe_ports(*opt);
   if (opt->check_only) {
     std::printf("%s: configuration OK (backend %s, %d worker(s))\n", opt->config_path.c_str(),
                 config::to_string(cfg.dataplane.backend), cfg.dataplane.workers);

@@ -10,6 +10,11 @@ namespace {
 constexpr const char* kUsage =
     "usage: ntsd [--config FILE] [options]\n"
     "       ntsd --check-config FILE     validate the configuration and exit\n"
+    "       ntsd --probe-port [--config FILE]\n"
+    "                                    start the EAL on the configured DPDK ports, print what each\n"
+    "                                    can do (driver, queues, RSS, offloads, RX timestamps,\n"
+    "                                    read_clock, link) and exit; with --check-config, also fail\n"
+    "                                    on what the configuration asks and the ports cannot do\n"
     "\n"
     "NTP/NTS responder (RFC 5905, RFC 8915). Options override the config file:\n"
     "  --socket              use the kernel-socket backend ([dataplane] backend = \"socket\")\n"
@@ -70,6 +75,8 @@ std::optional<Options> parse_args(int argc, char** argv, int& exit_code) {
       return std::nullopt;
     } else if (a == "--socket") {
       o.cfg.dataplane.backend = config::Backend::kSocket;
+    } else if (a == "--probe-port") {
+      o.probe_port = true;
     } else if (a == "--dpdk") {
       o.cfg.dataplane.backend = config::Backend::kDpdk;
     } else if (a == "--listen" || a == "--workers" || a == "--keys-file" || a == "--metrics" ||

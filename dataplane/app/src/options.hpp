@@ -12,6 +12,7 @@ namespace ntsd::app {
 struct Options {
   config::Config cfg;
   bool check_only = false;
+  bool probe_port = false;  // --probe-port: report what the DPDK ports can do
   std::string keys_file;  // resolved: --keys-file, else [keys] file
   std::string config_path;
 };

@@ -18,6 +18,59 @@ void sample(std::string& out, std::string_view name, std::string_view labels, st
   out.append(" ").append(std::to_string(v)).append("\n");
 }
 
+// The DPDK ports' own counters and link, and the exception path.
+void render_ports(std::string& out, const Metrics& m) {
+  const std::size_t n = m.ports();
+  if (n == 0) return;
+  const auto label = [&](std::size_t i) {
+    return "port=\"" + m.port(i).name + "\",driver=\"" + m.port(i).driver + "\"";
+  };
+  struct PortCounter {
+    const char* name;
+    const char* help;
+    const Counter PortStats::*field;
+  };
+  static constexpr PortCounter kPort[] = {
+      {"ntsd_port_rx_packets_total", "Frames the DPDK port received (rte_eth_stats ipackets).", &PortStats::rx_packets},
+      {"ntsd_port_tx_packets_total", "Frames the DPDK port sent (opackets).", &PortStats::tx_packets},
+      {"ntsd_port_rx_missed_total",
+       "Frames the port dropped because its RX ring was full (imissed): the workers did not keep up or lost "
+       "their core.",
+       &PortStats::rx_missed},
+      {"ntsd_port_rx_nombuf_total", "RX mbuf allocation failures (rx_nombuf): the mbuf pool ran dry.", &PortStats::rx_nombuf},
+      {"ntsd_port_rx_errors_total", "Erroneous frames received (ierrors).", &PortStats::rx_errors},
+      {"ntsd_port_tx_errors_total", "Frames the port failed to send (oerrors).", &PortStats::tx_errors},
+  };
+  for (const PortCounter& c : kPort) {
+    header(out, c.name, "counter", c.help);
+    for (std::size_t i = 0; i < n; ++i) sample(out, c.name, label(i), (m.port(i).*c.field).load(std::memory_order_relaxed));
+  }
+  header(out, "ntsd_port_link_up", "gauge", "1 if the DPDK port's link is up.");
+  for (std::size_t i = 0; i < n; ++i) sample(out, "ntsd_port_link_up", label(i), static_cast<std::uint64_t>(m.port(i).link_up.load()));
+  header(out, "ntsd_port_link_speed_bits_per_second", "gauge", "Link speed of the DPDK port (0 if down or unknown).");
+  for (std::size_t i = 0; i < n; ++i)
+    sample(out, "ntsd_port_link_speed_bits_per_second", label(i), std::uint64_t{m.port(i).link_speed_mbps.load()} * 1'000'000);
+  bool exc = false;
+  for (std::size_t i = 0; i < n; ++i) exc = exc || m.port(i).exception;
+  if (!exc) return;
+  header(out, "ntsd_exception_packets_total", "counter",
+         "Frames carried by the exception path: to_kernel = for this host but not ntsd's work (TCP, ICMP beyond "
+         "echo, ARP/ND for other addresses), handed to the kernel interface; to_wire = sent by the kernel, "
+         "transmitted on the port.");
+  for (std::size_t i = 0; i < n; ++i) {
+    if (!m.port(i).exception) continue;
+    sample(out, "ntsd_exception_packets_total", label(i) + ",direction=\"to_kernel\"", m.port(i).exc_to_kernel.load());
+    sample(out, "ntsd_exception_packets_total", label(i) + ",direction=\"to_wire\"", m.port(i).exc_to_wire.load());
+  }
+  header(out, "ntsd_exception_dropped_total", "counter",
+         "Exception-path frames dropped because a ring or the device was full, by direction.");
+  for (std::size_t i = 0; i < n; ++i) {
+    if (!m.port(i).exception) continue;
+    sample(out, "ntsd_exception_dropped_total", label(i) + ",direction=\"to_kernel\"", m.port(i).exc_to_kernel_dropped.load());
+    sample(out, "ntsd_exception_dropped_total", label(i) + ",direction=\"to_wire\"", m.port(i).exc_to_wire_dropped.load());
+  }
+}
+
 }  // namespace
 
 std::uint64_t Metrics::total_reason(proto::Reason r) const noexcept {
@@ -171,6 +224,7 @@ std::string Metrics::render() const {
   header(out, "ntsd_key_reload_errors_total", "counter", "Key file reloads that failed (old ring kept).");
   sample(out, "ntsd_key_reload_errors_total", "", gauges_.key_reload_errors.load());
   render_clock(out, clock_);
+  render_ports(out, *this);
   return out;
 }
 

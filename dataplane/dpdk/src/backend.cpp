@@ -3,6 +3,8 @@
 #include <rte_errno.h>
 #include <rte_lcore.h>
 
+#include <unistd.h>
+
 #include <algorithm>
 #include <chrono>
 #include <cstdlib>
@@ -29,12 +31,19 @@ bool parse_addresses(const std::vector<std::string>& in, Addresses& out, std::st
 }
 
 unsigned pool_size(const config::DataplaneConfig& d, std::size_t workers) {
+  return pool_size(d, workers, std::max<std::size_t>(d.ports.size(), 1));
+}
+
+unsigned pool_size(const config::DataplaneConfig& d, std::size_t workers, std::size_t ports) {
   if (d.mbufs > 0) return static_cast<unsigned>(d.mbufs);
   // Per queue pair: a full RX ring, a full TX ring, and the worker's cache
   // and burst (the RX array, plus replies not yet handed to tx_burst).
   const std::size_t per_queue = static_cast<std::size_t>(d.rx_desc + d.tx_desc) + kPoolCache +
                                 2 * static_cast<std::size_t>(d.burst);
-  const std::size_t need = per_queue * workers * std::max<std::size_t>(d.ports.size(), 1);
+  std::size_t need = per_queue * workers * std::max<std::size_t>(ports, 1);
+  // An exception path per port: its device's rings and the two hand-off rings.
+  if (d.exception == config::Exception::kTap || d.exception == config::Exception::kVirtioUser)
+    need += ports * (2 * kExceptionRing + 2 * kExceptionDesc + kPoolCache);
   std::size_t n = 8192;
   while (n < need + 1) n *= 2;
   return static_cast<unsigned>(n - 1);
@@ -51,22 +60,19 @@ bool validate(const config::Config& cfg, std::string& error) {
     return false;
   }
   Addresses a;
-  return parse_addresses(d.addresses, a, error);
-}
-
-DpdkBackend::DpdkBackend(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
-
-DpdkBackend::~DpdkBackend() {
-  if (!impl_ || !impl_->eal_up) return;
-  for (const Port& p : impl_->ports) {
-    rte_eth_dev_stop(p.id);
-    rte_eth_dev_close(p.id);
+  if (!parse_addresses(d.addresses, a, error)) return false;
+  if (d.exception == config::Exception::kVirtioUser && ::access("/dev/vhost-net", R_OK | W_OK) != 0) {
+    error = "[dataplane] exception = \"virtio_user\" needs /dev/vhost-net (modprobe vhost_net), which this host "
+            "lacks; use exception = \"tap\"";
+    return false;
   }
-  // No rte_eal_cleanup(): in DPDK 22.11 it unmaps memory while the EAL
-  // interrupt thread may still be handling a closing vdev's control channel
-  // (seen with net_memif: a crash at exit). The process is about to exit and
-  // the kernel releases everything; hugepage files left behind are reclaimed
-  // by the next EAL start.
+  if (d.exception != config::Exception::kNone && d.exception != config::Exception::kIsolate && d.ports.size() > 1 &&
+      d.exception_iface.size() > 13) {
+    error = "[dataplane] exception_iface: with several ports each gets a numbered interface (" + d.exception_iface +
+            "0, ...), so at most 13 characters";
+    return false;
+  }
+  return true;
 }
 
 namespace {
@@ -87,12 +93,7 @@ void set_t2_bounds(DpdkBackend::Impl& im) {
 
 }  // namespace
 
-std::unique_ptr<DpdkBackend> DpdkBackend::create(const config::Config& cfg, runtime::Shared& shared,
-                                                 std::string& error) {
-  if (!validate(cfg, error)) return nullptr;
-  auto impl = std::make_unique<Impl>(Impl{cfg, shared});
-  parse_addresses(cfg.dataplane.addresses, impl->addrs, error);
-  set_t2_bounds(*impl);
+bool eal_init(const config::Config& cfg, std::string& error) {
   std::vector<std::string> args = {"ntsd"};
   args.insert(args.end(), cfg.dataplane.eal_args.begin(), cfg.dataplane.eal_args.end());
   // A port given with device arguments ("net_af_packet0,iface=veth0") is a
@@ -105,8 +106,57 @@ std::unique_ptr<DpdkBackend> DpdkBackend::create(const config::Config& cfg, runt
   if (rte_eal_init(static_cast<int>(args.size()), argv.data()) < 0) {
     error = std::string("DPDK EAL init failed: ") + rte_strerror(rte_errno) +
             " (check [dataplane] eal_args; without hugepages use --no-huge -m 256 --no-shconf)";
+    return false;
+  }
+  return true;
+}
+
+int port_socket(std::uint16_t id) {
+  const int s = rte_eth_dev_socket_id(id);
+  return s < 0 ? static_cast<int>(rte_socket_id()) : s;
+}
+
+rte_mempool* pool_for(DpdkBackend::Impl& b, int socket, std::string& error) {
+  if (auto it = b.pools.find(socket); it != b.pools.end()) return it->second;
+  const unsigned n = pool_size(b.cfg.dataplane, b.lcores.size(), std::max(b.pool_ports[socket], 1u));
+  const std::string name = "ntsd_mbufs_s" + std::to_string(socket);
+  rte_mempool* mp = rte_pktmbuf_pool_create(name.c_str(), n, kPoolCache, 0, RTE_MBUF_DEFAULT_BUF_SIZE, socket);
+  if (mp == nullptr) {
+    error = "DPDK mbuf pool of " + std::to_string(n) + " mbufs on socket " + std::to_string(socket) + ": " +
+            rte_strerror(rte_errno) + " (raise -m or the hugepages of that node, or lower [dataplane] mbufs)";
     return nullptr;
   }
+  b.pools[socket] = mp;
+  return mp;
+}
+
+DpdkBackend::DpdkBackend(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
+
+DpdkBackend::~DpdkBackend() {
+  if (!impl_ || !impl_->eal_up) return;
+  for (const Port& p : impl_->ports) {
+    rte_eth_dev_stop(p.id);
+    rte_eth_dev_close(p.id);
+  }
+  for (const auto& e : impl_->exceptions) {
+    rte_eth_dev_stop(e->port);
+    rte_eth_dev_close(e->port);
+  }
+  for (int fd : impl_->mc_fds) ::close(fd);
+  // No rte_eal_cleanup(): in DPDK 22.11 it unmaps memory while the EAL
+  // interrupt thread may still be handling a closing vdev's control channel
+  // (seen with net_memif: a crash at exit). The process is about to exit and
+  // the kernel releases everything; hugepage files left behind are reclaimed
+  // by the next EAL start.
+}
+
+std::unique_ptr<DpdkBackend> DpdkBackend::create(const config::Config& cfg, runtime::Shared& shared,
+                                                 std::string& error) {
+  if (!validate(cfg, error)) return nullptr;
+  auto impl = std::make_unique<Impl>(Impl{cfg, shared});
+  parse_addresses(cfg.dataplane.addresses, impl->addrs, error);
+  set_t2_bounds(*impl);
+  if (!eal_init(cfg, error)) return nullptr;
   impl->eal_up = true;
   std::unique_ptr<DpdkBackend> b(new DpdkBackend(std::move(impl)));
   Impl& im = *b->impl_;
@@ -119,16 +169,19 @@ std::unique_ptr<DpdkBackend> DpdkBackend::create(const config::Config& cfg, runt
             std::to_string(im.lcores.size()) + " worker lcore(s); give more with -l (the main lcore is the control thread)";
     return nullptr;
   }
-  const unsigned n_mbufs = pool_size(cfg.dataplane, im.lcores.size());
-  im.pool = rte_pktmbuf_pool_create("ntsd_mbufs", n_mbufs, kPoolCache, 0, RTE_MBUF_DEFAULT_BUF_SIZE,
-                                    static_cast<int>(rte_socket_id()));
-  if (im.pool == nullptr) {
-    error = "DPDK mbuf pool of " + std::to_string(n_mbufs) + " mbufs: " + rte_strerror(rte_errno) +
-            " (raise -m, or lower [dataplane] mbufs)";
-    return nullptr;
+  // NUMA: one mbuf pool per socket that has a port, sized for the ports on
+  // it, so that a NIC DMAs into memory on its own node.
+  for (const auto& spec : cfg.dataplane.ports) {
+    std::uint16_t id = 0;
+    if (find_port(spec.substr(0, spec.find(',')), id)) ++im.pool_ports[port_socket(id)];
   }
   for (const auto& name : cfg.dataplane.ports)
     if (!setup_port(im, name, error)) return nullptr;
+  for (Port& p : im.ports)
+    if (p.exc == nullptr && (cfg.dataplane.exception == config::Exception::kTap ||
+                             cfg.dataplane.exception == config::Exception::kVirtioUser) &&
+        !setup_exception(im, p, error))
+      return nullptr;
   register_telemetry(&shared.metrics);
   return b;
 }
@@ -179,6 +232,16 @@ std::unique_ptr<clock::ClockSource> DpdkBackend::nic_clock(std::string& error) {
 }
 
 void DpdkBackend::run() {
+  // Port counters and link, for /metrics, once a second (the PMDs' stats
+  // calls may take locks or syscalls: never on a worker).
+  std::thread monitor([this] {
+    while (!impl_->shared.stop.load()) {
+      refresh_port_stats(*impl_);
+      for (int i = 0; i < 20 && !impl_->shared.stop.load(); ++i) std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    }
+  });
+  std::thread exception;
+  if (!impl_->exceptions.empty()) exception = std::thread([this] { exception_loop(*impl_); });
   // NIC clocks (ports with hardware RX timestamps) are refit every 250 ms,
   // like the TSC, off the worker lcores.
   std::thread nic_thread;
@@ -203,6 +266,9 @@ void DpdkBackend::run() {
   while (!impl_->shared.stop.load() && running());
   for (unsigned lc : impl_->lcores) rte_eal_wait_lcore(lc);
   if (nic_thread.joinable()) nic_thread.join();
+  if (exception.joinable()) exception.join();
+  monitor.join();
+  refresh_port_stats(*impl_);  // the final counts, for the log and last scrape
 }
 
 }  // namespace ntsd::dpdk

@@ -65,3 +65,30 @@ void register_telemetry(runtime::Metrics* m) {
 }
 
 }  // namespace ntsd::dpdk
+
+namespace ntsd::dpdk {
+
+void refresh_port_stats(DpdkBackend::Impl& b) {
+  for (const Port& p : b.ports) {
+    if (p.stats == nullptr) continue;
+    rte_eth_stats s{};
+    if (rte_eth_stats_get(p.id, &s) == 0) {
+      p.stats->rx_packets.store(s.ipackets, std::memory_order_relaxed);
+      p.stats->tx_packets.store(s.opackets, std::memory_order_relaxed);
+      p.stats->rx_missed.store(s.imissed, std::memory_order_relaxed);
+      p.stats->rx_nombuf.store(s.rx_nombuf, std::memory_order_relaxed);
+      p.stats->rx_errors.store(s.ierrors, std::memory_order_relaxed);
+      p.stats->tx_errors.store(s.oerrors, std::memory_order_relaxed);
+    }
+    rte_eth_link link{};
+    if (rte_eth_link_get_nowait(p.id, &link) == 0) {
+      p.stats->link_up.store(link.link_status == RTE_ETH_LINK_UP ? 1 : 0, std::memory_order_relaxed);
+      const std::uint32_t speed = link.link_status == RTE_ETH_LINK_UP && link.link_speed != RTE_ETH_SPEED_NUM_UNKNOWN
+                                      ? link.link_speed
+                                      : 0;
+      p.stats->link_speed_mbps.store(speed, std::memory_order_relaxed);
+    }
+  }
+}
+
+}  // namespace ntsd::dpdk

@@ -64,15 +64,20 @@ class Worker {
     const clock::UnixNs now = b_.shared.tsc.now();
     stats_.record_stall(now - last_poll_ns_);
     last_poll_ns_ = now;
-    if (n == 0) return;
+    n_tx_ = 0;
+    n_tickets_ = n_queued_ = 0;
+    if (n == 0) {
+      if (p.exc != nullptr && index_ == 0) from_kernel(p);
+      flush(p);
+      return;
+    }
     const proto::NtpTime t2 = clock::to_ntp64(now);
     runtime::bump(stats_.rx, n);
     runtime::bump(stats_.bursts);
     local_.mac = p.mac;
-    n_tx_ = 0;
-    n_tickets_ = 0;
     n_req_ = 0;
     n_kiss_ = 0;
+    n_exc_ = 0;
     // The frames were just written by another core (the NIC's DMA, or a
     // memif peer): their first touch is a cache miss. Prefetching a few
     // packets ahead overlaps those misses instead of paying them in turn.
@@ -83,7 +88,48 @@ class Worker {
     }
     if (n_req_ > 0 || n_kiss_ > 0) answer(p);
     gate_.sync();
+    if (n_exc_ > 0) to_kernel(p);
+    if (p.exc != nullptr && index_ == 0) from_kernel(p);
     flush(p);
+  }
+
+  // Exception path (exception.cpp): frames for the kernel go on the
+  // port's ring (multi-producer, no syscall here); what the ring cannot take
+  // is freed and counted.
+  void to_kernel(const Port& p) {
+    const unsigned q = rte_ring_mp_enqueue_burst(p.exc->to_kernel, reinterpret_cast<void**>(exc_.data()),
+                                                 static_cast<unsigned>(n_exc_), nullptr);
+    for (std::size_t i = q; i < n_exc_; ++i) rte_pktmbuf_free(exc_[i]);
+    if (q < n_exc_ && p.stats != nullptr)
+      p.stats->exc_to_kernel_dropped.fetch_add(n_exc_ - q, std::memory_order_relaxed);
+  }
+
+  // Worker 0 sends what the kernel sent, in its own TX burst on the port.
+  void from_kernel(const Port& p) {
+    if (n_tx_ >= burst_) return;
+    n_tx_ += rte_ring_sc_dequeue_burst(p.exc->to_wire, reinterpret_cast<void**>(tx_.data() + n_tx_),
+                                       static_cast<unsigned>(burst_ - n_tx_), nullptr);
+  }
+
+  // [dataplane] vlan: the frame must carry that VLAN, as a tag the port
+  // stripped (ol_flags) or one still in the frame (stripped here, in place:
+  // a 12-byte move). Untagged or other VLANs: dropped as "vlan".
+  bool untag(rte_mbuf* m) noexcept {
+    if (vlan_ == 0) return true;
+    if ((m->ol_flags & RTE_MBUF_F_RX_VLAN_STRIPPED) == 0 && rte_vlan_strip(m) != 0) return false;
+    return (m->vlan_tci & 0x0fff) == vlan_;
+  }
+
+  // Tags a reply with [dataplane] vlan (the port inserts it, or it is
+  // inserted in the 4 bytes of headroom the strip gave back).
+  bool tag(const Port& p, rte_mbuf*& m) noexcept {
+    if (vlan_ == 0) return true;
+    m->vlan_tci = vlan_;
+    if (p.tx_vlan_insert) {
+      m->ol_flags |= RTE_MBUF_F_TX_VLAN;
+      return true;
+    }
+    return rte_vlan_insert(&m) == 0;
   }
 
   // Every cache line of the frame, up to the largest NTS request we expect
@@ -99,12 +145,20 @@ class Worker {
       drop(m, net::Drop::kTruncated);
       return;
     }
+    if (!untag(m)) {
+      drop(m, net::Drop::kVlan);
+      return;
+    }
     const std::uint64_t ip_ck = m->ol_flags & RTE_MBUF_F_RX_IP_CKSUM_MASK;
     const std::uint64_t l4_ck = m->ol_flags & RTE_MBUF_F_RX_L4_CKSUM_MASK;
     const net::RxOffload off{p.rx_ip_cksum && ip_ck == RTE_MBUF_F_RX_IP_CKSUM_GOOD,
                              p.rx_l4_cksum && l4_ck == RTE_MBUF_F_RX_L4_CKSUM_GOOD};
     const net::Bytes frame(rte_pktmbuf_mtod(m, const std::uint8_t*), rte_pktmbuf_data_len(m));
     const net::Classified c = net::classify(frame, local_, off);
+    if (p.exc != nullptr && (c.kind == net::Kind::kDrop || c.kind == net::Kind::kEchoRequest) && for_kernel(frame, c)) {
+      exc_[n_exc_++] = m;
+      return;
+    }
     const net::MutBytes buf = writable(m);
     std::size_t len = 0;
     switch (c.kind) {
@@ -131,7 +185,7 @@ class Worker {
       drop(m, net::Drop::kTruncated);
       return;
     }
-    queue(m, len);
+    queue(p, m, len);
   }
 
   // The rate-limit gate (runtime/ratelimit.hpp), before the core sees the
@@ -224,7 +278,7 @@ class Worker {
       m->l3_len = c.ip6 ? net::kIp6Len : net::kIp4Len;
       m->ol_flags = RTE_MBUF_F_TX_UDP_CKSUM | (c.ip6 ? RTE_MBUF_F_TX_IPV6 : RTE_MBUF_F_TX_IPV4);
     }
-    queue(m, len, o.tx_ticket);
+    queue(p, m, len, o.tx_ticket);
   }
 
   static net::MutBytes writable(rte_mbuf* m) {
@@ -232,12 +286,17 @@ class Worker {
   }
 
   // `ticket`: where the frame's TX time goes (interleaved mode), if anywhere.
-  void queue(rte_mbuf* m, std::size_t len, xleave::Ticket ticket = xleave::kNoTicket) {
+  void queue(const Port& p, rte_mbuf* m, std::size_t len, xleave::Ticket ticket = xleave::kNoTicket) {
     m->data_len = static_cast<std::uint16_t>(len);
     m->pkt_len = static_cast<std::uint32_t>(len);
+    if (!tag(p, m)) {
+      drop(m, net::Drop::kTruncated);  // no headroom for the tag: never with RX mbufs
+      return;
+    }
     tx_ticket_[n_tx_] = ticket;
     n_tickets_ += ticket != xleave::kNoTicket;
     tx_[n_tx_++] = m;
+    n_queued_ = n_tx_;  // frames from the kernel follow: they have no tickets
   }
 
   void drop(rte_mbuf* m, net::Drop why) {
@@ -263,7 +322,7 @@ class Worker {
   // index names each frame's table entry (its ticket): no lookup.
   void transmitted(std::uint16_t sent) noexcept {
     const proto::NtpTime tx = clock::to_ntp64(b_.shared.tsc.now());
-    for (std::uint16_t i = 0; i < sent; ++i) xleave_.transmitted(tx_ticket_[i], tx);
+    for (std::size_t i = 0; i < std::min<std::size_t>(sent, n_queued_); ++i) xleave_.transmitted(tx_ticket_[i], tx);
     n_tickets_ = 0;
   }
 
@@ -284,11 +343,13 @@ class Worker {
   std::array<proto::Outcome, kMaxBurst> outcomes_{};
   std::array<rte_mbuf*, kMaxBurst> tx_{};
   std::array<xleave::Ticket, kMaxBurst> tx_ticket_{};  // tx_[i]'s table entry (interleaved mode)
-  std::size_t n_tickets_ = 0;
+  std::size_t n_tickets_ = 0, n_queued_ = 0;
   std::array<Pending, kMaxBurst> kiss_{};  // over the limit, plain: RATE kiss
   std::array<proto::Request, kMaxBurst> kiss_reqs_{};
   std::array<std::uint8_t, proto::kHeaderLen> kiss_out_{};
-  std::size_t n_req_ = 0, n_tx_ = 0, n_kiss_ = 0;
+  std::array<rte_mbuf*, kMaxBurst> exc_{};  // for the kernel (exception path)
+  std::size_t n_req_ = 0, n_tx_ = 0, n_kiss_ = 0, n_exc_ = 0;
+  std::uint16_t vlan_ = static_cast<std::uint16_t>(b_.cfg.dataplane.vlan);
   clock::UnixNs last_poll_ns_ = 0;
   // The dynfield's unit on ports whose stamps count from the UNIX epoch.
   config::RxTimestamps unix_unit_ = b_.cfg.dataplane.rx_timestamps;

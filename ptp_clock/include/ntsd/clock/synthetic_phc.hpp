@@ -8,6 +8,11 @@
 // i.e. it repeats 23:59:59 at an inserted leap as a PHC kept on UTC does.
 // A test leap-seconds file with a leap a minute ahead thus drives ntsd's
 // whole path across a real leap second while clients keep their own clocks.
+//
+// With a control file (NTSD_TEST_SIM_PHC), each read first looks at it:
+// "unreadable" makes the read fail, "step_ns=N" adds N ns to the PHC (a
+// stepped PHC), anything else or no file is a normal read. Faults tests
+// use it to lose and step the clock source while ntsd serves.
 #pragma once
 
 #include <string>
@@ -19,7 +24,7 @@ namespace ntsd::clock {
 
 class SyntheticPhc final : public ClockSource {
  public:
-  SyntheticPhc(Timescale scale, const LeapTableRef& leaps);
+  SyntheticPhc(Timescale scale, const LeapTableRef& leaps, std::string control_file = {});
 
   const std::string& name() const noexcept override { return name_; }
   Reading read() noexcept override;
@@ -31,6 +36,7 @@ class SyntheticPhc final : public ClockSource {
   const LeapTableRef& leaps_;
   std::string name_;
   std::string error_;
+  std::string control_;
   UnixNs tai0_ = 0;
   std::int64_t mono0_ = 0;
 };

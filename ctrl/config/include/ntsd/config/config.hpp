@@ -28,6 +28,13 @@ enum class RxTimestamps : std::uint8_t { kAuto, kSoftware, kUnixUs, kUnixNs };
 // PTP (ptp4l, ts2phc by default) keeps it on TAI; phc2sys -r or a UTC-mode
 // ts2phc keeps it on UTC.
 enum class PhcTimescale : std::uint8_t { kTai, kUtc };
+// Where the DPDK backend sends frames for this host that are not its own
+// work (TCP, ICMP beyond echo, ARP/ND for other addresses: docs/dataplane.md,
+// "Exception path"): kNone = dropped; kTap / kVirtioUser = a kernel
+// interface (net_tap, or virtio_user on /dev/vhost-net) that holds the same
+// addresses; kIsolate = rte_flow isolate mode, the kernel driver keeps
+// everything but UDP 123 to our addresses (mlx5's bifurcated driver).
+enum class Exception : std::uint8_t { kNone, kTap, kVirtioUser, kIsolate };
 
 struct ServerConfig {
   int stratum = 1;
@@ -71,6 +78,39 @@ struct KeConfig {
   int ntp_port = 123;      // a Port record is sent only if != 123
   std::vector<std::uint16_t> aeads = {15, 17};
   int cookies = 8;
+  // NTS pool time source (docs/pool.md): tokens of the pools that may send
+  // Support and Fixed Key requests ("" = none), and the connections they may
+  // keep open with Keep Alive.
+  std::string pool_tokens_file;
+  int pool_keepalive_connections = 64;
+  int pool_idle_timeout_ms = 60000;
+};
+
+// ntsd-pool, the NTS pool's NTS-KE front end ([pool], docs/pool.md). Its
+// users' side is configured in [ke] like ntsd-ke's.
+struct PoolConfig {
+  std::string ca_file;           // CAs for the time sources' certificates; "" = system store
+  int workers = 16;              // threads that talk to the time sources
+  int queue = 1024;              // user requests waiting for a worker; beyond: Error 2
+  int timeout_ms = 1500;         // one exchange with a time source, connect included
+  int connections = 4;           // idle kept-alive connections kept per time source
+  int idle_ms = 30000;           // an idle connection older than this is closed
+  int support_refresh_s = 60;    // re-ask a healthy time source what it supports
+  int retry_min_ms = 1000;       // first retry after a failure, doubling...
+  int retry_max_ms = 60000;      // ...up to this
+};
+
+// One [[backend]]: a time source behind the pool.
+struct BackendConfig {
+  std::string name;        // TLS name, and the NTP server named when it sends none
+  std::string address;     // where to connect ("" = name)
+  int port = 4460;
+  std::string token_file;  // our token for it (mode 0600)
+  int weight = 1;
+  bool ipv4 = true, ipv6 = true;  // `families`: which users it serves
+  // NTPv4 Server names it answers with, if not `name` (Server Deny matches
+  // these; the pool also learns them from its answers).
+  std::vector<std::string> ntp_servers;
 };
 
 struct KeysConfig {
@@ -100,6 +140,11 @@ struct DataplaneConfig {
   // software T2 of its burst is on another timescale: discarded, counted,
   // replaced by the software T2.
   std::int64_t rx_timestamp_max_offset_us = 10000;
+  Exception exception = Exception::kNone;
+  // The kernel interface of the exception path (tap / virtio_user).
+  std::string exception_iface = "ntsd0";
+  // 802.1Q VLAN ID of the ports' traffic (0 = untagged).
+  int vlan = 0;
 };
 
 // Per-client rate limiting in ntsd (docs/configuration.md [ratelimit]);
@@ -115,7 +160,9 @@ struct RateLimitConfig {
 };
 
 struct MetricsConfig {
-  std::string listen = "127.0.0.1:9123";  // "" = off
+  std::string listen = "127.0.0.1:9123";     // ntsd; "" = off
+  std::string ke_listen = "127.0.0.1:9124";  // ntsd-ke; "" = off
+  std::string pool_listen = "127.0.0.1:9125";  // ntsd-pool; "" = off
 };
 
 struct Config {
@@ -125,6 +172,8 @@ struct Config {
   DataplaneConfig dataplane;
   MetricsConfig metrics;
   RateLimitConfig ratelimit;
+  PoolConfig pool;
+  std::vector<BackendConfig> backends;
 };
 
 // Parses configuration text. On failure returns nullopt and sets `error`,
@@ -138,5 +187,6 @@ const char* to_string(KeyFormat v) noexcept;
 const char* to_string(Backend v) noexcept;
 const char* to_string(RxTimestamps v) noexcept;
 const char* to_string(PhcTimescale v) noexcept;
+const char* to_string(Exception v) noexcept;
 
 }  // namespace ntsd::config

@@ -10,6 +10,7 @@
 //   key = 1.5 / -2e3                (float)
 //   key = true / false
 //   key = ["a", "b"] / [15, 17] / [] (one line, one element type)
+//   [[name]]                        (array of tables: each header starts one)
 // Rejected with a line number: everything else (dotted keys, inline tables,
 // multi-line strings or arrays, dates, duplicate keys or tables, keys before
 // the first table).
@@ -40,6 +41,9 @@ struct TomlValue {
 struct TomlTable {
   int line = 0;
   std::map<std::string, TomlValue> values;
+  // [[name]]: the tables of the array, in file order (values stays empty).
+  bool is_array = false;
+  std::vector<TomlTable> array;
 };
 
 // table name -> table. Keys are unique per table.

@@ -10,7 +10,10 @@
 //   // r.aead, r.c2s, r.s2c, r.cookies, r.ntp_server, r.ntp_port
 #pragma once
 
+#include <chrono>
 #include <cstdint>
+#include <memory>
+#include <span>
 #include <string>
 #include <vector>
 
@@ -25,6 +28,12 @@ struct ClientOptions {
   std::string socks5;         // "host:port" of a SOCKS5 proxy, "" = direct
   int timeout_ms = 5000;      // whole exchange, connect to last byte
   std::vector<std::uint16_t> aeads = {15, 17};  // our preference order
+  // NTS pool (docs/pool.md): names of NTP servers we do not want, sent as
+  // NTP Server Deny records (ntsgen query --deny NAME).
+  std::vector<std::string> deny;
+  // The name the certificate must carry (and SNI); "" = `host`. The pool
+  // dials a time source's address and checks its name.
+  std::string tls_name;
 };
 
 enum class KeError : std::uint8_t {
@@ -57,6 +66,41 @@ struct KeResult {
 // One NTS-KE exchange (builds a TLS context each time: fine for one-shots).
 KeResult run_ke(const ClientOptions& opt);
 
+// One NTS-KE connection (TLS 1.3, ALPN "ntske/1", certificate checked) with
+// blocking I/O bounded by deadlines. run_ke uses it for one exchange; the
+// pool keeps some open to each time source with Keep Alive.
+class KeStream {
+ public:
+  using Clock = std::chrono::steady_clock;
+  ~KeStream();
+  KeStream(const KeStream&) = delete;
+  KeStream& operator=(const KeStream&) = delete;
+
+  // Writes one whole message. On failure `why` is set, and `any_sent` says
+  // whether any byte of it was handed to the kernel (false: the peer can
+  // have seen none of it).
+  bool send(std::span<const std::uint8_t> msg, Clock::time_point deadline, std::string& why,
+            bool& any_sent);
+  enum class Read : std::uint8_t { kOk, kClosed, kTimeout, kTooLong, kError };
+  // Reads one message up to End of Message, at most `max` bytes; on anything
+  // but kOk `out` holds what arrived.
+  Read read_message(std::vector<std::uint8_t>& out, std::size_t max, Clock::time_point deadline);
+  // An idle connection that the peer closed, reset or wrote to unasked
+  // cannot carry another request (non-blocking check).
+  bool unusable() const;
+  // RFC 8915 §5.1 key export.
+  bool export_key(std::uint16_t protocol, std::uint16_t aead, bool s2c, std::span<std::uint8_t> out);
+  // One close_notify attempt, then close.
+  void close();
+
+ private:
+  friend class KeConnector;
+  KeStream(void* ssl, int fd, bool guard_sigpipe) : ssl_(ssl), fd_(fd), guard_sigpipe_(guard_sigpipe) {}
+  void* ssl_ = nullptr;  // SSL
+  int fd_ = -1;
+  bool guard_sigpipe_ = true;
+};
+
 // Reuses one TLS context (trust store loaded once) for many exchanges, as a
 // load generator needs. Thread-safe: run() may be called from many threads.
 class KeConnector {
@@ -69,10 +113,15 @@ class KeConnector {
   bool ok() const { return ok_; }
   const std::string& error() const { return error_; }
   KeResult run(const ClientOptions& opt) const;  // opt.ca_file is ignored
+  // Connects (directly or through opt.socks5) and completes the TLS
+  // handshake; null with `err` set on failure.
+  std::unique_ptr<KeStream> connect(const ClientOptions& opt, KeStream::Clock::time_point deadline,
+                                    KeResult& err) const;
 
  private:
   void* ctx_ = nullptr;  // SSL_CTX
   bool ok_ = false;
+  bool guard_sigpipe_ = true;  // false if the process ignores SIGPIPE
   std::string error_;
 };
 

@@ -3,7 +3,10 @@
 // stratum, offset and delay.
 //
 //   query HOST[:PORT] [--ca FILE] [--socks5 HOST:PORT] [--timeout MS]
-//                     [--aead ID[,ID]] [--ke-only]
+//                     [--aead ID[,ID]] [--deny NAME]... [--ke-only]
+//
+// --deny sends an NTP Server Deny record per NAME (NTS pool draft): a pool
+// then hands out another time source if it has one (docs/pool.md).
 //
 // Exit status: 0 ok, 1 usage, 2 NTS-KE failed, 3 NTP exchange failed.
 #pragma once

@@ -17,6 +17,7 @@
 #include <optional>
 #include <span>
 #include <string>
+#include <string_view>
 #include <vector>
 
 namespace ntsd::ke {
@@ -39,6 +40,15 @@ enum RecordType : std::uint16_t {
   kNewCookie = 5,
   kNtpv4Server = 6,
   kNtpv4Port = 7,
+  // NTS pool (draft-ietf-ntp-nts-keyexchange-pool-00, whose text still has
+  // placeholders 0x4000-0x4006): the code points ntpd-rs 1.9 and
+  // pendulum-project/nts-pool use ("early allocation"). docs/pool.md.
+  kKeepAlive = 8,                // not critical, empty
+  kSupportedNextProtocols = 9,   // critical; request empty, response u16 ids
+  kSupportedAlgorithms = 10,     // critical; response (u16 id, u16 key length) pairs
+  kFixedKeyRequest = 12,         // critical; C2S || S2C
+  kNtpServerDeny = 13,           // not critical; a server name
+  kAuthenticationToken = 14,     // not critical; the pool's token
 };
 
 // RFC 8915 §4.1.3.
@@ -59,6 +69,13 @@ enum class ReadStatus : std::uint8_t { kRecord, kNeedMore };
 // Reads the record at the front of `in`; on kRecord advances `in` past it.
 ReadStatus read_record(Bytes& in, Record& out) noexcept;
 
+// The body rules per record type, as ntpd-rs 1.9's NtsRecord::parse has
+// them: u16 lists (1, 4, 9) of even length, (id, key length) pairs (10) in
+// multiples of 4, Error/Warning/Port exactly 2 bytes, a Fixed Key Request of
+// two equal halves; any body for the rest (End of Message, Keep Alive and
+// unknown records too). The message parsers add their own rules on top.
+bool record_body_valid(const Record& r) noexcept;
+
 // Appends one record. False if the body exceeds 65535 bytes.
 bool append_record(std::vector<std::uint8_t>& out, bool critical, std::uint16_t type, Bytes body);
 bool append_u16_record(std::vector<std::uint8_t>& out, bool critical, std::uint16_t type,
@@ -66,6 +83,13 @@ bool append_u16_record(std::vector<std::uint8_t>& out, bool critical, std::uint1
 
 // The 5-byte exporter context of RFC 8915 §5.1: protocol id, AEAD id, 0 (C2S) or 1 (S2C).
 std::array<std::uint8_t, 5> exporter_context(std::uint16_t aead, bool s2c) noexcept;
+
+// Where one message ends: kComplete once an End of Message record arrived
+// (bytes after it are part of what the parser sees), kTooLong when
+// `max_bytes` is exceeded or reached without one (RFC 8915 §4 lets a peer
+// bound its resources), else kNeedMore.
+enum class MessageStatus : std::uint8_t { kNeedMore, kComplete, kTooLong };
+MessageStatus scan_message(Bytes received, std::size_t max_bytes) noexcept;
 
 // ---- Server side --------------------------------------------------------
 
@@ -92,6 +116,8 @@ struct ResponseParams {
   std::span<const std::vector<std::uint8_t>> cookies;
   std::string server;       // "" = no NTPv4 Server record
   std::uint16_t port = 0;   // 0 = no NTPv4 Port record
+  std::uint16_t protocol = kNextProtocolNtpv4;
+  bool keep_alive = false;  // a Keep Alive record before End of Message (pool)
 };
 
 std::vector<std::uint8_t> build_response(const ResponseParams& p);
@@ -100,7 +126,9 @@ std::vector<std::uint8_t> build_error(ErrorCode code);
 
 // ---- Client side --------------------------------------------------------
 
-std::vector<std::uint8_t> build_request(std::span<const std::uint16_t> aeads);
+// `denied`: NTP Server Deny records (pool draft), one per name.
+std::vector<std::uint8_t> build_request(std::span<const std::uint16_t> aeads,
+                                        std::span<const std::string> denied = {});
 
 struct Response {
   enum class Status : std::uint8_t {
@@ -119,10 +147,88 @@ struct Response {
   std::optional<std::uint16_t> port;
   std::vector<std::uint16_t> warnings;
   std::string why;
+  bool keep_alive = false;  // the server sent Keep Alive (pool draft)
 };
 
+// A client's parse: NTPv4 with an AEAD and at least one cookie, else kMalformed.
 Response parse_response(Bytes received, std::size_t max_bytes = 65536);
+// The records only, as a pool relays them: any one next protocol, a
+// non-empty or empty AEAD record, cookies optional. kOk means the message is
+// well formed up to End of Message (ntpd-rs KeyExchangeResponse::parse).
+Response parse_response_records(Bytes received, std::size_t max_bytes);
 
 const char* error_name(std::uint16_t code) noexcept;
+
+// ---- NTS pool (draft-ietf-ntp-nts-keyexchange-pool-00, ntpd-rs 1.9) -----
+//
+// One request classified the way ntpd-rs 1.9 does (ntp-proto/src/nts/
+// messages.rs, Request::parse): a support query, a Fixed Key Request, or an
+// ordinary RFC 8915 key exchange (which may carry Server Deny records).
+// Spans point into the parsed bytes.
+struct PoolRequest {
+  enum class Kind : std::uint8_t {
+    kNeedMore,     // no End of Message yet and under the size bound
+    kKeyExchange,  // RFC 8915: Next Protocol + AEAD (+ Deny, Keep Alive ignored)
+    kSupport,      // 9 and/or 10 with a token, no 1/4/12
+    kFixedKey,     // 12 with a token, 1 and 4
+    kError,        // answer Error `error`, then close
+  };
+  Kind kind = Kind::kNeedMore;
+  ErrorCode error = ErrorCode::kBadRequest;
+  Bytes protocols;   // Next Protocol body: u16 ids (use u16_at)
+  Bytes aeads;       // AEAD body: u16 ids
+  Bytes fixed_key;   // C2S || S2C
+  Bytes token;       // Authentication Token body (never log it)
+  bool has_token = false;
+  bool keep_alive = false;
+  bool wants_protocols = false;
+  bool wants_algorithms = false;
+  std::vector<Bytes> denied;  // NTP Server Deny bodies, in order
+};
+
+// Parses what a client sent so far. Error 1 for anything malformed (a
+// duplicate record, a server-only record, a support query mixed with Next
+// Protocol / AEAD / Fixed Key, a pool record without its token...), then
+// Error 0 for an unrecognised critical record, as evaluate_request does.
+PoolRequest parse_pool_request(Bytes received, std::size_t max_bytes);
+
+// The u16 at index i of a list body (bounds are the caller's: i < size/2).
+std::uint16_t u16_at(Bytes list, std::size_t i) noexcept;
+
+struct AlgorithmDescription {
+  std::uint16_t id = 0;
+  std::uint16_t key_length = 0;
+  bool operator==(const AlgorithmDescription&) const = default;
+};
+
+// A time source's answer to a support query (records 10 and/or 9).
+struct SupportResponse {
+  enum class Status : std::uint8_t { kNeedMore, kOk, kErrorRecord, kMalformed };
+  Status status = Status::kNeedMore;
+  std::uint16_t error = 0;
+  bool has_protocols = false, has_algorithms = false;
+  std::vector<std::uint16_t> protocols;
+  std::vector<AlgorithmDescription> algorithms;
+  bool keep_alive = false;
+  std::string why;
+};
+SupportResponse parse_support_response(Bytes received, std::size_t max_bytes);
+
+// Pool -> time source requests (the record order ntpd-rs serialises).
+std::vector<std::uint8_t> build_support_request(std::string_view token, bool protocols,
+                                                bool algorithms, bool keep_alive);
+std::vector<std::uint8_t> build_fixed_key_request(std::string_view token, Bytes c2s, Bytes s2c,
+                                                  std::uint16_t protocol, std::uint16_t aead,
+                                                  bool keep_alive);
+// Time source -> pool: algorithms (10) first, then protocols (9), as ntpd-rs.
+std::vector<std::uint8_t> build_support_response(const std::vector<AlgorithmDescription>* algorithms,
+                                                 const std::vector<std::uint16_t>* protocols,
+                                                 bool keep_alive);
+// RFC 8915 §4.1.2: no protocol in common gives an empty Next Protocol record.
+std::vector<std::uint8_t> build_no_protocol_response();
+
+// RFC 8915 §5.1 exporter context for any next protocol.
+std::array<std::uint8_t, 5> exporter_context(std::uint16_t protocol, std::uint16_t aead,
+                                             bool s2c) noexcept;
 
 }  // namespace ntsd::ke

@@ -3,17 +3,23 @@
 // the kernel spreads connections over the threads. Every socket and TLS
 // object is non-blocking: a slow or hostile client holds one connection slot
 // until its deadline, never a thread.
+//
+// The server is the connection layer shared by ntsd-ke and ntsd-pool. What
+// happens with one complete request is a RequestHandler's business: ntsd-ke's
+// time source (the built-in handler, source.hpp) or ntsd-pool's relay.
 #pragma once
 
 #include <atomic>
 #include <cstdint>
 #include <functional>
 #include <memory>
+#include <span>
 #include <string>
 #include <thread>
 #include <vector>
 
 #include "ntsd/crypto/keyring.hpp"
+#include "ntsd/ke/tokens.hpp"
 
 namespace ntsd::ke {
 
@@ -32,11 +38,77 @@ struct ServerOptions {
   // Called from the event-loop threads after each completed NTS-KE (for
   // ntsd-ke --verbose). Must be thread-safe and quick.
   std::function<void(std::uint16_t aead, int cookies)> on_session;
+  // NTS pool time source (docs/pool.md): the tokens accepted on Support and
+  // Fixed Key requests (null/empty = no pool may use us), and the bound on
+  // connections a pool keeps open with Keep Alive and their idle timeout.
+  TokenSource pool_tokens;
+  int keepalive_connections = 64;
+  int keepalive_idle_ms = 60000;
 };
 
 struct ServerStats {
   std::atomic<std::uint64_t> accepted{0}, completed{0}, refused_full{0}, tls_failed{0},
       no_alpn{0}, timed_out{0}, errors_sent{0}, no_aead{0};
+  // Pool time source: support queries and Fixed Key Requests answered,
+  // pool requests refused for a missing or wrong token, ordinary requests
+  // refused on a kept-alive connection, Keep Alive refused at the cap,
+  // kept-alive connections closed for idling; connections kept alive now.
+  std::atomic<std::uint64_t> pool_support{0}, pool_fixed_key{0}, pool_bad_token{0},
+      pool_kept_alive_key_exchange{0}, keepalive_refused{0}, keepalive_idle_closed{0};
+  std::atomic<std::int64_t> keepalive_open{0};
+};
+
+// ---- The request-handling hook ------------------------------------------
+
+namespace detail {
+struct Mailbox;
+}
+
+// A reply made later, from any thread (the pool answers after its time
+// source did). Dropped if the connection is gone by then (closed by the
+// client, past its deadline). The connection is closed after the reply.
+class Deferred {
+ public:
+  Deferred() = default;
+  void complete(std::vector<std::uint8_t> response);
+  explicit operator bool() const noexcept { return box_ != nullptr; }
+
+ private:
+  friend class DeferredFactory;
+  std::shared_ptr<detail::Mailbox> box_;
+  int fd_ = -1;
+  std::uint64_t serial_ = 0;
+};
+
+// One complete request (up to End of Message) on one connection, handed to
+// RequestHandler::handle on the event-loop thread; valid only during it.
+class KeRequest {
+ public:
+  virtual ~KeRequest() = default;
+  virtual std::span<const std::uint8_t> bytes() const = 0;
+  // An earlier exchange on this connection kept it open (Keep Alive).
+  virtual bool kept_alive() const = 0;
+  // AF_INET or AF_INET6 (a v4-mapped IPv6 peer counts as AF_INET).
+  virtual int client_family() const = 0;
+  // RFC 8915 §5.1 key export for `protocol`/`aead` into `out`. Refused on a
+  // kept-alive connection (pool draft: "MUST NOT be used for key extraction").
+  virtual bool export_key(std::uint16_t protocol, std::uint16_t aead, bool s2c,
+                          std::span<std::uint8_t> out) = 0;
+  // Takes one of the `keepalive_connections` slots for this connection
+  // (kept while it stays open); false at the cap.
+  virtual bool acquire_keep_alive() = 0;
+  // Reply now; `keep_open` (with a slot) waits for the next request.
+  virtual void respond(std::vector<std::uint8_t> response, bool keep_open = false) = 0;
+  // Reply later through the returned Deferred.
+  virtual Deferred defer() = 0;
+};
+
+class RequestHandler {
+ public:
+  virtual ~RequestHandler() = default;
+  // Must call respond() or defer() once; if it does neither the client gets
+  // Error 2 (internal server error).
+  virtual void handle(KeRequest& request) = 0;
 };
 
 // Where the ring comes from (ntsd-ke: KeyManager::ring). Called once per
@@ -45,7 +117,10 @@ using RingSource = std::function<std::shared_ptr<const crypto::KeyRing>()>;
 
 class KeServer {
  public:
+  // ntsd-ke: the built-in time-source handler (source.hpp) over `ring`.
   KeServer(ServerOptions opt, RingSource ring);
+  // Any other role (ntsd-pool): `handler` answers every request.
+  KeServer(ServerOptions opt, std::shared_ptr<RequestHandler> handler);
   ~KeServer();
   KeServer(const KeServer&) = delete;
   KeServer& operator=(const KeServer&) = delete;
@@ -62,6 +137,7 @@ class KeServer {
 
   std::uint16_t port() const { return bound_port_; }
   const ServerStats& stats() const { return stats_; }
+  ServerStats& stats() { return stats_; }
 
   struct Impl;
 

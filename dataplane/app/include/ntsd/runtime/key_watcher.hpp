@@ -1,8 +1,10 @@
 // The control-thread side of the key hand-off: watches the key file that
 // ntsd-ke writes atomically (temp file + rename), and on any change of inode,
-// mtime or size loads it and publishes a new immutable KeyRing snapshot.
-// A file that fails to load leaves the previous ring in place (and is
-// logged and counted): a half-configured rotation never takes keys away.
+// mtime, ctime or size loads it and publishes a new immutable KeyRing
+// snapshot. A file that fails to load, or disappears, leaves the previous
+// ring in place (logged with the reason, and counted in
+// ntsd_key_reload_errors_total): a half-configured rotation, a damaged or
+// deleted file never takes keys away.
 #pragma once
 
 #include <sys/stat.h>
@@ -29,6 +31,7 @@ class KeyWatcher {
   dev_t dev_ = 0;
   ino_t ino_ = 0;
   timespec mtime_{};
+  timespec ctime_{};
   off_t size_ = -1;
 };
 

@@ -111,6 +111,25 @@ struct alignas(64) WorkerStats {
   }
 };
 
+// One DPDK port as its PMD counts it (rte_eth_stats_get, rte_eth_link_get),
+// copied about once a second by the backend's monitor thread, and the
+// exception path's traffic to and from the kernel on that port
+// (docs/dataplane.md, "Exception path"). `name` and `driver` are set once,
+// before the metrics endpoint starts.
+struct PortStats {
+  std::string name, driver;
+  Counter rx_packets{0}, tx_packets{0};
+  Counter rx_missed{0};   // imissed: frames the port dropped, RX ring full
+  Counter rx_nombuf{0};   // RX mbuf allocation failures (pool empty)
+  Counter rx_errors{0};   // ierrors: erroneous frames received
+  Counter tx_errors{0};   // oerrors: frames the port failed to send
+  std::atomic<int> link_up{0};
+  std::atomic<std::uint32_t> link_speed_mbps{0};
+  bool exception = false;  // this port has an exception path (tap / virtio_user)
+  Counter exc_to_kernel{0}, exc_to_wire{0};          // frames handed over
+  Counter exc_to_kernel_dropped{0}, exc_to_wire_dropped{0};  // ring or device full
+};
+
 // Process-wide gauges, written by the control thread.
 struct Gauges {
   std::atomic<int> clock_healthy{0};
@@ -128,6 +147,19 @@ class Metrics {
   std::size_t workers() const noexcept { return n_; }
   Gauges& gauges() noexcept { return gauges_; }
   ClockGauges& clock() noexcept { return clock_; }
+  // Registers a port (the DPDK backend, at start, before render() may run).
+  // At most kMaxPorts; null beyond.
+  static constexpr std::size_t kMaxPorts = 32;
+  PortStats* add_port(std::string name, std::string driver) {
+    const std::size_t n = n_ports_.load(std::memory_order_relaxed);
+    if (n >= kMaxPorts) return nullptr;
+    ports_[n].name = std::move(name);
+    ports_[n].driver = std::move(driver);
+    n_ports_.store(n + 1, std::memory_order_release);
+    return &ports_[n];
+  }
+  std::size_t ports() const noexcept { return n_ports_.load(std::memory_order_acquire); }
+  const PortStats& port(std::size_t i) const noexcept { return ports_[i]; }
 
   // Prometheus text exposition format 0.0.4: every metric with HELP and TYPE.
   std::string render() const;
@@ -141,6 +173,8 @@ class Metrics {
   std::size_t n_;
   Gauges gauges_;
   ClockGauges clock_;
+  std::unique_ptr<PortStats[]> ports_{new PortStats[kMaxPorts]};
+  std::atomic<std::size_t> n_ports_{0};
 };
 
 }  // namespace ntsd::runtime

@@ -30,7 +30,21 @@ bool validate(const config::Config& cfg, std::string& error);
 // full, every TX ring to hold its descriptors in flight and every worker's
 // per-lcore cache and burst arrays, per port (2^n - 1, the mempool's best).
 unsigned pool_size(const config::DataplaneConfig& d, std::size_t workers);
+// The same for the pool of one NUMA socket that has `ports` of the ports.
+unsigned pool_size(const config::DataplaneConfig& d, std::size_t workers, std::size_t ports);
 inline constexpr unsigned kPoolCache = 256;  // per-lcore mempool cache
+// Exception path (docs/dataplane.md): hand-off ring entries and descriptors
+// of the kernel-side device, each way.
+inline constexpr unsigned kExceptionRing = 1024;
+inline constexpr unsigned kExceptionDesc = 512;
+
+// ntsd --probe-port: starts the EAL with the configured ports and writes
+// what each can do (driver, queues, RSS, checksum and VLAN offloads, RX
+// timestamps, rte_eth_read_clock, multicast filter, flow isolate, link) to
+// `out`, then stops them. With `check`, also what in [server]/[dataplane]
+// the ports cannot do, to `problems` (one line each); returns false if
+// there is any, or if the EAL or a port cannot start (`problems` says why).
+bool probe_ports(const config::Config& cfg, bool check, std::string& out, std::string& problems);
 
 // T2 (NTP 64-bit, RFC 5905 §6) of a packet whose RX timestamp dynfield
 // counts time since the UNIX epoch on the system clock's timescale

@@ -1,4 +1,4 @@
-#include "ntsd/runtime/endpoint.hpp"
+#include "ntsd/http/endpoint.hpp"
 
 #include <arpa/inet.h>
 #include <netinet/in.h>
@@ -6,7 +6,7 @@
 #include <charconv>
 #include <cstring>
 
-namespace ntsd::runtime {
+namespace ntsd::http {
 
 std::optional<Endpoint> parse_endpoint(const std::string& s, std::string& error) {
   std::string host, port;
@@ -63,4 +63,4 @@ std::string to_string(const Endpoint& e) {
   return "[" + std::string(buf) + "]:" + std::to_string(ntohs(a->sin6_port));
 }
 
-}  // namespace ntsd::runtime
+}  // namespace ntsd::http
