@@ -167,7 +167,7 @@ TEST_F(Interleaved, NoTxTimestampGivesBasic) {
 }
 
 TEST_F(Interleaved, AnotherClientsOriginGetsBasic) {
-  InterleavedAssociation a, b;
+  InterleavedAssociation a;
   Response s;
   for (int i = 0; i < 2; ++i) {
     auto e = plain(a, kT0 + (1 + i) * kSec, 1);
