@@ -57,6 +57,7 @@ void print_usage(std::FILE* f) {
       "         --session-file FILE (keys and cookies instead of NTS-KE)\n"
       "         --engine best|mb|scalar (AES-SIV engine, default best)\n"
       "socket:  --transport socket  --sockets N (16)  --bind ADDR\n"
+      "         --sources N (N clients on consecutive addresses from --bind, one socket)\n"
       "dpdk:    --transport dpdk --eal 'EAL ARGS' --src-ip A --dst-ip A [--dst-mac M]\n"
       "         --clients N (1024, source address x port pairs)  --src-addrs K (1)\n"
       "         --port P (destination port, default 123)\n"
@@ -89,6 +90,7 @@ std::optional<Options> parse_cli(int argc, char** argv, std::string& err, bool& 
       {"--transport", [&](const std::string& v) { o.transport = v; return v == "socket" || v == "dpdk"; }},
       {"--sockets", [&](const std::string& v) { return to_uint(v, o.sock.sockets, 4096) && o.sock.sockets; }},
       {"--bind", [&](const std::string& v) { o.sock.bind = v; return true; }},
+      {"--sources", [&](const std::string& v) { return to_uint(v, o.sock.sources, 65536) && o.sock.sources; }},
       {"--eal", [&](const std::string& v) { o.dpdk_args = v; return true; }},
       {"--src-ip", [&](const std::string& v) { o.src_ip = v; return true; }},
       {"--dst-ip", [&](const std::string& v) { o.dst_ip = v; return true; }},
@@ -149,7 +151,7 @@ std::optional<Options> parse_cli(int argc, char** argv, std::string& err, bool& 
   if (o.ke.host.empty()) o.ke.host = o.sock.server.empty() ? o.dst_ip : o.sock.server;
   if (o.interleaved) o.offsets = true;
   o.sock.rx_timestamps = o.offsets;  // T4 from the kernel for the offsets
-  o.sock.spread = o.interleaved;      // one request out per client at a time
+  o.sock.spread = o.interleaved && o.sock.sources == 0;  // one request out per client at a time
   return o;
 }
 

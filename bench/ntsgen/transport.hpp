@@ -40,6 +40,11 @@ struct SocketOptions {
   // one: an interleaved client has one request out at a time (RFC 9769 §2),
   // at the cost of one sendmmsg per socket in the burst.
   bool spread = false;
+  // > 0: that many clients on consecutive source addresses from `bind` on
+  // (which the host must have), all on one unconnected socket, each
+  // message's source set with IP_PKTINFO / IPV6_PKTINFO: a burst of requests
+  // from different clients in one sendmmsg (interleaved mode at high rates).
+  unsigned sources = 0;
 };
 
 // Kernel UDP sockets with sendmmsg/recvmmsg. Null (and a message in err) on failure.
