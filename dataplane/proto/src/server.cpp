@@ -74,6 +74,7 @@ struct Server::Scratch {
     // what the table said, and where the response's TX time goes.
     bool xleave_looked = false;
     bool interleaved = false;
+    std::uint64_t xleave_tag = 0;  // the client address's keyed hash (phase 1)
     xleave::Miss miss = xleave::Miss::kNone;
     xleave::Ticket ticket = xleave::kNoTicket;
     crypto::CookieKeys keys;
@@ -238,6 +239,9 @@ class Chunk {
   // Runs ops[0, nops) and marks the owners of failed ops with `fail`.
   void run(bool seal, Reason fail) noexcept;
   void write_nts(Slot& s, const Request& r) noexcept;
+  // Interleaved mode, phase 1: does the request look interleaved? If so, its
+  // address's tag, and both its table buckets on their way into the cache.
+  void look_interleaved(Slot& s, const Request& r) noexcept;
   // Interleaved mode: the header of an answer, with the table's take/save.
   void write_interleaved(Slot& s, const Request& r, const detail::HeaderTemplate& t,
                          TxClock& clock) noexcept;
@@ -272,6 +276,7 @@ void Chunk::classify() noexcept {
     s.xleave_looked = s.interleaved = false;
     s.miss = xleave::Miss::kNone;
     s.ticket = xleave::kNoTicket;
+    if (xleave_ != nullptr) look_interleaved(s, reqs_[i]);
     if (!is_nts_pending(s.reason)) continue;
     if (!have_ring) {
       s.reason = Reason::kNoKeyRing;
@@ -447,16 +452,25 @@ void Chunk::write(const ServerState& state, TxClock& clock) noexcept {
 //    can answer the next one. A client's first interleaved request (origin =
 //    the receive timestamp of a basic answer) therefore gets a basic answer
 //    too, and its third request the first interleaved one, as with chrony.
+void Chunk::look_interleaved(Slot& s, const Request& r) noexcept {
+  const detail::RequestHeader& h = s.p.hdr;
+  const bool answerable = s.reason == Reason::kOkPlain || s.reason == Reason::kOkNts;
+  if (!answerable || h.version != 4 || (h.origin & 1) == 0 || h.receive == h.transmit) return;
+  s.xleave_looked = true;
+  s.xleave_tag = xleave_->tag(r.client);
+  xleave_->prefetch(s.xleave_tag, h.origin);  // the take
+  xleave_->prefetch(s.xleave_tag, r.rx | 1);  // the save
+}
+
 void Chunk::write_interleaved(Slot& s, const Request& r, const detail::HeaderTemplate& t,
                               TxClock& clock) noexcept {
   const NtpTime rx = r.rx | 1;
   const detail::RequestHeader& h = s.p.hdr;
-  s.xleave_looked = h.version == 4 && (h.origin & 1) != 0 && h.receive != h.transmit;
   if (!s.xleave_looked) {
     t.write(s.p, rx, clock.now() & ~NtpTime{1}, r.out.data());
     return;
   }
-  const std::uint64_t tag = xleave_->tag(r.client);
+  const std::uint64_t tag = s.xleave_tag;
   const xleave::Table::Taken got = xleave_->take(tag, r.port, h.origin);
   s.miss = got.miss;
   s.ticket = xleave_->save(tag, r.port, rx);

@@ -55,13 +55,6 @@ std::uint64_t Table::tag(const Address& a) const noexcept {
   return h == 0 ? 1 : h;
 }
 
-Table::Entry* Table::bucket(std::uint64_t tag, NtpTime rx) noexcept {
-  // The tag is already a keyed hash; mixing in rx with a multiply spreads a
-  // client's successive entries (Fibonacci hashing, high bits).
-  const std::uint64_t h = (tag ^ rx) * 0x9E3779B97F4A7C15ull;
-  return &table_[((h >> 32) & bucket_mask_) * kWays];
-}
-
 Table::Taken Table::take(std::uint64_t tag, std::uint16_t port, NtpTime origin) noexcept {
   Entry* b = bucket(tag, origin);
   Entry* hit = nullptr;

@@ -99,6 +99,16 @@ class Table {
   // The keyed hash of a client address (never 0): once per request.
   std::uint64_t tag(const Address& a) const noexcept;
 
+  // Starts loading the bucket of (tag, rx) into the cache, for a take or a
+  // save a few microseconds later (the core prefetches both buckets of a
+  // request before its crypto phases: the table is larger than the caches
+  // and a client's entry is cold by the time it comes back).
+  void prefetch(std::uint64_t tag, NtpTime rx) const noexcept {
+    const Entry* b = bucket_of(tag, rx);
+    __builtin_prefetch(b, 1);
+    __builtin_prefetch(b + 2, 1);  // buckets are two cache lines
+  }
+
   struct Taken {
     Miss miss = Miss::kUnknown;
     NtpTime tx = 0;  // with kNone: the TX time of the response that carried `origin`
@@ -121,7 +131,13 @@ class Table {
 
  private:
   enum : std::uint8_t { kShared = 1, kDead = 2 };
-  Entry* bucket(std::uint64_t tag, NtpTime rx) noexcept;
+  const Entry* bucket_of(std::uint64_t tag, NtpTime rx) const noexcept {
+    // The tag is already a keyed hash; mixing in rx with a multiply spreads
+    // a client's successive entries (Fibonacci hashing, high bits).
+    const std::uint64_t h = (tag ^ rx) * 0x9E3779B97F4A7C15ull;
+    return &table_[((h >> 32) & bucket_mask_) * kWays];
+  }
+  Entry* bucket(std::uint64_t tag, NtpTime rx) noexcept { return const_cast<Entry*>(bucket_of(tag, rx)); }
 
   limit::Secret secret_;
   std::size_t mask_;         // entries - 1
