@@ -6,9 +6,14 @@
 #                       [--interleaved] [--server-basic]
 #
 # --interleaved: ntsgen's clients send interleaved requests (RFC 9769, ntsgen
-# --interleaved; 4096 clients, so one request out per client at these rates)
+# --interleaved; 4096 clients on 4096 addresses, so one request out per
+# client at these rates, and no two clients share a receive timestamp)
 # and the row gets the share of interleaved answers in the fixed-rate run.
 # --server-basic: [server] interleaved = false (the core without a table).
+# CLIENTS, SRC_ADDRS (environment) override ntsgen's --clients and
+# --src-addrs (default 1024 on 1 address; 4096 on 4096 with --interleaved).
+# NTS_RAMP="START FACTOR STEPS" (environment) replaces the NTS ramp's
+# 500000 x1.25, 10 steps, e.g. "1000000 1.06 10" to tell close knees apart.
 #
 # --burst sets ntsd's [dataplane] burst (default 32): smaller bursts trade
 # multi-buffer throughput for a shorter T3 - T2, since every request of a
@@ -49,7 +54,7 @@ copy=0
 at=""
 gen_interleaved=""
 server_interleaved=true
-clients=1024
+clients=1024 src_addrs=1
 while [ $# -gt 0 ]; do
   case $1 in
     --build) BUILD=$2; shift 2 ;;
@@ -58,7 +63,7 @@ while [ $# -gt 0 ]; do
     --modes) modes=$2; shift 2 ;;
     --copy) copy=1; shift ;;
     --at) at=$2; shift 2 ;;
-    --interleaved) gen_interleaved="--interleaved"; clients=4096; shift ;;
+    --interleaved) gen_interleaved="--interleaved"; clients=4096 src_addrs=4096; shift ;;
     --server-basic) server_interleaved=false; shift ;;
     *) echo "usage: $0 [--build DIR] [--quick] [--burst N] [--modes \"ntp nts\"] [--copy] [--at RATE] [--interleaved] [--server-basic]" >&2; exit 2 ;;
   esac
@@ -167,7 +172,7 @@ load() {
   # shellcheck disable=SC2086
   exec 4< <("$BIN/ntsgen" --transport dpdk --mode "$mode" $extra $args $gen_interleaved \
     --eal "-l 0 --no-huge -m 512 --no-shconf --no-pci --no-telemetry --file-prefix=gen$$ --vdev=$gen_port" \
-    --src-ip 198.18.0.1 --dst-ip 198.18.0.2 --clients $clients --threshold 0.1 --json "$work/$tag.json" \
+    --src-ip 198.18.0.1 --dst-ip 198.18.0.2 --clients ${CLIENTS:-$clients} --src-addrs ${SRC_ADDRS:-$src_addrs} --threshold 0.1 --json "$work/$tag.json" \
     --quiet --linger 30 2>&1 >"$work/$tag.out")
   local gen=$!
   if [ $copy = 0 ]; then
@@ -232,7 +237,9 @@ fi
 for m in $modes; do
   case $m in
     ntp) run ntp 1000000 1.15 12 "" ;;
-    nts) run nts 500000 1.25 10 "--ke 127.0.0.1:$ke_port --ca $work/cert.pem --sessions 256" ;;
+    # NTS_RAMP="START FACTOR STEPS" (env) for a finer ramp, e.g. "1000000 1.06 10".
+    # shellcheck disable=SC2086
+    nts) run nts ${NTS_RAMP:-500000 1.25 10} "--ke 127.0.0.1:$ke_port --ca $work/cert.pem --sessions 256" ;;
     *) echo "unknown mode $m" >&2; exit 2 ;;
   esac
 done

@@ -227,9 +227,29 @@ void BM_BurstInterleaved(benchmark::State& st) {
                                    static_cast<double>(st.iterations() * kBurst);
 }
 
+// A table, basic clients (origin 0): what interleaved mode costs everyone
+// else (the flag bits, a test per request).
+void BM_BurstTableBasic(benchmark::State& st) {
+  Fixture f(static_cast<int>(st.range(0)));
+  Server server(crypto::make_best_engine());
+  limit::Secret secret;
+  xleave::Table table(65536, secret);
+  CounterClock clock;
+  runtime::BufferedRandom rng;
+  std::array<Outcome, kBurst> out{};
+  tsc_hz();
+  const std::uint64_t t0 = cpu_ns();
+  for (auto _ : st) {
+    server.handle_burst(f.burst, f.state, &f.ring, clock, rng, out, &table);
+    benchmark::DoNotOptimize(out);
+  }
+  report(st, cpu_ns() - t0, st.range(0) < 0 ? Reason::kOkPlain : Reason::kOkNts, server);
+}
+
 BENCHMARK(BM_BurstPhases)->Arg(0)->Arg(3)->ArgName("placeholders");
 BENCHMARK(BM_Burst)->Arg(-1)->Arg(0)->Arg(3)->ArgName("placeholders");
 BENCHMARK(BM_BurstInterleaved)->Arg(-1)->Arg(0)->ArgName("placeholders");
+BENCHMARK(BM_BurstTableBasic)->Arg(-1)->Arg(0)->ArgName("placeholders");
 BENCHMARK(BM_BurstNullCrypto)->Arg(0)->Arg(3)->ArgName("placeholders");
 BENCHMARK(BM_Single)->Arg(-1)->Arg(0)->Arg(3)->ArgName("placeholders");
 

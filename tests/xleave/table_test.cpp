@@ -85,6 +85,22 @@ TEST(XleaveTable, SharedReceiveTimestampToldApartByPort) {
   EXPECT_EQ(ga.tx, rx + 100);
 }
 
+// A whole burst from one address (many clients behind a NAT, or a load
+// generator's clients on one address) shares one software T2: every client
+// still finds its own entry from its own port.
+TEST(XleaveTable, ABurstOfTwinsFromOneAddress) {
+  Table t(4096, secret());
+  const auto tag = t.tag(ip4(198, 18, 0, 1));
+  const NtpTime rx = 9 * kSec + 1;
+  for (std::uint16_t p = 0; p < 32; ++p) ASSERT_TRUE(t.set_tx(t.save(tag, 20000 + p, rx), rx + 100 + p)) << p;
+  for (std::uint16_t p = 0; p < 32; ++p) {
+    const auto got = t.take(tag, 20000 + p, rx);
+    EXPECT_EQ(got.miss, Miss::kNone) << p;
+    EXPECT_EQ(got.tx, rx + 100 + p) << p;
+  }
+  EXPECT_EQ(t.counters().evictions, 0u);
+}
+
 TEST(XleaveTable, SameAddressPortAndReceiveTimestampIsDead) {
   Table t(64, secret());
   const auto tag = t.tag(ip4(198, 18, 0, 1));

@@ -56,17 +56,30 @@ std::uint64_t Table::tag(const Address& a) const noexcept {
 }
 
 Table::Taken Table::take(std::uint64_t tag, std::uint16_t port, NtpTime origin) noexcept {
-  Entry* b = bucket(tag, origin);
   Entry* hit = nullptr;
   bool ambiguous = false;
-  for (std::size_t i = 0; i < kWays; ++i) {
+  Entry* b = bucket(tag, origin);
+  for (std::size_t i = 0; i < kWays && hit == nullptr; ++i) {
     Entry& e = b[i];
     if (e.tag != tag || e.rx != origin) continue;
     if ((e.flags & kDead) == 0 && ((e.flags & kShared) == 0 || e.port == port)) {
       hit = &e;
-      break;
+    } else {
+      ambiguous = true;
     }
-    ambiguous = true;
+  }
+  if (hit == nullptr) {
+    // A twin saved after the first (save()) is only found from its port.
+    Entry* t = twin_bucket(tag, origin, port);
+    for (std::size_t i = 0; i < kWays && hit == nullptr; ++i) {
+      Entry& e = t[i];
+      if (e.tag != tag || e.rx != origin || e.port != port) continue;
+      if ((e.flags & kDead) == 0) {
+        hit = &e;
+      } else {
+        ambiguous = true;
+      }
+    }
   }
   if (hit == nullptr) return {ambiguous ? Miss::kAmbiguous : Miss::kUnknown, 0};
   const NtpTime tx = hit->tx;
@@ -75,34 +88,53 @@ Table::Taken Table::take(std::uint64_t tag, std::uint16_t port, NtpTime origin) 
   return {Miss::kNone, tx};
 }
 
-Ticket Table::save(std::uint64_t tag, std::uint16_t port, NtpTime rx) noexcept {
-  Entry* b = bucket(tag, rx);
-  Entry* victim = nullptr;
-  std::uint8_t flags = 0;
+// A free way, else the way with the oldest receive timestamp.
+Table::Entry* Table::victim(Entry* b, NtpTime rx) noexcept {
+  Entry* v = nullptr;
   for (std::size_t i = 0; i < kWays; ++i) {
     Entry& e = b[i];
-    if (e.tag == tag && e.rx == rx) {
-      // Another response to this address carried the same receive
-      // timestamp: the port must tell them apart, and if it cannot,
-      // neither may be served.
-      const std::uint8_t f = e.port == port ? kDead : kShared;
-      e.flags |= f;
-      flags |= f;
-      continue;
+    if (e.tag == 0) return &e;
+    if (v == nullptr || static_cast<std::int64_t>(rx - e.rx) > static_cast<std::int64_t>(rx - v->rx)) v = &e;
+  }
+  return v;
+}
+
+Ticket Table::save(std::uint64_t tag, std::uint16_t port, NtpTime rx) noexcept {
+  // Another response to this address carried the same receive timestamp
+  // (one burst, one software T2; several clients behind one address): the
+  // port must tell them apart. The first stays where lookups go first; the
+  // others go to their port's twin bucket and are marked shared, so that
+  // only a request from that port gets their TX time. The same port twice:
+  // nobody can tell which response the client kept, so neither is served.
+  Entry* b = bucket(tag, rx);
+  bool twin = false;
+  for (std::size_t i = 0; i < kWays; ++i) {
+    Entry& e = b[i];
+    if (e.tag != tag || e.rx != rx) continue;
+    twin = true;
+    if (e.port == port) {
+      e.flags |= kDead;
+      return kNoTicket;
     }
-    if (e.tag == 0) {
-      if (victim == nullptr || victim->tag != 0) victim = &e;
-    } else if (victim == nullptr ||
-               (victim->tag != 0 && static_cast<std::int64_t>(rx - e.rx) > static_cast<std::int64_t>(rx - victim->rx))) {
-      victim = &e;  // the oldest receive timestamp goes first
+    e.flags |= kShared;
+  }
+  Entry* target = b;
+  if (twin) {
+    target = twin_bucket(tag, rx, port);
+    for (std::size_t i = 0; i < kWays; ++i) {
+      Entry& e = target[i];
+      if (e.tag == tag && e.rx == rx && e.port == port) {
+        e.flags |= kDead;
+        return kNoTicket;
+      }
     }
   }
-  if (victim == nullptr) return kNoTicket;  // 4 live twins: leave them (all dead or shared)
-  if (victim->tag != 0) ++counters_.evictions;
+  Entry* v = victim(target, rx);
+  if (v->tag != 0) ++counters_.evictions;
   ++counters_.saves;
   if (++serial_ == 0) serial_ = 1;
-  *victim = Entry{tag, rx, 0, serial_, port, flags, 0};
-  const auto index = static_cast<std::uint64_t>(victim - table_.get());
+  *v = Entry{tag, rx, 0, serial_, port, static_cast<std::uint8_t>(twin ? kShared : 0), 0};
+  const auto index = static_cast<std::uint64_t>(v - table_.get());
   return std::uint64_t{serial_} << 32 | index;
 }
 

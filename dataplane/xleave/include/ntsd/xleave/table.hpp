@@ -12,7 +12,9 @@
 // copied from another client's traffic never matches (docs/protocol.md,
 // "Interleaved mode"). Two clients behind one address whose requests share a
 // receive timestamp (one burst, one software T2) are told apart by the port
-// they sent from; where even that does not tell them apart the entries are
+// they sent from: the first such response stays in its bucket, the others go
+// to a bucket that also depends on their port, where only a request from
+// that port looks; where even the port does not tell them apart the entry is
 // dead and both get basic answers.
 //
 // Layout: entries of 32 bytes in buckets of 4 ways (two cache lines); the
@@ -138,6 +140,11 @@ class Table {
     return &table_[((h >> 32) & bucket_mask_) * kWays];
   }
   Entry* bucket(std::uint64_t tag, NtpTime rx) noexcept { return const_cast<Entry*>(bucket_of(tag, rx)); }
+  // Where twins after the first go: a bucket that also depends on the port.
+  Entry* twin_bucket(std::uint64_t tag, NtpTime rx, std::uint16_t port) noexcept {
+    return bucket(tag ^ (std::uint64_t{port} + 1) * 0xC2B2AE3D27D4EB4Full, rx);
+  }
+  Entry* victim(Entry* bucket, NtpTime rx) noexcept;
 
   limit::Secret secret_;
   std::size_t mask_;         // entries - 1
