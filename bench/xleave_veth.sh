@@ -18,9 +18,10 @@
 #                             previous answer, and T4 that answer's RX stamp,
 #                             so T4 - T3 = the path alone (error 0 by
 #                             construction).
-# Both clocks are the one system clock. Runs: a basic-mode ramp (x1.25 from
-# 20 k/s, 2 s steps, threshold 1 %) for the knee, then 5 s fixed-rate runs of
-# both modes at 10 k/s and at the knee. Prints a Markdown table.
+# Both clocks are the one system clock. Runs: a ramp per mode (x1.25 from
+# 20 k/s, 2 s steps, threshold 1 %) for each mode's knee, then 5 s fixed-rate
+# runs of both modes at 10 k/s and at each knee. Prints a Markdown table
+# (and the knees on stderr).
 # Needs root (namespaces). KEEP=1 (E2E_KEEP=1) keeps the work directory.
 set -euo pipefail
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
@@ -68,9 +69,15 @@ gen() {  # gen NAME ARGS...: one ntsgen run from the client namespace, core 0
   in_c taskset -c 0 "$NTSGEN" --server "$S4" --bind 198.18.0.1 --sources 1024 --drain 0.5 --quiet --json "$E2E_DIR/$name.json" "$@" \
     >"$E2E_DIR/$name.out" 2>&1 || { cat "$E2E_DIR/$name.out" >&2; e2e_fail "ntsgen $name failed"; }
 }
+knee_of() {  # knee_of NAME: the offered rate of the ramp's knee step
+  json_get "$E2E_DIR/$1.json" 'round(r["steps"][r["knee"]]["offered_rate"]) if r["knee"] >= 0 else 20000'
+}
 gen ramp --offsets --rate 20000 --ramp 1.25 --steps $steps --duration 2 --threshold 1
-knee=$(json_get "$E2E_DIR/ramp.json" 'round(r["steps"][r["knee"]]["offered_rate"]) if r["knee"] >= 0 else 20000')
+knee=$(knee_of ramp)
 e2e_log "basic-mode knee: $knee offered/s ($(json_get "$E2E_DIR/ramp.json" 'round(r["steps"][r["knee"]]["valid_rate"]) if r["knee"] >= 0 else 0') valid/s)"
+gen xramp --interleaved --rate 20000 --ramp 1.25 --steps $steps --duration 2 --threshold 1
+xknee=$(knee_of xramp)
+e2e_log "interleaved-mode knee: $xknee offered/s ($(json_get "$E2E_DIR/xramp.json" 'round(r["steps"][r["knee"]]["valid_rate"]) if r["knee"] >= 0 else 0') valid/s)"
 
 # ntsd's basic answers to interleaved-looking requests by reason, since the last call.
 declare -A seen=()
@@ -98,7 +105,7 @@ row() {  # row NAME RATE MODE
 reasons >/dev/null
 echo "| offered/s | mode | valid/s | lost+invalid % | interleaved % | answers | T4-T3 p50 (us) | T4-T3 p99 (us) | ntsd basic answers to interleaved requests |"
 echo "|---|---|---|---|---|---|---|---|---|"
-for rate in 10000 "$knee"; do
+for rate in 10000 $(printf '%s\n' "$xknee" "$knee" | sort -n -u); do
   gen "basic-$rate" --offsets --rate "$rate" --duration $dur
   row "basic-$rate" "$rate" basic
   gen "xleave-$rate" --interleaved --rate "$rate" --duration $dur
