@@ -19,8 +19,10 @@
 #     came from the server, so a NAK would be a valid cookie refused: keys
 #     rotated out too early, or a ring hand-off that lost one);
 #   - ntsd's worker stalls over 1 ms per minute are within 2x (plus 2) of
-#     what bench/stalls/cpu_stalls measures on the idle core before the run:
-#     the VM's own stalls, not ntsd's.
+#     what bench/stalls/cpu_stalls measures on the idle core before and after
+#     the run (the larger): the VM's own stalls, not ntsd's. Run it on an
+#     otherwise idle machine: anything else scheduled on core 1 meanwhile
+#     shows up as worker stalls that the before/after probes do not see.
 # Prints the samples and a verdict; --plot draws RSS and answered rate over
 # time with gnuplot. KEEP=1 keeps the work directory. Needs root.
 set -euo pipefail
@@ -152,15 +154,24 @@ rss() { awk '/^VmRSS/ { print $2 }' "/proc/$1/status"; }
 fds() { ls "/proc/$1/fd" | wc -l; }
 samples=$work/samples.tsv
 printf 't_s\tntsd_rss_kib\tke_rss_kib\tntsd_fds\tke_fds\tok_nts\tnak\tkey_gen\tstalls_1ms\n' >"$samples"
-t0=$SECONDS
-while [ $((SECONDS - t0)) -le "$secs" ] && kill -0 "$ntsd_pid" 2>/dev/null; do
-  printf '%d\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n' $((SECONDS - t0)) "$(rss "$ntsd_pid")" "$(rss "$ke_pid")" \
+t0=$(date +%s.%N)
+elapsed() { awk -v a="$t0" -v b="$(date +%s.%N)" 'BEGIN { printf "%.2f", b - a }'; }
+while awk -v e="$(elapsed)" -v s="$secs" 'BEGIN { exit !(e <= s) }' && kill -0 "$ntsd_pid" 2>/dev/null; do
+  # The sample's own time (fractional): the rate over each interval is its
+  # count over its real length, not over a rounded 10 s.
+  printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$(elapsed)" "$(rss "$ntsd_pid")" "$(rss "$ke_pid")" \
     "$(fds "$ntsd_pid")" "$(fds "$ke_pid")" "$(metric 'ntsd_requests_total{worker="0",reason="ok_nts"}')" \
     "$(metric 'ntsd_requests_total{worker="0",reason="cookie_')" "$(metric ntsd_keyring_generation)" \
     "$(metric 'ntsd_worker_stalls_total{worker="0",over="0.001"}')" >>"$samples"
   sleep 10
 done
 end_run soak
+# The environment's stalls again after the run (the larger of the two is the
+# reference: other load on this machine counts as the environment too).
+"$BIN/cpu_stalls" --cpu 1 --seconds 20 >"$work/stalls-after.txt" 2>&1 || true
+after=$(sed -n 's/.* 1ms \([0-9]*\),.*/\1/p' "$work/stalls-after.txt" | head -1)
+echo "soak: the environment's stalls on core 1 after the run: $(tr '\n' ' ' <"$work/stalls-after.txt" | cut -c1-120)"
+[ "${after:-0}" -gt "$vm_stalls" ] && vm_stalls=$after
 column -t "$samples"
 
 status=0
@@ -204,6 +215,7 @@ set y2tics
 set ytics nomirror
 set yrange [0:*]
 set y2range [0:*]
+set offsets 0, 0, graph 0.15, 0
 plot "$work/plot.dat" using 1:2 with lines title "ntsd RSS", "" using 1:3 with lines title "ntsd-ke RSS", \
      "" using 1:4 axes x1y2 with lines title "answered/s"
 EOG

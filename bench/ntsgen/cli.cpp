@@ -48,6 +48,7 @@ bool host_port(const std::string& s, std::string& host, std::uint16_t& port) {
 void print_usage(std::FILE* f) {
   std::fputs(
       "usage: ntsgen [options]            load test an NTP/NTS server\n"
+      "       ntsgen --help | --version\n"
       "       ntsgen query HOST[:PORT] .. one exchange (see ntsd-query; --deny NAME)\n"
       "       ntsgen ke-load HOST[:PORT] --ca PEM [--threads N] [--seconds S] [--deny NAME]\n"
       "                                  NTS-KE handshakes/s (a server or an NTS pool)\n"

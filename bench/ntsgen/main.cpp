@@ -9,6 +9,7 @@
 #include <thread>
 
 #include "cli.hpp"
+#include "ntsd/version.hpp"
 #include "ke_load.hpp"
 #include "nts_codec.hpp"
 #include "output.hpp"
@@ -112,6 +113,7 @@ int run(const Options& o) {
 }  // namespace
 
 int main(int argc, char** argv) {
+  if (argc >= 2 && std::strcmp(argv[1], "--version") == 0) return ntsd::cli::print_version("ntsgen");
   // NTS-KE handshake load against a server or a pool (docs/ntsgen.md).
   if (argc >= 2 && std::strcmp(argv[1], "ke-load") == 0) return ntsgen::ke_load_main(argc - 1, argv + 1);
   if (argc >= 2 && std::strcmp(argv[1], "query") == 0) {

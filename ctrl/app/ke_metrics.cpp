@@ -27,10 +27,16 @@ std::string render(const ke::ServerStats& s, const KeGauges& g, std::int64_t now
          "NTS-KE connections that did not complete, by reason: tls_failed (handshake or TLS I/O error), no_alpn "
          "(client did not offer ntske/1), timed_out (whole exchange over [ke] handshake_timeout_ms), error_sent "
          "(an NTS-KE Error record answered a bad request), no_aead (no AEAD in common), refused_full "
-         "(closed at accept, [ke] max_connections reached).");
+         "(closed at accept, [ke] max_connections reached and no silent connection to close instead), "
+         "refused_source (closed at accept, [ke] max_connections_per_source reached), refused_rate (closed at "
+         "accept by the per-source rate limit, [ke] ratelimit), silent_closed (no byte "
+         "within [ke] first_byte_timeout_ms), evicted (silent, closed to make room for a newcomer).");
   const std::pair<const char*, std::uint64_t> errors[] = {
-      {"tls_failed", ld(s.tls_failed)}, {"no_alpn", ld(s.no_alpn)},   {"timed_out", ld(s.timed_out)},
-      {"error_sent", ld(s.errors_sent)}, {"no_aead", ld(s.no_aead)}, {"refused_full", ld(s.refused_full)},
+      {"tls_failed", ld(s.tls_failed)},         {"no_alpn", ld(s.no_alpn)},
+      {"timed_out", ld(s.timed_out)},           {"error_sent", ld(s.errors_sent)},
+      {"no_aead", ld(s.no_aead)},               {"refused_full", ld(s.refused_full)},
+      {"refused_source", ld(s.refused_source)}, {"silent_closed", ld(s.silent_closed)},
+      {"evicted", ld(s.evicted)},               {"refused_rate", ld(s.refused_rate)},
   };
   for (const auto& [reason, v] : errors) sample(out, "ntsd_ke_errors_total", http::prom::label("reason", reason), v);
   // NTS pool time source (docs/pool.md).
@@ -74,6 +80,21 @@ std::string render(const ke::ServerStats& s, const KeGauges& g, std::int64_t now
   family(out, "ntsd_ke_key_rotation_errors_total", "counter",
          "Rotation attempts that failed (random source, or the key file could not be written; retried every second).");
   sample(out, "ntsd_ke_key_rotation_errors_total", "", ld(g.rotation_errors));
+  // Derived keys (docs/keys.md "Derived keys"): all 0 in file mode.
+  family(out, "ntsd_ke_keys_derived", "gauge", "1 if the master keys are derived from [keys] secret_file, 0 if from the key file.");
+  sample(out, "ntsd_ke_keys_derived", "", static_cast<std::int64_t>(g.derived.load()));
+  family(out, "ntsd_ke_keys_derived_period", "gauge",
+         "The UTC period whose derived key seals cookies (floor(UNIX time / [keys] period_s)); hosts of a fleet agree.");
+  sample(out, "ntsd_ke_keys_derived_period", "", g.derived_period.load());
+  family(out, "ntsd_ke_keys_derived_clock_held", "gauge",
+         "1 while the wall clock is outside the accepted window and the derived keys follow the monotonic clock.");
+  sample(out, "ntsd_ke_keys_derived_clock_held", "", static_cast<std::int64_t>(g.derived_held.load()));
+  family(out, "ntsd_ke_keys_derived_clock_holds_total", "counter",
+         "Times the wall clock left the accepted window (a jump) and the derived keys held.");
+  sample(out, "ntsd_ke_keys_derived_clock_holds_total", "", ld(g.derived_holds));
+  family(out, "ntsd_ke_keys_derived_clock_offset_seconds", "gauge",
+         "Wall clock minus the time carried on the monotonic clock since start (0 unless it stepped by 60 s or more).");
+  sample(out, "ntsd_ke_keys_derived_clock_offset_seconds", "", g.derived_offset.load());
   return out;
 }
 

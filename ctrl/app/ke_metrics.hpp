@@ -21,6 +21,12 @@ struct KeGauges {
   std::atomic<std::uint64_t> rotations{0};
   std::atomic<std::uint64_t> rotation_errors{0};
   std::atomic<int> threads{0};
+  // [keys] mode = "derived" (ctrl/keys derived.hpp); zeros in file mode.
+  std::atomic<int> derived{0};
+  std::atomic<std::int64_t> derived_period{0};
+  std::atomic<int> derived_held{0};
+  std::atomic<std::uint64_t> derived_holds{0};
+  std::atomic<std::int64_t> derived_offset{0};
 };
 
 // The text exposition at wall-clock time `now` (unix seconds).

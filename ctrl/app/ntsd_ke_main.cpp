@@ -4,11 +4,15 @@
 //   ntsd-ke --cert CERT --key KEY [--port N] [--keys-file F] [--keys-format ntsd|chrony]
 //           [--listen ADDR]... [--threads N] [--rotation-interval S] [--check-config]
 //           [--verbose]  (one log line per completed NTS-KE)
+//           [--rotate-now]  (rotate the master keys once at start, whatever
+//                            the schedule says: an operator's explicit act)
 //           [--metrics ADDR:PORT]  (Prometheus endpoint, [metrics] ke_listen; "" = off)
 //
 // Flags override the file. SIGHUP reloads the certificate and key (so does a
 // change of either file, checked every second) and the pool tokens
-// ([ke] pool_tokens_file, docs/pool.md); SIGINT/SIGTERM stop.
+// ([ke] pool_tokens_file, docs/pool.md); SIGUSR1 rotates the master keys
+// once; SIGINT/SIGTERM stop. Key rotation runs on CLOCK_BOOTTIME, not the
+// wall clock (ctrl/keys manager.hpp).
 #include <sched.h>
 #include <signal.h>
 #include <sys/resource.h>
@@ -22,17 +26,21 @@
 #include <mutex>
 #include <set>
 #include <string>
+#include <time.h>
 
 #include "ke_metrics.hpp"
 #include "ntsd/config/config.hpp"
 #include "ntsd/config/lcores.hpp"
 #include "ntsd/http/server.hpp"
 #include "ntsd/ke/server.hpp"
+#include "ntsd/keys/derived.hpp"
 #include "ntsd/keys/manager.hpp"
+#include "ntsd/version.hpp"
 
 namespace {
 
 bool g_verbose = false;
+bool g_rotate_now = false;
 
 void log(const char* fmt, ...) {
   // One fputs per line: the event-loop threads log too (--verbose).
@@ -47,14 +55,14 @@ void log(const char* fmt, ...) {
   std::fputs(line, stderr);
 }
 
-int usage() {
-  std::fprintf(stderr,
-               "usage: ntsd-ke [--config FILE] [--cert PEM] [--key PEM] [--port N]\n"
-               "               [--keys-file FILE] [--keys-format ntsd|chrony] [--listen ADDR]...\n"
-               "               [--threads N] [--rotation-interval S] [--check-config] [--verbose]\n"
-               "               [--metrics ADDR:PORT]\n");
-  return 1;
-}
+constexpr const char* kUsage =
+    "usage: ntsd-ke [--config FILE] [--cert PEM] [--key PEM] [--port N]\n"
+    "               [--keys-file FILE] [--keys-format ntsd|chrony] [--listen ADDR]...\n"
+    "               [--threads N] [--rotation-interval S] [--check-config] [--verbose]\n"
+    "               [--rotate-now] [--metrics ADDR:PORT]\n"
+    "       ntsd-ke --help | --version\n"
+    "NTS-KE server (RFC 8915) and owner of the cookie master keys. Flags override\n"
+    "the config file; every key: ntsd.toml(5), docs/configuration.md.\n";
 
 bool parse_int(const char* s, long lo, long hi, long& out) {
   char* end = nullptr;
@@ -74,6 +82,10 @@ bool apply_flags(int argc, char** argv, ntsd::config::Config& c, std::string& co
     }
     if (a == "--verbose") {
       g_verbose = true;
+      continue;
+    }
+    if (a == "--rotate-now") {
+      g_rotate_now = true;
       continue;
     }
     if (i + 1 >= argc) return false;
@@ -119,6 +131,14 @@ ntsd::ke::ServerOptions server_options(const ntsd::config::KeConfig& k) {
   o.threads = k.threads;
   o.max_connections = k.max_connections;
   o.handshake_timeout_ms = k.handshake_timeout_ms;
+  o.first_byte_timeout_ms = k.first_byte_timeout_ms;
+  o.max_connections_per_source = k.max_connections_per_source;
+  o.source_ipv4_prefix = k.source_ipv4_prefix;
+  o.source_ipv6_prefix = k.source_ipv6_prefix;
+  o.ratelimit = k.ratelimit;
+  o.ratelimit_interval = k.ratelimit_interval;
+  o.ratelimit_burst = k.ratelimit_burst;
+  o.ratelimit_leak = k.ratelimit_leak;
   o.max_request_bytes = static_cast<std::size_t>(k.max_request_bytes);
   o.ntp_server = k.ntp_server;
   o.ntp_port = static_cast<std::uint16_t>(k.ntp_port);
@@ -127,6 +147,57 @@ ntsd::ke::ServerOptions server_options(const ntsd::config::KeConfig& k) {
   o.keepalive_connections = k.pool_keepalive_connections;
   o.keepalive_idle_ms = k.pool_idle_timeout_ms;
   return o;
+}
+
+// Both clocks the key manager needs, in seconds. CLOCK_BOOTTIME keeps
+// counting through a suspend, so a long sleep is seen as time passed (one
+// rotation), and no settimeofday/clock step moves it.
+ntsd::keys::Clocks clocks() {
+  timespec b{};
+  ::clock_gettime(CLOCK_BOOTTIME, &b);
+  return {static_cast<std::int64_t>(std::time(nullptr)), static_cast<std::int64_t>(b.tv_sec)};
+}
+
+// What the derived-key schedule reads: the same, plus the test seam's offset
+// (ntsd::keys::test_wall_offset, 0 in service).
+ntsd::keys::Clocks derived_clocks() {
+  auto c = clocks();
+  c.wall += ntsd::keys::test_wall_offset();
+  return c;
+}
+
+// [keys] mode = "derived": the secret file (mode 0600, >= 32 bytes) and the
+// window. nullptr and `err` on a bad secret file.
+std::unique_ptr<ntsd::keys::DerivedKeys> make_derived(const ntsd::config::KeysConfig& k, std::string& err) {
+  auto secret = ntsd::keys::FleetSecret::load(k.secret_file, err);
+  if (!secret) {
+    err = "[keys] secret_file: " + err;
+    return nullptr;
+  }
+  ntsd::keys::DerivedParams p{k.period_s, k.past_periods, k.future_periods, k.aead};
+  if (std::string why = ntsd::keys::check_params(p); !why.empty()) {
+    err = "[keys] " + why;
+    return nullptr;
+  }
+  return std::make_unique<ntsd::keys::DerivedKeys>(std::move(*secret), p,
+                                                   [](const std::string& s) { log("keys: %s", s.c_str()); });
+}
+
+void note_derived(const ntsd::keys::DerivedKeys& d, std::int64_t period_s, int result, ntsd::keapp::KeGauges& g) {
+  if (result < 0) ++g.rotation_errors;
+  const auto st = d.status();
+  g.derived = 1;
+  g.rotations = st.changes;
+  g.key_rotated_at = st.period_start;
+  g.key_next_rotation = st.period_start + period_s;
+  g.derived_period = st.period;
+  g.derived_held = st.held ? 1 : 0;
+  g.derived_holds = st.holds;
+  g.derived_offset = st.offset_s;
+}
+
+long long next_rotation_in(const ntsd::keys::KeyManager& keys) {
+  return static_cast<long long>(keys.next_rotation() - clocks().mono);
 }
 
 // The pool tokens ([ke] pool_tokens_file), swapped whole on reload. Tokens
@@ -199,11 +270,14 @@ void note_certificate(const std::string& cert, ntsd::keapp::KeGauges& g) {
   g.cert_not_after = t;
 }
 
-void note_keys(const ntsd::keys::KeyManager& k, std::int64_t interval, int rotated, ntsd::keapp::KeGauges& g) {
+// The gauges are UNIX seconds; the schedule runs on the monotonic clock, so
+// the next rotation is now plus what is left of the interval.
+void note_keys(const ntsd::keys::KeyManager& k, int rotated, ntsd::keapp::KeGauges& g) {
   if (rotated > 0) g.rotations += static_cast<std::uint64_t>(rotated);
   if (rotated < 0) ++g.rotation_errors;
-  g.key_next_rotation = k.next_rotation();
-  g.key_rotated_at = k.next_rotation() - interval;  // rotations stay on the interval grid
+  const auto now = clocks();
+  g.key_next_rotation = now.wall + (k.next_rotation() - now.mono);
+  g.key_rotated_at = k.rotated_at();
 }
 
 }  // namespace
@@ -213,7 +287,16 @@ int main(int argc, char** argv) {
   ntsd::config::Config cfg;
   std::string path;
   bool check_only = false;
-  if (!apply_flags(argc, argv, cfg, path, check_only)) return usage();
+  for (int i = 1; i < argc; ++i) {
+    const std::string a = argv[i];
+    if (a == "-h" || a == "--help") {
+      std::fputs(kUsage, stdout);
+      return 0;
+    }
+    if (a == "--version") return ntsd::cli::print_version("ntsd-ke");
+  }
+  if (!apply_flags(argc, argv, cfg, path, check_only))
+    return ntsd::cli::usage_error("ntsd-ke", "bad option or value", kUsage);
   if (!path.empty()) {
     std::string err;
     auto loaded = ntsd::config::load_config(path, err);
@@ -228,7 +311,19 @@ int main(int argc, char** argv) {
     log("[ke] cert and key are required (--cert/--key or the config file)");
     return 1;
   }
+  const bool derived = cfg.keys.mode == ntsd::config::KeyMode::kDerived;
+  std::string err;
+  std::unique_ptr<ntsd::keys::DerivedKeys> dkeys;
+  if (derived && !(dkeys = make_derived(cfg.keys, err))) {
+    log("%s", err.c_str());
+    return 1;
+  }
+  if (derived && g_rotate_now) {
+    log("--rotate-now: derived keys rotate with the UTC period ([keys] period_s); SIGUSR1 resyncs their clock");
+    return 1;
+  }
   if (check_only) {
+    if (dkeys) log("derived keys: secret %s, fingerprint %s", cfg.keys.secret_file.c_str(), dkeys->fingerprint().c_str());
     log("configuration ok");
     return 0;
   }
@@ -250,6 +345,7 @@ int main(int argc, char** argv) {
   sigaddset(&sigs, SIGHUP);
   sigaddset(&sigs, SIGINT);
   sigaddset(&sigs, SIGTERM);
+  sigaddset(&sigs, SIGUSR1);
   // Blocked before the threads start, so only sigtimedwait below sees them.
   pthread_sigmask(SIG_BLOCK, &sigs, nullptr);
   signal(SIGPIPE, SIG_IGN);
@@ -260,11 +356,28 @@ int main(int argc, char** argv) {
   rp.aead = cfg.keys.aead;
   auto fmt = cfg.keys.format == ntsd::config::KeyFormat::kChrony ? ntsd::keys::Format::kChrony
                                                                  : ntsd::keys::Format::kNtsd;
-  ntsd::keys::KeyManager keys(cfg.keys.file, fmt, rp);
-  std::string err;
-  if (!keys.start(std::time(nullptr), err)) {
+  ntsd::keys::KeyManager keys(cfg.keys.file, fmt, rp, ntsd::keys::system_random(),
+                              [](const std::string& s) { log("keys: %s", s.c_str()); });
+  if (dkeys) {
+    if (const char* f = ntsd::keys::test_wall_offset_file())
+      log("TEST SEAM: derived keys read the wall clock plus the seconds in %s (NTSD_TEST_WALL_OFFSET_FILE)", f);
+    if (!dkeys->start(derived_clocks(), err)) {
+      log("keys: %s", err.c_str());
+      return 1;
+    }
+    log("keys: derived from %s (fingerprint %s), AEAD %u, periods of %lld s, %d past and %d future accepted",
+        cfg.keys.secret_file.c_str(), dkeys->fingerprint().c_str(), static_cast<unsigned>(cfg.keys.aead),
+        static_cast<long long>(cfg.keys.period_s), cfg.keys.past_periods, cfg.keys.future_periods);
+  } else if (!keys.start(clocks(), err)) {
     log("keys: %s", err.c_str());
     return 1;
+  }
+  if (g_rotate_now) {
+    if (!keys.rotate_now(clocks(), err)) {
+      log("keys: --rotate-now: %s", err.c_str());
+      return 1;
+    }
+    log("keys: rotated once (--rotate-now)");
   }
   TokenHolder tokens(cfg.ke.pool_tokens_file);
   if (tokens.enabled() && !tokens.load(err)) {
@@ -274,14 +387,15 @@ int main(int argc, char** argv) {
   ntsd::keapp::KeGauges gauges;
   place_threads(cfg, gauges);
   note_certificate(cfg.ke.cert, gauges);
-  note_keys(keys, cfg.keys.rotation_interval_s, 0, gauges);
+  if (dkeys) note_derived(*dkeys, cfg.keys.period_s, 0, gauges);
+  else note_keys(keys, g_rotate_now ? 1 : 0, gauges);
   auto sopt = server_options(cfg.ke);
   if (tokens.enabled()) sopt.pool_tokens = [&tokens] { return tokens.get(); };
   if (g_verbose)
     sopt.on_session = [](std::uint16_t aead, int cookies) {
       log("NTS-KE completed: AEAD %u, %d cookies", aead, cookies);
     };
-  ntsd::ke::KeServer server(std::move(sopt), [&keys] { return keys.ring(); });
+  ntsd::ke::KeServer server(std::move(sopt), [&keys, &dkeys] { return dkeys ? dkeys->ring() : keys.ring(); });
   if (!server.start(err)) {
     log("%s", err.c_str());
     return 1;
@@ -295,13 +409,18 @@ int main(int argc, char** argv) {
     }
     log("metrics on http://%s/metrics", cfg.metrics.ke_listen.c_str());
   }
-  log("listening on port %u, keys in %s (%s format), next rotation in %lld s", server.port(),
-      cfg.keys.file.c_str(), ntsd::config::to_string(cfg.keys.format),
-      static_cast<long long>(keys.next_rotation() - std::time(nullptr)));
+  if (dkeys)
+    log("listening on port %u, derived keys, period %lld", server.port(),
+        static_cast<long long>(dkeys->status().period));
+  else
+    log("listening on port %u, keys in %s (%s format), next rotation in %lld s", server.port(),
+        cfg.keys.file.c_str(), ntsd::config::to_string(cfg.keys.format), next_rotation_in(keys));
   if (tokens.enabled())
     log("NTS pool time source: %zu pool token(s), at most %d kept-alive connections, idle timeout %d ms",
         tokens.count(), cfg.ke.pool_keepalive_connections, cfg.ke.pool_idle_timeout_ms);
 
+  bool rotation_failing = false;
+  std::string rotation_error;
   std::uint64_t bad_tokens_logged = 0;
   std::time_t bad_tokens_at = 0;
   for (;;) {
@@ -318,6 +437,16 @@ int main(int argc, char** argv) {
         ++gauges.cert_reload_errors;
       }
     }
+    if (sig == SIGUSR1 && dkeys) {
+      dkeys->resync(derived_clocks());
+    } else if (sig == SIGUSR1) {
+      const bool ok = keys.rotate_now(clocks(), err);
+      if (ok)
+        log("rotated master keys (SIGUSR1), next in %lld s", next_rotation_in(keys));
+      else
+        log("key rotation (SIGUSR1) failed: %s", err.c_str());
+      note_keys(keys, ok ? 1 : -1, gauges);
+    }
     if (sig == SIGHUP && tokens.enabled()) {
       if (tokens.load(err))
         log("pool tokens reloaded: %zu token(s)", tokens.count());
@@ -333,21 +462,36 @@ int main(int argc, char** argv) {
       bad_tokens_logged = bad;
       bad_tokens_at = std::time(nullptr);
     }
-    int n = keys.tick(std::time(nullptr), err);
-    if (n > 0) log("rotated master keys (%d), next in %lld s", n,
-                   static_cast<long long>(keys.next_rotation() - std::time(nullptr)));
-    if (n < 0) log("key rotation failed: %s", err.c_str());
-    note_keys(keys, cfg.keys.rotation_interval_s, n, gauges);
+    if (dkeys) {
+      const int n = dkeys->tick(derived_clocks(), err);
+      if (n > 0) log("derived keys: period %lld", static_cast<long long>(dkeys->status().period));
+      if (n < 0) log("derived keys: %s", err.c_str());
+      note_derived(*dkeys, cfg.keys.period_s, n, gauges);
+      continue;
+    }
+    int n = keys.tick(clocks(), err);
+    if (n > 0) log("rotated master keys, next in %lld s", next_rotation_in(keys));
+    // A failing save is retried every second: log it when it starts or its
+    // reason changes, and when it works again, not every second.
+    if (n < 0 && (!rotation_failing || err != rotation_error))
+      log("key rotation failed (retried every second, NTS-KE keeps the current keys): %s", err.c_str());
+    if (n >= 0 && rotation_failing) log("key file written again: the pending rotation is complete");
+    if (n < 0) rotation_error = err;
+    rotation_failing = n < 0;
+    note_keys(keys, n, gauges);
   }
   http.stop();
   server.stop();
   const auto& s = server.stats();
   log("stopping: %llu accepted, %llu completed, %llu TLS failures, %llu without ALPN, %llu timed out, "
-      "%llu errors sent, %llu refused (full)",
+      "%llu errors sent, %llu refused (full), %llu refused (per source), %llu refused (rate), "
+      "%llu silent closed, %llu silent evicted",
       (unsigned long long)s.accepted.load(), (unsigned long long)s.completed.load(),
       (unsigned long long)s.tls_failed.load(), (unsigned long long)s.no_alpn.load(),
       (unsigned long long)s.timed_out.load(), (unsigned long long)s.errors_sent.load(),
-      (unsigned long long)s.refused_full.load());
+      (unsigned long long)s.refused_full.load(), (unsigned long long)s.refused_source.load(),
+      (unsigned long long)s.refused_rate.load(), (unsigned long long)s.silent_closed.load(),
+      (unsigned long long)s.evicted.load());
   if (tokens.enabled())
     log("pool: %llu support queries, %llu Fixed Key Requests, %llu refused tokens, %llu Keep Alive refused "
         "at the cap, %llu idle connections closed",

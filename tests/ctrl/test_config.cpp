@@ -47,25 +47,23 @@ TEST(Toml, ParsesEveryValueKind) {
 }
 
 TEST(Toml, SyntaxErrorsCarryTheLineNumber) {
+  // toml++'s own words after the line (tests/ctrl/test_toml.cpp compares it
+  // with the subset parser it replaced).
   struct Case {
     const char* text;
     const char* want;
   } cases[] = {
-      {"[a]\nx = \"open\n", "line 2: x: unterminated string"},
-      {"[a]\nx = 1\nx = 2\n", "line 3: key 'x' defined twice"},
-      {"[a]\n[a]\n", "line 2: table [a] defined twice"},
+      {"[a]\nx = \"open\n", "line 2: Error while parsing string"},
+      {"[a]\nx = 1\nx = 2\n", "line 3: Error while parsing key-value pair: cannot redefine existing integer 'x'"},
+      {"[a]\n[a]\n", "line 2: Error while parsing table header: cannot redefine existing table 'a'"},
       {"x = 1\n", "line 1: key 'x' outside any [table]"},
-      {"[a]\nx = [1, \"s\"]\n", "line 2: x: mixed types in array"},
-      {"[a]\nx = [1,\n2]\n", "line 2: x: unterminated array"},
-      {"[a]\nx = [1 2]\n", "line 2: x: expected ',' or ']'"},
-      {"[a]\nx = {a = 1}\n", "line 2: x: inline tables are not supported"},
-      {"[a]\na.b = 1\n", "line 2: dotted keys are not supported"},
-      {"[a]\nx = 12abc\n", "line 2: x: invalid value '12abc'"},
-      {"[a]\nx = 1 2\n", "line 2: x: unexpected text after the value"},
-      {"[a.b]\n", "line 1: expected ']' after table name"},
-      {"[a]\nx = \"\\q\"\n", "line 2: x: unsupported escape \\q"},
-      {"[a]\nx = 99999999999999999999\n", "line 2: x: invalid value"},
-      {"[a]\njunk\n", "line 2: expected '=' after key 'junk'"},
+      {"[a]\nx = [1,\n2\n", "line 3: Error while parsing array"},
+      {"[a]\nx = [1 2]\n", "line 2: Error while parsing array: expected comma or closing ']'"},
+      {"[a]\nx = 12abc\n", "line 2: Error while parsing decimal integer"},
+      {"[a]\nx = 1 2\n", "line 2: Error while parsing key-value pair"},
+      {"[a]\nx = \"\\q\"\n", "line 2: Error while parsing string: unknown escape sequence '\\q'"},
+      {"[a]\nx = 99999999999999999999\n", "line 2: Error while parsing decimal integer: '99999999999999999999' is not representable in 64 bits"},
+      {"[a]\njunk\n", "line 2: Error while parsing key-value pair: expected '='"},
   };
   for (const auto& c : cases) {
     std::string err;
@@ -219,6 +217,24 @@ rx_timestamp_max_offset_us = 2000
   EXPECT_TRUE(parse_config("[server]\ndispersion_rate_ppm = 15\n", err)) << err;
 }
 
+TEST(Config, KeRateLimitKeys) {
+  std::string err;
+  auto cfg = parse_config("[ke]\nratelimit = true\nratelimit_interval = 0\nratelimit_burst = 16\nratelimit_leak = 0\n", err);
+  ASSERT_TRUE(cfg) << err;
+  EXPECT_TRUE(cfg->ke.ratelimit);
+  EXPECT_EQ(cfg->ke.ratelimit_interval, 0);
+  EXPECT_EQ(cfg->ke.ratelimit_burst, 16);
+  EXPECT_EQ(cfg->ke.ratelimit_leak, 0);
+  auto d = parse_config("", err);
+  ASSERT_TRUE(d);
+  EXPECT_FALSE(d->ke.ratelimit);
+  EXPECT_EQ(d->ke.ratelimit_interval, 6);  // chrony's ntsratelimit defaults
+  EXPECT_EQ(d->ke.ratelimit_burst, 8);
+  EXPECT_EQ(d->ke.ratelimit_leak, 2);
+  EXPECT_NE(error_of("[ke]\nratelimit_burst = 0\n").find("[ke] ratelimit_burst: must be between 1 and 256"),
+            std::string::npos);
+}
+
 TEST(Config, UnknownKeysAndTablesAreNamed) {
   EXPECT_EQ(error_of("[ke]\nprot = 1\n"), "line 2: [ke] prot: unknown key");
   EXPECT_EQ(error_of("[kee]\n"), "line 1: [kee]: unknown table");
@@ -323,4 +339,54 @@ TEST(Config, ExceptionVlanAndKeMetricsKeys) {
             "line 2: [dataplane] exception_iface: must be an interface name of 1 to 15 characters without spaces, "
             "'/', ',', '=' or ':'");
   EXPECT_NE(error_of("[dataplane]\nexception_iface = \"x,mac=1\"\n").find("exception_iface: must be"), std::string::npos);
+}
+
+// [ke] connection-slot protection (issue 20, item 2).
+TEST(Config, KeSlotProtectionKeys) {
+  std::string err;
+  auto d = parse_config("", err);
+  ASSERT_TRUE(d) << err;
+  EXPECT_EQ(d->ke.first_byte_timeout_ms, 300);
+  EXPECT_EQ(d->ke.max_connections_per_source, 32);
+  EXPECT_EQ(d->ke.source_ipv4_prefix, 32);
+  EXPECT_EQ(d->ke.source_ipv6_prefix, 64);
+  auto cfg = parse_config(
+      "[ke]\nfirst_byte_timeout_ms = 200\nmax_connections_per_source = 0\n"
+      "source_ipv4_prefix = 24\nsource_ipv6_prefix = 48\n",
+      err);
+  ASSERT_TRUE(cfg) << err;
+  EXPECT_EQ(cfg->ke.first_byte_timeout_ms, 200);
+  EXPECT_EQ(cfg->ke.max_connections_per_source, 0);
+  EXPECT_EQ(cfg->ke.source_ipv4_prefix, 24);
+  EXPECT_EQ(cfg->ke.source_ipv6_prefix, 48);
+  EXPECT_FALSE(parse_config("[ke]\nhandshake_timeout_ms = 500\nfirst_byte_timeout_ms = 600\n", err));
+  EXPECT_NE(err.find("[ke] first_byte_timeout_ms: must not exceed handshake_timeout_ms"), std::string::npos) << err;
+  EXPECT_FALSE(parse_config("[ke]\nsource_ipv6_prefix = 129\n", err));
+  EXPECT_NE(err.find("[ke] source_ipv6_prefix"), std::string::npos) << err;
+}
+
+TEST(Config, DerivedKeys) {
+  std::string err;
+  auto cfg = parse_config("[keys]\nmode = \"derived\"\nsecret_file = \"/etc/ntsd/secret\"\nperiod_s = 3600\n"
+                          "past_periods = 3\nfuture_periods = 2\n",
+                          err);
+  ASSERT_TRUE(cfg) << err;
+  EXPECT_EQ(cfg->keys.mode, KeyMode::kDerived);
+  EXPECT_EQ(cfg->keys.secret_file, "/etc/ntsd/secret");
+  EXPECT_EQ(cfg->keys.period_s, 3600);
+  EXPECT_EQ(cfg->keys.past_periods, 3);
+  EXPECT_EQ(cfg->keys.future_periods, 2);
+  auto def = parse_config("", err);
+  ASSERT_TRUE(def);
+  EXPECT_EQ(def->keys.mode, KeyMode::kFile);
+  EXPECT_EQ(def->keys.period_s, 86400);
+  EXPECT_EQ(def->keys.past_periods, 2);
+  EXPECT_EQ(def->keys.future_periods, 1);
+  EXPECT_EQ(error_of("[keys]\nmode = \"derived\"\n"),
+            "[keys] secret_file: is required with mode = \"derived\"");
+  EXPECT_EQ(error_of("[keys]\nmode = \"hkdf\"\n"),
+            "line 2: [keys] mode: must be one of \"file\", \"derived\" (got \"hkdf\")");
+  EXPECT_EQ(error_of("[keys]\nperiod_s = 59\n"), "line 2: [keys] period_s: must be between 60 and 31536000 (got 59)");
+  EXPECT_EQ(error_of("[keys]\npast_periods = 6\nfuture_periods = 2\n"),
+            "line 3: [keys] future_periods: past_periods + future_periods must be at most 7");
 }

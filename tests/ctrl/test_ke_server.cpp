@@ -11,6 +11,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <atomic>
 #include <chrono>
 #include <cstdlib>
 #include <cstring>
@@ -85,8 +86,13 @@ struct Fixture {
   }
 };
 
-int tcp_connect(std::uint16_t port) {
+// A TCP connection to 127.0.0.1:port from `from` (any 127/8 address is on lo).
+int tcp_connect(std::uint16_t port, std::uint32_t from = INADDR_LOOPBACK) {
   int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  sockaddr_in me{};
+  me.sin_family = AF_INET;
+  me.sin_addr.s_addr = htonl(from);
+  ::bind(fd, reinterpret_cast<sockaddr*>(&me), sizeof me);
   sockaddr_in a{};
   a.sin_family = AF_INET;
   a.sin_port = htons(port);
@@ -97,6 +103,14 @@ int tcp_connect(std::uint16_t port) {
   }
   timeval tv{3, 0};
   ::setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+  return fd;
+}
+
+// A connection that has sent the first byte of a ClientHello and stalls:
+// the server has heard from it, so it is not "silent".
+int tcp_connect_talking(std::uint16_t port, std::uint32_t from = INADDR_LOOPBACK) {
+  int fd = tcp_connect(port, from);
+  if (fd >= 0) ::send(fd, "\x16", 1, MSG_NOSIGNAL);
   return fd;
 }
 
@@ -150,8 +164,8 @@ struct RawTls {
 // Server counters move on the event-loop thread, after the client may
 // already have its answer: wait (bounded) for them.
 template <typename Pred>
-bool eventually(Pred p) {
-  for (int i = 0; i < 100 && !p(); ++i) std::this_thread::sleep_for(10ms);
+bool eventually(Pred p, int ms = 1000) {
+  for (int i = 0; i < ms / 10 && !p(); ++i) std::this_thread::sleep_for(10ms);
   return p();
 }
 
@@ -303,7 +317,10 @@ TEST(KeServer, SlowlorisIsCutOffWithoutDelayingOthers) {
   stop = true;
   t.join();
   ::close(trickle);
-  EXPECT_TRUE(eventually([&] { return f.server.stats().timed_out.load() >= 21u; }));
+  // The silent ones go at the first-byte deadline (after the kernel's 1 s
+  // TCP_DEFER_ACCEPT), the trickler at the handshake deadline.
+  EXPECT_TRUE(eventually([&] { return f.server.stats().silent_closed.load() >= 20u; }));
+  EXPECT_TRUE(eventually([&] { return f.server.stats().timed_out.load() >= 1u; }));
 }
 
 TEST(KeServer, BoundsConcurrentConnections) {
@@ -311,10 +328,12 @@ TEST(KeServer, BoundsConcurrentConnections) {
   o.max_connections = 3;
   o.handshake_timeout_ms = 5000;
   Fixture f(o);
+  // Connections that have sent something hold their slots (a silent one
+  // would be displaced: see EvictsTheOldestSilentConnectionWhenFull).
   std::vector<int> held;
-  for (int i = 0; i < 3; ++i) held.push_back(tcp_connect(f.server.port()));
-  std::this_thread::sleep_for(100ms);  // let the loops accept them
-  int extra = tcp_connect(f.server.port());
+  for (int i = 0; i < 3; ++i) held.push_back(tcp_connect_talking(f.server.port()));
+  EXPECT_TRUE(eventually([&] { return f.server.stats().accepted.load() == 3u; }));
+  int extra = tcp_connect_talking(f.server.port());
   EXPECT_TRUE(closed_within(extra, 1000));
   EXPECT_TRUE(eventually([&] { return f.server.stats().refused_full.load() >= 1u; }));
   ::close(extra);
@@ -322,6 +341,128 @@ TEST(KeServer, BoundsConcurrentConnections) {
   std::this_thread::sleep_for(100ms);
   auto r = ke::run_ke(f.client());  // slots are free again
   EXPECT_EQ(r.error, ke::KeError::kOk) << r.message;
+}
+
+// Issue 20, item 2: empty TCP connections must not be able to take every
+// slot. The reproduction: with max_connections = 8, eight connections that
+// never send a byte, each renewed every 1.8 s, made every handshake fail
+// at 119d3ed (a slot per connection for the whole handshake_timeout_ms).
+// Here twice that many, from four addresses, each also reopened at once
+// when the server closes it, while a good client keeps doing NTS-KE.
+TEST(KeServer, EmptyConnectionsCannotFillTheSlots) {
+  ke::ServerOptions o;
+  o.max_connections = 8;
+  o.threads = 1;
+  Fixture f(o);
+  std::atomic<bool> stop{false};
+  std::thread attacker([&] {
+    constexpr std::size_t kHeld = 16;
+    std::vector<pollfd> fds(kHeld);
+    std::vector<std::chrono::steady_clock::time_point> since(kHeld);
+    auto open = [&](std::size_t i) {
+      fds[i] = {tcp_connect(f.server.port(), INADDR_LOOPBACK + 1 + i % 4), POLLIN, 0};
+      since[i] = std::chrono::steady_clock::now();
+    };
+    for (std::size_t i = 0; i < kHeld; ++i) open(i);
+    while (!stop) {
+      ::poll(fds.data(), fds.size(), 5);
+      const auto now = std::chrono::steady_clock::now();
+      for (std::size_t i = 0; i < kHeld; ++i)
+        if (fds[i].revents != 0 || now - since[i] > 1800ms) {  // closed by the server, or due
+          ::close(fds[i].fd);
+          open(i);
+        }
+    }
+    for (auto& p : fds) ::close(p.fd);
+  });
+  std::this_thread::sleep_for(2s);  // the slots are as full as they get
+  int ok = 0, failed = 0;
+  std::string why;
+  for (auto end = std::chrono::steady_clock::now() + 3s; std::chrono::steady_clock::now() < end;) {
+    auto r = ke::run_ke(f.client());
+    if (r.error == ke::KeError::kOk) {
+      ++ok;
+    } else {
+      ++failed;
+      why = r.message;
+    }
+  }
+  stop = true;
+  attacker.join();
+  EXPECT_EQ(failed, 0) << "good handshakes failed while empty connections were held: " << why;
+  EXPECT_GE(ok, 10);
+  EXPECT_GT(f.server.stats().silent_closed.load() + f.server.stats().evicted.load(), 0u);
+}
+
+TEST(KeServer, EvictsTheOldestSilentConnectionWhenFull) {
+  ke::ServerOptions o;
+  o.max_connections = 3;
+  o.threads = 1;
+  o.handshake_timeout_ms = 6000;
+  o.first_byte_timeout_ms = 6000;  // keep the silent ones until they are evicted
+  Fixture f(o);
+  int talking = tcp_connect_talking(f.server.port());
+  int silent_old = tcp_connect(f.server.port());
+  std::this_thread::sleep_for(100ms);
+  int silent_new = tcp_connect(f.server.port());
+  // TCP_DEFER_ACCEPT: the silent ones reach the server after about 1 s.
+  ASSERT_TRUE(eventually([&] { return f.server.stats().accepted.load() == 3u; }, 3000));
+  // Full. A newcomer that talks takes the oldest silent one's slot...
+  int newcomer = tcp_connect_talking(f.server.port());
+  EXPECT_TRUE(closed_within(silent_old, 1000));
+  EXPECT_FALSE(closed_within(newcomer, 300));
+  EXPECT_FALSE(closed_within(silent_new, 10));
+  EXPECT_EQ(f.server.stats().evicted.load(), 1u);
+  // ...then the other silent one's; with none left, the next is refused.
+  int second = tcp_connect_talking(f.server.port());
+  EXPECT_TRUE(closed_within(silent_new, 1000));
+  int third = tcp_connect_talking(f.server.port());
+  EXPECT_TRUE(closed_within(third, 1000));
+  EXPECT_FALSE(closed_within(talking, 10));
+  EXPECT_FALSE(closed_within(second, 10));
+  EXPECT_EQ(f.server.stats().evicted.load(), 2u);
+  EXPECT_TRUE(eventually([&] { return f.server.stats().refused_full.load() == 1u; }));
+  for (int fd : {talking, silent_old, silent_new, newcomer, second, third}) ::close(fd);
+}
+
+TEST(KeServer, BoundsConnectionsPerSource) {
+  ke::ServerOptions o;
+  o.max_connections_per_source = 2;
+  o.threads = 2;  // the bound holds over all event loops
+  o.handshake_timeout_ms = 5000;
+  Fixture f(o);
+  const std::uint32_t a = INADDR_LOOPBACK + 10, b = INADDR_LOOPBACK + 11;
+  int a1 = tcp_connect_talking(f.server.port(), a), a2 = tcp_connect_talking(f.server.port(), a);
+  ASSERT_TRUE(eventually([&] { return f.server.stats().accepted.load() == 2u; }));
+  int a3 = tcp_connect_talking(f.server.port(), a);
+  EXPECT_TRUE(closed_within(a3, 1000));
+  EXPECT_TRUE(eventually([&] { return f.server.stats().refused_source.load() == 1u; }));
+  int b1 = tcp_connect_talking(f.server.port(), b);  // another source is not affected
+  EXPECT_FALSE(closed_within(b1, 300));
+  // A closed connection gives its source's slot back.
+  ::close(a1);
+  std::this_thread::sleep_for(200ms);
+  int a4 = tcp_connect_talking(f.server.port(), a);
+  EXPECT_FALSE(closed_within(a4, 300));
+  EXPECT_FALSE(closed_within(a2, 10));
+  for (int fd : {a2, a3, a4, b1}) ::close(fd);
+}
+
+TEST(KeServer, SourcePrefixGroupsAddresses) {
+  ke::ServerOptions o;
+  o.max_connections_per_source = 1;
+  o.source_ipv4_prefix = 24;  // 127.0.0.20 and 127.0.0.21 are one source
+  o.threads = 1;
+  o.handshake_timeout_ms = 5000;
+  Fixture f(o);
+  int x = tcp_connect_talking(f.server.port(), INADDR_LOOPBACK + 19);
+  ASSERT_TRUE(eventually([&] { return f.server.stats().accepted.load() == 1u; }));
+  int y = tcp_connect_talking(f.server.port(), INADDR_LOOPBACK + 20);
+  EXPECT_TRUE(closed_within(y, 1000));
+  int z = tcp_connect_talking(f.server.port(), INADDR_LOOPBACK + 256 + 20);  // 127.0.1.20: another /24
+  EXPECT_FALSE(closed_within(z, 300));
+  EXPECT_EQ(f.server.stats().refused_source.load(), 1u);
+  for (int fd : {x, y, z}) ::close(fd);
 }
 
 TEST(KeServer, CertificateReloadKeepsEstablishedConnections) {

@@ -99,9 +99,9 @@ TEST(PoolConfig, TomlArraysOfTablesAreStrict) {
   EXPECT_FALSE(parse_toml("[[b]\n", err));
   EXPECT_FALSE(parse_toml("[[b]] x\n", err));
   EXPECT_FALSE(parse_toml("[b]\n[[b]]\n", err));
-  EXPECT_NE(err.find("[[b]] after [b]"), std::string::npos) << err;
+  EXPECT_NE(err.find("line 2: "), std::string::npos) << err;
   EXPECT_FALSE(parse_toml("[[b]]\n[b]\n", err));
-  EXPECT_NE(err.find("[b] after [[b]]"), std::string::npos) << err;
+  EXPECT_NE(err.find("line 2: "), std::string::npos) << err;
   auto d = parse_toml("[[b]]\nx = 1\n[[b]]\nx = 2\n[c]\ny = 3\n", err);
   ASSERT_TRUE(d) << err;
   ASSERT_EQ(d->at("b").array.size(), 2u);

@@ -206,6 +206,30 @@ TEST(SocketBackend, KeyRotationWhileQueryingHasZeroFailures) {
   EXPECT_GE(ok, 500);
   EXPECT_EQ(s.metrics.total_reason(proto::Reason::kOkNts), static_cast<std::uint64_t>(ok));
   EXPECT_EQ(s.metrics.gauges().key_reload_errors.load(), 0u);
+  // The server itself reloaded every rotation (issue 20, item 6.2): the
+  // control thread polls the watcher after each save, so it published the
+  // initial ring plus one per rotation. Counting our own saves would pass
+  // even if reloading were broken: every cookie would still open with the
+  // first ring, which holds the keys the client started with.
+  EXPECT_EQ(s.metrics.gauges().key_reloads.load(), static_cast<std::uint64_t>(rotations.load()) + 1);
+  // And the server seals with the newest key: one more exchange, now that
+  // the control thread has stopped, returns a cookie under the current key
+  // of the last file written.
+  {
+    std::array<std::uint8_t, 512> req{};
+    proto::PendingRequest p;
+    proto::NtsRequestSpec spec{&ck.c2s, cookie, 0, now(), 0};
+    const std::size_t n = client.build_nts_request(spec, rng, req, p);
+    ASSERT_GT(n, 0u);
+    const auto r = client.verify_nts_response(c.ask(proto::Bytes(req.data(), n)), p, ck.s2c, now());
+    ASSERT_EQ(r.status, proto::ClientStatus::kOk) << proto::client_status_name(r.status);
+    ASSERT_EQ(r.cookie_count, 1u);
+    ASSERT_GE(r.cookies[0].size(), 4u);
+    const std::uint32_t key_id = static_cast<std::uint32_t>(r.cookies[0][0]) << 24 |
+                                 static_cast<std::uint32_t>(r.cookies[0][1]) << 16 |
+                                 static_cast<std::uint32_t>(r.cookies[0][2]) << 8 | r.cookies[0][3];
+    EXPECT_EQ(key_id, set->current.mk.id) << "the last cookie is not sealed with the newest current key";
+  }
   std::filesystem::remove_all(dir);
 }
 

@@ -50,7 +50,7 @@ expect_refusal() {
   printf '%s\n' "$out" >"$E2E_DIR/$label.log"
   [ $rc -ne 0 ] || e2e_fail "$label: ntsd started with clock = dpdk on $driver"
   [ $rc -ne 124 ] || e2e_fail "$label: ntsd did not exit (timeout)"
-  grep -q 'without DPDK' <<<"$out" && e2e_skip "ntsd was built without DPDK"
+  grep -q 'without DPDK' <<<"$out" && e2e_skip_no_dpdk "ntsd was built without DPDK"
   local want="DPDK port $port ($driver): the PMD has no readable clock"
   grep -qF "$want" <<<"$out" || e2e_fail "$label: want '$want', got: $(grep ntsd: <<<"$out" | tail -2)"
   e2e_log "$label: $(grep -F "$want" <<<"$out")"

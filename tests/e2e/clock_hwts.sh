@@ -36,7 +36,7 @@ run_case() {
   e2e_spawn "ntsd-shift$1" "$NS_S" env NTSD_TEST_RX_TIMESTAMP_SHIFT_NS="$1" "$(e2e_bin ntsd)" --config "$NTSD_CONF"
   NTSD_PID=$E2E_LAST_PID
   wait_for "! e2e_alive $NTSD_PID || in_c ping -c 1 -W 1 $S4" 20 || true
-  e2e_alive "$NTSD_PID" || { grep -q 'without DPDK' "$E2E_DIR/ntsd-shift$1.log" && e2e_skip "no DPDK backend"; e2e_fail "ntsd did not start"; }
+  e2e_alive "$NTSD_PID" || { grep -q 'without DPDK' "$E2E_DIR/ntsd-shift$1.log" && e2e_skip_no_dpdk "no DPDK backend"; e2e_fail "ntsd did not start"; }
   grep -q "TEST SEAM: every hardware RX timestamp is shifted by $1 ns" "$E2E_DIR/ntsd-shift$1.log" || e2e_fail "seam not logged"
   OUT=$(in_c "$probe" "$S4" 123 trace 20 20)
   [ "$(grep -c '^[0-9]' <<<"$OUT")" = 20 ] || e2e_fail "shift $1: not every request answered: $OUT"
@@ -62,7 +62,7 @@ t2_within() {
 # The stack (ntsd-ke too: a real deployment's shape), then the cases.
 rc=0
 ntsd_stack_start dpdk || rc=$?
-[ $rc -eq 3 ] && e2e_skip "ntsd or ntsd-ke lacks the DPDK backend in this build"
+[ $rc -eq 3 ] && e2e_skip_no_dpdk "ntsd or ntsd-ke lacks the DPDK backend in this build"
 [ $rc -eq 0 ] || e2e_fail "ntsd on net_pcap did not start"
 
 run_case -50000000

@@ -11,7 +11,7 @@ e2e_init ke_cli_peers
 e2e_require_peers
 e2e_require_bin ntsd-query
 probe=$NTSD_BUILD/tests/ke_cookie_probe
-[ -x "$probe" ] || e2e_skip "$probe is not built"
+[ -x "$probe" ] || e2e_fail "$probe is not built (it is part of every build with tests)"
 ns_pair
 make_certs "$E2E_DIR/pki" ntsd.test "$S4" "$S6"
 
@@ -31,9 +31,13 @@ in_c "$probe" fetch ntsd.test:4460 "$PKI_CA" "$E2E_DIR/chrony.cookies" >/dev/nul
 layout=$("$probe" layout "$srv/nts/ntskeys" "$E2E_DIR/chrony.cookies" || true)
 e2e_log "chrony cookie layout: $(tr '\n' ';' <<<"$layout")"
 grep -q "^layout:" <<<"$layout" || e2e_fail "chrony's cookies open with neither AD layout: $layout"
-# ntsd's own cookie code (default CookieAd) must open every cookie chrony issued.
-grep -Eq "^opened ([1-9][0-9]*)/\1 with crypto::open_cookie" <<<"$layout" ||
-  e2e_fail "ntsd's cookie code does not open chrony's cookies: $layout"
+# ntsd's own cookie code (default CookieAd) must open every cookie chrony
+# issued, and recover from each the keys this client exported: the probe
+# prints "opened N/N with crypto::open_cookie (keys match N)". All three
+# counts must be the same N; "(keys match 0)" means the cookies opened to
+# the wrong keys (issue 20, item 6.8).
+grep -Eq "^opened ([1-9][0-9]*)/\1 with crypto::open_cookie \(keys match \1\)$" <<<"$layout" ||
+  e2e_fail "ntsd's cookie code does not open chrony's cookies to the exported keys: $layout"
 e2e_stop "$(cat "$srv/pid")"
 
 # --- ntpsec

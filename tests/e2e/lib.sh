@@ -25,8 +25,11 @@
 # foreground command returns: keep single commands short (wait_for is).
 #
 # Conventions
-# - Exit codes: 0 = pass (or SKIP when the test is truly impossible here, e.g.
-#   not root; ctest treats every non-zero code as a failure), 1 = failure.
+# - Exit codes: 0 = pass, 1 = failure, 77 = SKIP (the test is truly
+#   impossible here, e.g. not root). ctest registers every script with
+#   SKIP_RETURN_CODE 77 (cmake/ntsd.cmake), so a skip shows as "Skipped",
+#   never as a pass, and scripts/test fails on it. A part the build was
+#   asked for (DPDK) is never a reason to skip: see e2e_skip_no_dpdk.
 # - Peers (chrony 4.3, ntpsec 1.2) are the Debian packages unpacked by
 #   `scripts/setup --deps` into $NTSD_SOURCE/build/peers/; the machine's own
 #   time service is never touched (chronyd -x, ntpd "disable ntp").
@@ -34,13 +37,14 @@
 #   Each falls back to this checkout so that scripts also run by hand.
 #
 # Functions (each documented where it is defined)
-#   basics      e2e_init e2e_log e2e_fail e2e_pass e2e_skip e2e_require_peers
+#   basics      e2e_init e2e_log e2e_fail e2e_pass e2e_skip e2e_skip_no_dpdk e2e_require_peers e2e_on_exit
 #               e2e_require_bin e2e_bin e2e_spawn e2e_alive e2e_stop wait_for
 #   namespaces  ns_pair [--dpdk|--bare] in_s in_c ns_hosts
 #               (addresses S4 S6 C4 C6 KE4 KE6, interfaces IF_S IF_C)
 #   pki         make_certs (PKI_CA PKI_CERT PKI_KEY PKI_NAME)
 #   chrony      chrony_nts_client chrony_nts_server chronyc_in
-#               chrony_authdata_ok chrony_got_samples chrony_selected chrony_offset
+#               chrony_authdata_ok chrony_got_samples chrony_rx_count
+#               chrony_good_samples chrony_selected chrony_offset
 #   ntpsec      ntpsec_nts_client ntpsec_nts_server ntpsec_ntske_ok
 #               ntpsec_peer_ok ntpsec_selected ntpsec_offset
 #   ntsd        ntsd_write_config ntsd_stack_start ntsd_client_name ntsd_client_query
@@ -99,10 +103,21 @@ e2e_pass() {
 }
 
 # e2e_skip REASON...: only when the test cannot run at all here (not root, no
-# netns support). Prints "SKIP: reason" and exits 0.
+# netns support). Prints "SKIP: reason" and exits 77, which ctest reports as
+# skipped (SKIP_RETURN_CODE), not passed.
 e2e_skip() {
   printf 'SKIP: %s: %s\n' "${E2E_NAME:-e2e}" "$*" >&2
-  exit 0
+  exit 77
+}
+
+# e2e_skip_no_dpdk REASON...: the binary lacks the DPDK backend. A skip only
+# if the build was configured without it (NTSD_WITH_DPDK=OFF, passed in by
+# ctest); if DPDK was requested, that is a failure, never a silent skip.
+e2e_skip_no_dpdk() {
+  case ${NTSD_WITH_DPDK:-} in
+    ON|on|1|TRUE|true|YES|yes) e2e_fail "built with NTSD_WITH_DPDK=ON but: $*" ;;
+  esac
+  e2e_skip "$* (NTSD_WITH_DPDK=${NTSD_WITH_DPDK:-unset})"
 }
 
 # e2e_init NAME: unique work dir $E2E_DIR, cleanup trap, root and netns check.
@@ -153,7 +168,7 @@ e2e_bin() {
   printf '%s\n' "$p"
 }
 
-# e2e_require_bin NAME...: SKIP the test (exit 0) unless every build/bin/NAME
+# e2e_require_bin NAME...: SKIP the test (exit 77) unless every build/bin/NAME
 # exists, e.g. while another part of the tree has not landed yet.
 e2e_require_bin() {
   local b
@@ -213,10 +228,16 @@ wait_for() {
   done
 }
 
+# e2e_on_exit CMD...: run CMD (one command, its words as given) first in the
+# cleanup, before processes and namespaces go (e.g. unmount a tmpfs).
+E2E_ON_EXIT=()
+e2e_on_exit() { E2E_ON_EXIT+=("$(printf '%q ' "$@")"); }
+
 _e2e_cleanup() {
   local rc=$? i pid ns
   set +e
   trap - EXIT INT TERM
+  for i in "${E2E_ON_EXIT[@]}"; do eval "$i" >/dev/null 2>&1; done
   if [ -n "${E2E_WATCHDOG:-}" ]; then
     kill "$(cat "$E2E_DIR/.watchdog" 2>/dev/null)" "$E2E_WATCHDOG" 2>/dev/null
     wait "$E2E_WATCHDOG" 2>/dev/null
@@ -463,6 +484,21 @@ chrony_got_samples() {
     /^Total valid RX/ { gsub(/ /, "", $2); if ($2 + 0 >= min) ok = 1 }
     END { exit !ok }'
 }
+
+# chrony_rx_count INST valid|good: print chronyc ntpdata's "Total valid RX"
+# (authenticated, well-formed answers) or "Total good RX" (those that also
+# passed every test, so never an unsynchronised answer with leap 3 or
+# stratum 16, nor a delay outlier); 0 if chronyc does not answer.
+chrony_rx_count() {
+  local what=valid
+  [ "$2" = good ] && what=good
+  chronyc_in "$1" ntpdata 2>/dev/null | awk -F: -v w="Total $what RX" '
+    $1 ~ "^" w { gsub(/ /, "", $2); n = $2 + 0 } END { print n + 0 }'
+}
+
+# chrony_good_samples INST: print chrony's count of good samples from its
+# source (chrony_rx_count INST good).
+chrony_good_samples() { chrony_rx_count "$1" good; }
 
 # chrony_selected INST: true when chrony selected its source (^* in sources).
 chrony_selected() { chronyc_in "$1" sources 2>/dev/null | grep -q '^\^\*'; }

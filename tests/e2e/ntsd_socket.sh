@@ -21,7 +21,10 @@ make_certs "$E2E_DIR/pki" ntsd.test "$S4" "$S6" "$KE4"
 
 rc=0
 ntsd_stack_start "$MODE" || rc=$?
-[ $rc -eq 3 ] && e2e_skip "ntsd or ntsd-ke lacks the $MODE backend in this build"
+if [ $rc -eq 3 ]; then
+  [ "$MODE" = dpdk ] && e2e_skip_no_dpdk "ntsd or ntsd-ke lacks the DPDK backend in this build"
+  e2e_skip "ntsd or ntsd-ke is not built"
+fi
 [ $rc -eq 0 ] || e2e_fail "ntsd stack did not start ($MODE)"
 grep -q "serving NTP/NTS" "$E2E_DIR/ntsd-$MODE.log" || e2e_fail "no 'serving' log line"
 

@@ -36,7 +36,7 @@ NTSD_PID=$E2E_LAST_PID
 if [ "$MODE" = socket ]; then up="in_s ss -lun | grep -q '$S4:123 '"; else up="in_c ping -c 1 -W 1 $S4"; fi
 wait_for "! e2e_alive $NTSD_PID || $up" 20 || true
 e2e_alive "$NTSD_PID" || {
-  grep -q 'without DPDK' "$E2E_DIR/ntsd-$MODE.log" && e2e_skip "ntsd lacks the $MODE backend in this build"
+  grep -q 'without DPDK' "$E2E_DIR/ntsd-$MODE.log" && e2e_skip_no_dpdk "ntsd lacks the $MODE backend in this build"
   e2e_fail "ntsd did not start"
 }
 grep -q "rate limit per client: burst 8" "$E2E_DIR/ntsd-$MODE.log" || e2e_fail "no rate-limit log line"

@@ -206,6 +206,17 @@ void read_ke(Section& s, KeConfig& c) {
   s.integer("threads", c.threads, 0, 1024);
   s.integer("max_connections", c.max_connections, 1, 1000000);
   s.integer("handshake_timeout_ms", c.handshake_timeout_ms, 10, 600000);
+  s.integer("first_byte_timeout_ms", c.first_byte_timeout_ms, 10, 600000);
+  s.check("first_byte_timeout_ms", c.first_byte_timeout_ms > c.handshake_timeout_ms
+                                       ? "must not exceed handshake_timeout_ms"
+                                       : "");
+  s.integer("max_connections_per_source", c.max_connections_per_source, 0, 1000000);
+  s.integer("source_ipv4_prefix", c.source_ipv4_prefix, 8, 32);
+  s.integer("source_ipv6_prefix", c.source_ipv6_prefix, 16, 128);
+  s.boolean("ratelimit", c.ratelimit);
+  s.integer("ratelimit_interval", c.ratelimit_interval, -10, 12);  // as [ratelimit] interval
+  s.integer("ratelimit_burst", c.ratelimit_burst, 1, 256);
+  s.integer("ratelimit_leak", c.ratelimit_leak, 0, 8);
   // A request must fit Next Protocol + AEAD + End of Message (16 bytes) and
   // chrony's own bound on a message is 16 KiB.
   s.integer("max_request_bytes", c.max_request_bytes, 16, 65536);
@@ -279,6 +290,18 @@ void read_keys(Section& s, KeysConfig& c) {
   s.check("aead", c.format == KeyFormat::kChrony && c.aead != 15
                       ? "must be 15 with format = \"chrony\""
                       : "");
+  // Derived keys (docs/keys.md): the secret file itself (mode 0600, >= 32
+  // bytes) is checked by the daemons at start and by --check-config.
+  s.choice("mode", c.mode, {{"file", KeyMode::kFile}, {"derived", KeyMode::kDerived}});
+  s.string("secret_file", c.secret_file);
+  s.check("secret_file", c.mode == KeyMode::kDerived && c.secret_file.empty()
+                             ? "is required with mode = \"derived\""
+                             : "");
+  s.integer("period_s", c.period_s, 60, 365LL * 86400);
+  s.integer("past_periods", c.past_periods, 1, 6);
+  s.integer("future_periods", c.future_periods, 0, 2);
+  // crypto::KeyRing holds 8 keys: the current one and 7 others.
+  s.check("future_periods", c.past_periods + c.future_periods > 7 ? "past_periods + future_periods must be at most 7" : "");
 }
 
 void read_dataplane(Section& s, DataplaneConfig& c) {
@@ -416,6 +439,7 @@ const char* to_string(Leap v) noexcept {
 const char* to_string(PhcTimescale v) noexcept { return v == PhcTimescale::kUtc ? "utc" : "tai"; }
 
 const char* to_string(KeyFormat v) noexcept { return v == KeyFormat::kChrony ? "chrony" : "ntsd"; }
+const char* to_string(KeyMode v) noexcept { return v == KeyMode::kDerived ? "derived" : "file"; }
 const char* to_string(Backend v) noexcept { return v == Backend::kSocket ? "socket" : "dpdk"; }
 
 const char* to_string(RxTimestamps v) noexcept {

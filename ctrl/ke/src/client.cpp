@@ -90,8 +90,28 @@ KeResult fail(KeError e, std::string msg) {
   return r;
 }
 
-// Non-blocking connect to host:port with the deadline.
-int tcp_connect(const std::string& host, std::uint16_t port, Clock::time_point deadline, KeResult& err) {
+// Binds fd to the local address `bind` (an IP literal of fd's family).
+bool bind_local(int fd, int family, const std::string& bind) {
+  if (bind.empty()) return true;
+  sockaddr_storage me{};
+  socklen_t len = 0;
+  if (family == AF_INET6) {
+    auto* m = reinterpret_cast<sockaddr_in6*>(&me);
+    m->sin6_family = AF_INET6;
+    if (::inet_pton(AF_INET6, bind.c_str(), &m->sin6_addr) != 1) return false;
+    len = sizeof *m;
+  } else {
+    auto* m = reinterpret_cast<sockaddr_in*>(&me);
+    m->sin_family = AF_INET;
+    if (::inet_pton(AF_INET, bind.c_str(), &m->sin_addr) != 1) return false;
+    len = sizeof *m;
+  }
+  return ::bind(fd, reinterpret_cast<sockaddr*>(&me), len) == 0;
+}
+
+// Non-blocking connect to host:port with the deadline, from `bind` if set.
+int tcp_connect(const std::string& host, std::uint16_t port, Clock::time_point deadline, KeResult& err,
+                const std::string& bind = {}) {
   addrinfo hints{}, *res = nullptr;
   hints.ai_socktype = SOCK_STREAM;
   hints.ai_flags = AI_NUMERICSERV;
@@ -105,6 +125,11 @@ int tcp_connect(const std::string& host, std::uint16_t port, Clock::time_point d
   for (addrinfo* a = res; a; a = a->ai_next) {
     int fd = ::socket(a->ai_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
     if (fd < 0) continue;
+    if (!bind_local(fd, a->ai_family, bind)) {
+      last = "cannot bind to " + bind + ": " + std::strerror(errno);
+      ::close(fd);
+      continue;
+    }
     // Finished and the request go out as two small writes: no Nagle delay.
     int one = 1;
     ::setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
@@ -330,7 +355,7 @@ std::unique_ptr<KeStream> KeConnector::connect(const ClientOptions& opt, Clock::
   }
   Fd sock;
   if (opt.socks5.empty()) {
-    sock.fd = tcp_connect(opt.host, opt.port, deadline, err);
+    sock.fd = tcp_connect(opt.host, opt.port, deadline, err, opt.bind);
     if (sock.fd < 0) return nullptr;
   } else {
     std::string ph;

@@ -1,4 +1,5 @@
 #include "ntsd/ke/server.hpp"
+#include "ntsd/limit/limiter.hpp"
 
 #include <arpa/inet.h>
 #include <fcntl.h>
@@ -12,6 +13,8 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
+#include <array>
 #include <cerrno>
 #include <chrono>
 #include <cstring>
@@ -43,6 +46,8 @@ FileId file_id(const std::string& path) {
   if (::stat(path.c_str(), &st) != 0) return {};
   return {st.st_mtim.tv_sec * 1000000000LL + st.st_mtim.tv_nsec, st.st_size, st.st_ino};
 }
+
+constexpr int kDeferAcceptSeconds = 1;
 
 // Binds one listening socket; `port` 0 picks one and is updated.
 int open_listener(const std::string& addr, std::uint16_t& port, std::string& error) {
@@ -84,6 +89,12 @@ int open_listener(const std::string& addr, std::uint16_t& port, std::string& err
     ::close(fd);
     return -1;
   }
+  // The kernel keeps a connection until its first data arrives (or, for
+  // one that stays silent, until one SYN-ACK retransmission, ~1 s), so an
+  // empty connection costs no slot meanwhile (issue 20, item 2). A client
+  // speaks first in TLS, so a good one is not delayed at all.
+  int defer_s = kDeferAcceptSeconds;
+  ::setsockopt(fd, IPPROTO_TCP, TCP_DEFER_ACCEPT, &defer_s, sizeof defer_s);
   if (port == 0) {
     sockaddr_storage got{};
     socklen_t gl = sizeof got;
@@ -92,6 +103,46 @@ int open_listener(const std::string& addr, std::uint16_t& port, std::string& err
                                            : reinterpret_cast<sockaddr_in*>(&got)->sin_port);
   }
   return fd;
+}
+
+// A client's source for the per-source bound: its address cut to the
+// configured prefix (IPv4 /32, IPv6 /64 by default: one host, one site).
+struct SourceKey {
+  std::array<std::uint8_t, 16> addr{};
+  std::uint8_t family = 0;
+  bool operator==(const SourceKey&) const = default;
+};
+
+struct SourceHash {
+  std::size_t operator()(const SourceKey& k) const noexcept {
+    std::uint64_t a = 0, b = 0;
+    std::memcpy(&a, k.addr.data(), 8);
+    std::memcpy(&b, k.addr.data() + 8, 8);
+    return std::hash<std::uint64_t>{}(a ^ (b * 0x9E3779B97F4A7C15ULL) ^ k.family);
+  }
+};
+
+SourceKey source_of(const sockaddr_storage& ss, int v4_prefix, int v6_prefix) {
+  SourceKey k;
+  int prefix = 0;
+  std::size_t len = 0;
+  if (ss.ss_family == AF_INET) {
+    const auto* a = reinterpret_cast<const sockaddr_in*>(&ss);
+    std::memcpy(k.addr.data(), &a->sin_addr, 4);
+    len = 4;
+    prefix = v4_prefix;
+  } else if (ss.ss_family == AF_INET6) {
+    const auto* a = reinterpret_cast<const sockaddr_in6*>(&ss);
+    std::memcpy(k.addr.data(), &a->sin6_addr, 16);
+    len = 16;
+    prefix = v6_prefix;
+  }
+  k.family = static_cast<std::uint8_t>(ss.ss_family);
+  for (std::size_t i = 0; i < len; ++i) {
+    const int bits = std::clamp(prefix - static_cast<int>(8 * i), 0, 8);
+    k.addr[i] &= static_cast<std::uint8_t>(0xFF00 >> bits);
+  }
+  return k;
 }
 
 // kWaiting: a handler deferred its reply (Deferred::complete delivers it).
@@ -108,6 +159,8 @@ struct Conn {
   bool keep_open = false;   // the reply being written keeps the connection
   bool kept_alive = false;  // an earlier reply did (pool draft Keep Alive)
   bool holds_slot = false;  // counts against keepalive_connections
+  bool heard = false;       // the client has sent at least one byte
+  SourceKey source;
 };
 
 // True if `out` is an Error record response (for the errors_sent counter).
@@ -177,6 +230,45 @@ struct KeServer::Impl {
   std::vector<std::vector<int>> listeners;  // per thread
   std::vector<std::thread> threads;
 
+  // Connections per source over all threads. Taken once per accept and
+  // once per close: the accept path, not per record or per byte.
+  std::mutex source_mu;
+  std::unordered_map<SourceKey, int, SourceHash> per_source;
+  // New connections per source over time ([ke] ratelimit), under source_mu.
+  std::unique_ptr<limit::Limiter> limiter;
+
+  // Whether the per-source rate limit lets a new connection from `k` in.
+  bool admit_rate(const SourceKey& k) {
+    if (!limiter) return true;
+    limit::Address a;
+    a.v6 = k.family == AF_INET6;
+    a.bytes = k.addr;  // already masked to the source prefix
+    timespec ts;
+    ::clock_gettime(CLOCK_MONOTONIC, &ts);
+    // NTP 32.32 units; the limiter only takes differences.
+    const std::uint64_t now = static_cast<std::uint64_t>(ts.tv_sec) << 32 |
+                              ((static_cast<std::uint64_t>(ts.tv_nsec) << 32) / 1'000'000'000u);
+    std::lock_guard lock(source_mu);
+    return limiter->check(a, now) != limit::Decision::kLimit;
+  }
+
+  bool take_source(const SourceKey& k) {
+    std::lock_guard lock(source_mu);
+    if (opt.max_connections_per_source <= 0) {
+      ++per_source[k];
+      return true;
+    }
+    int& n = per_source[k];  // n > 0 whenever the bound is reached: no empty entry stays
+    if (n >= opt.max_connections_per_source) return false;
+    ++n;
+    return true;
+  }
+  void drop_source(const SourceKey& k) {
+    std::lock_guard lock(source_mu);
+    auto it = per_source.find(k);
+    if (it != per_source.end() && --it->second <= 0) per_source.erase(it);
+  }
+
   // An SSL for one new connection on the current context: a recycled one
   // (SSL_clear keeps its buffers and fetched algorithms, which OpenSSL 3.0
   // otherwise rebuilds per connection) if it still uses that context.
@@ -243,17 +335,38 @@ class Loop {
   static constexpr std::uint64_t kConnTag = 1ULL << 32;
   static constexpr std::uint64_t kMailTag = kConnTag - 1;  // never a listener index
 
+  struct Deadline {
+    std::int64_t at;
+    int fd;
+    std::uint64_t serial;
+  };
+
+
   void accept_from(int lfd) {
     for (int i = 0; i < 64; ++i) {  // bounded, so one busy listener cannot starve the rest
-      int fd = ::accept4(lfd, nullptr, nullptr, SOCK_NONBLOCK | SOCK_CLOEXEC);
+      sockaddr_storage peer{};
+      socklen_t plen = sizeof peer;
+      int fd = ::accept4(lfd, reinterpret_cast<sockaddr*>(&peer), &plen, SOCK_NONBLOCK | SOCK_CLOEXEC);
       if (fd < 0) {
         // Out of descriptors: the listener stays readable, so stop watching
         // it for a moment instead of spinning on it.
         if (errno == EMFILE || errno == ENFILE) pause_listener(lfd);
         return;
       }
-      if (s_.active.fetch_add(1) >= s_.opt.max_connections) {
+      const SourceKey src = source_of(peer, s_.opt.source_ipv4_prefix, s_.opt.source_ipv6_prefix);
+      if (!s_.admit_rate(src)) {
+        s_.stats->refused_rate++;
+        ::close(fd);
+        continue;
+      }
+      if (!s_.take_source(src)) {
+        s_.stats->refused_source++;
+        ::close(fd);
+        continue;
+      }
+      if (s_.active.fetch_add(1) >= s_.opt.max_connections && !evict_oldest_silent()) {
         s_.active.fetch_sub(1);
+        s_.drop_source(src);
         s_.stats->refused_full++;
         ::close(fd);
         continue;
@@ -267,10 +380,12 @@ class Loop {
       c->fd = fd;
       c->serial = ++serial_;
       c->family = peer_family(fd);
+      c->source = src;
       c->ssl.reset(s_.new_ssl(pool_));
       if (!c->ssl || SSL_set_fd(c->ssl.get(), fd) != 1) {
         ::close(fd);
         s_.active.fetch_sub(1);
+        s_.drop_source(src);
         continue;
       }
       SSL_set_accept_state(c->ssl.get());
@@ -278,12 +393,53 @@ class Loop {
       ev.events = EPOLLIN | EPOLLOUT | EPOLLRDHUP | EPOLLET;
       ev.data.u64 = kConnTag + static_cast<std::uint64_t>(fd);
       ::epoll_ctl(ep_, EPOLL_CTL_ADD, fd, &ev);
-      // Same timeout for all: the queue is ordered by deadline.
-      deadlines_.push_back({now_ms() + s_.opt.handshake_timeout_ms, fd, c->serial});
+      // Same timeouts for all: each queue is ordered by deadline, and the
+      // first-byte queue by age, oldest first (what eviction wants).
+      const std::int64_t now = now_ms();
+      deadlines_.push_back({now + s_.opt.handshake_timeout_ms, fd, c->serial});
       Conn& ref = *c;
+      const std::uint64_t serial = ref.serial;
       conns_[fd] = std::move(c);
+      if (!heard(ref)) {  // (closed, if the client already left: the entry goes stale)
+        silent_.push_back({now + s_.opt.first_byte_timeout_ms, fd, serial});
+        continue;
+      }
       drive(ref);
     }
+  }
+
+  // Whether the client has sent anything yet; peeks once per event until it
+  // has (with TCP_DEFER_ACCEPT it usually has at accept). False, and the
+  // connection closed, when the client closed without a byte.
+  bool heard(Conn& c) {
+    if (c.heard) return true;
+    char b;
+    const ssize_t n = ::recv(c.fd, &b, 1, MSG_PEEK);
+    if (n > 0) return c.heard = true;
+    if (n == 0 || (errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR)) close_conn(c);
+    return false;
+  }
+
+  // The live, still silent connection behind a queue entry, or null.
+  Conn* silent_conn(const Deadline& d) {
+    auto it = conns_.find(d.fd);
+    if (it == conns_.end() || it->second->serial != d.serial || it->second->heard) return nullptr;
+    return it->second.get();
+  }
+
+  // Closes this loop's oldest connection that has received nothing, to
+  // make room for a newcomer. False if there is none.
+  bool evict_oldest_silent() {
+    while (!silent_.empty()) {
+      Deadline d = silent_.front();
+      silent_.pop_front();
+      if (Conn* c = silent_conn(d)) {
+        s_.stats->evicted++;
+        close_conn(*c);
+        return true;
+      }
+    }
+    return false;
   }
 
   void pause_listener(int lfd) {
@@ -306,6 +462,14 @@ class Loop {
 
   void expire() {
     std::int64_t now = now_ms();
+    while (!silent_.empty() && silent_.front().at <= now) {
+      Deadline d = silent_.front();
+      silent_.pop_front();
+      if (Conn* c = silent_conn(d)) {
+        s_.stats->silent_closed++;
+        close_conn(*c);
+      }
+    }
     while (!deadlines_.empty() && deadlines_.front().at <= now) {
       auto d = deadlines_.front();
       deadlines_.pop_front();
@@ -325,6 +489,7 @@ class Loop {
     }
     ::epoll_ctl(ep_, EPOLL_CTL_DEL, fd, nullptr);
     SslPtr ssl = std::move(c.ssl);
+    s_.drop_source(c.source);
     conns_.erase(fd);
     if (pool_.size() < kPoolMax && SSL_clear(ssl.get()) == 1) pool_.push_back(std::move(ssl));
     ::close(fd);
@@ -332,6 +497,7 @@ class Loop {
   }
 
   void drive(Conn& c) {
+    if (!heard(c)) return;
     // A connection becomes readable again after a kept-alive reply, so loop
     // until a step has to wait (edge-triggered epoll will not say it twice).
     for (;;) {
@@ -498,12 +664,6 @@ class Loop {
     }
   }
 
-  struct Deadline {
-    std::int64_t at;
-    int fd;
-    std::uint64_t serial;
-  };
-
   KeServer::Impl& s_;
   std::vector<int> listeners_;
   std::shared_ptr<detail::Mailbox> mailbox_;
@@ -511,6 +671,7 @@ class Loop {
   std::uint64_t serial_ = 0;
   std::unordered_map<int, std::unique_ptr<Conn>> conns_;
   std::deque<Deadline> deadlines_;
+  std::deque<Deadline> silent_;  // accepted without data: first-byte deadline, oldest first
   std::deque<Deadline> idle_deadlines_;  // kept-alive connections (one timeout: ordered)
   std::deque<std::pair<std::int64_t, int>> paused_;  // (resume at, listener)
   static constexpr std::size_t kPoolMax = 64;
@@ -603,6 +764,19 @@ bool KeServer::start(std::string& error) {
   if (::sigaction(SIGPIPE, nullptr, &old) == 0 && old.sa_handler == SIG_DFL) ::signal(SIGPIPE, SIG_IGN);
   if (!reload_certificate(error)) return false;
   auto& o = impl_->opt;
+  if (o.ratelimit) {
+    limit::Params p;
+    p.interval = o.ratelimit_interval;
+    p.burst = o.ratelimit_burst;
+    p.leak = o.ratelimit_leak;
+    p.ipv4_prefix = o.source_ipv4_prefix;
+    p.ipv6_prefix = o.source_ipv6_prefix;
+    if (const char* why = limit::check(p); *why != '\0') {
+      error = std::string("[ke] ratelimit: ") + why;
+      return false;
+    }
+    impl_->limiter = std::make_unique<limit::Limiter>(p, limit::Secret::random());
+  }
   std::size_t n = o.threads > 0 ? static_cast<std::size_t>(o.threads)
                                 : std::max(1u, std::thread::hardware_concurrency());
   std::uint16_t port = o.port;

@@ -1,5 +1,8 @@
 #include "tls.hpp"
 
+#include <openssl/bio.h>
+#include <openssl/x509.h>
+
 #include <cstring>
 
 #include "ntsd/ke/records.hpp"
@@ -48,6 +51,18 @@ std::string ssl_error_text() {
   return buf;
 }
 
+// "Jun 28 00:00:00 2026 GMT" for logs.
+static std::string asn1_time_text(const ASN1_TIME* t) {
+  BIO* b = BIO_new(BIO_s_mem());
+  if (b == nullptr) return "?";
+  ASN1_TIME_print(b, t);
+  char* data = nullptr;
+  const long n = BIO_get_mem_data(b, &data);
+  std::string out(data, static_cast<std::size_t>(n > 0 ? n : 0));
+  BIO_free(b);
+  return out;
+}
+
 SslCtxPtr make_server_ctx(const std::string& cert, const std::string& key, std::string& error) {
   auto ctx = base_ctx(TLS_server_method(), error);
   if (!ctx) return nullptr;
@@ -74,6 +89,19 @@ SslCtxPtr make_server_ctx(const std::string& cert, const std::string& key, std::
   if (SSL_CTX_check_private_key(ctx.get()) != 1) {
     error = key + ": does not match " + cert;
     return nullptr;
+  }
+  // A certificate outside its validity period makes every client fail its
+  // check: refuse it (at start, or on a reload: then the old one goes on
+  // serving) rather than serve it.
+  if (X509* leaf = SSL_CTX_get0_certificate(ctx.get())) {
+    if (X509_cmp_current_time(X509_get0_notAfter(leaf)) <= 0) {
+      error = cert + ": the certificate expired (notAfter " + asn1_time_text(X509_get0_notAfter(leaf)) + ")";
+      return nullptr;
+    }
+    if (X509_cmp_current_time(X509_get0_notBefore(leaf)) >= 0) {
+      error = cert + ": the certificate is not valid yet (notBefore " + asn1_time_text(X509_get0_notBefore(leaf)) + ")";
+      return nullptr;
+    }
   }
   SSL_CTX_set_alpn_select_cb(ctx.get(), alpn_select, nullptr);
   return ctx;

@@ -4,12 +4,14 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <openssl/crypto.h>
+
 #include <cerrno>
+#include <charconv>
 #include <cinttypes>
 #include <cstdio>
 #include <cstring>
 #include <ctime>
-#include <sstream>
 
 namespace ntsd::keys {
 namespace {
@@ -19,14 +21,19 @@ constexpr std::string_view kChronyV0 = "NKS0";
 constexpr std::string_view kChronyV1 = "NKS1";
 constexpr int kChronyKeys = 4;  // chrony's MAX_SERVER_KEYS
 
-std::vector<std::string> split_ws(std::string_view line) {
-  std::vector<std::string> out;
+// Key material never leaves the buffer it was read into or written from
+// (issue 20, item 5): parsing works on views into it, serialising appends to
+// one buffer reserved up front, and both buffers are wiped before they are
+// freed. Copies into short-lived heap strings would leave the hex text in
+// freed memory, where a later heap read bug or a core dump could find it.
+std::vector<std::string_view> split_ws(std::string_view line) {
+  std::vector<std::string_view> out;
   std::size_t i = 0;
   while (i < line.size()) {
     while (i < line.size() && (line[i] == ' ' || line[i] == '\t' || line[i] == '\r')) ++i;
     std::size_t s = i;
     while (i < line.size() && line[i] != ' ' && line[i] != '\t' && line[i] != '\r') ++i;
-    if (i > s) out.emplace_back(line.substr(s, i - s));
+    if (i > s) out.push_back(line.substr(s, i - s));
   }
   return out;
 }
@@ -43,7 +50,7 @@ std::vector<std::string_view> lines_of(std::string_view text) {
   return out;
 }
 
-bool parse_u32_hex(const std::string& s, std::uint32_t& out) {
+bool parse_u32_hex(std::string_view s, std::uint32_t& out) {
   if (s.empty() || s.size() > 8) return false;
   std::uint32_t v = 0;
   for (char c : s) {
@@ -55,21 +62,26 @@ bool parse_u32_hex(const std::string& s, std::uint32_t& out) {
   return true;
 }
 
-bool parse_i64(const std::string& s, std::int64_t& out) {
-  if (s.empty()) return false;
-  char* end = nullptr;
-  errno = 0;
-  long long v = std::strtoll(s.c_str(), &end, 10);
-  if (errno || *end) return false;
+bool parse_i64(std::string_view s, std::int64_t& out) {
+  if (!s.empty() && s[0] == '+') s.remove_prefix(1);
+  std::int64_t v = 0;
+  auto [end, ec] = std::from_chars(s.data(), s.data() + s.size(), v);
+  if (s.empty() || ec != std::errc() || end != s.data() + s.size()) return false;
   out = v;
   return true;
 }
 
-std::optional<crypto::MasterKey> parse_key(const std::string& id_hex, const std::string& key_hex,
+// An AEAD id field; 0 (no such AEAD) when it is not a number in range.
+std::uint16_t parse_aead(std::string_view s) {
+  std::int64_t v = 0;
+  return parse_i64(s, v) && v > 0 && v <= 0xFFFF ? static_cast<std::uint16_t>(v) : 0;
+}
+
+std::optional<crypto::MasterKey> parse_key(std::string_view id_hex, std::string_view key_hex,
                                            std::optional<std::uint16_t> aead, std::string& why) {
   crypto::MasterKey mk;
   if (!parse_u32_hex(id_hex, mk.id)) {
-    why = "bad key id '" + id_hex + "'";
+    why = "bad key id '" + std::string(id_hex.substr(0, 8)) + "'";
     return std::nullopt;
   }
   if (key_hex.size() % 2 || key_hex.size() > 2 * crypto::kMaxSivKeyLen) {
@@ -87,7 +99,7 @@ std::optional<crypto::MasterKey> parse_key(const std::string& id_hex, const std:
     buf[i] = static_cast<std::uint8_t>(b);
   }
   auto key = crypto::SivKey::from_bytes({buf, n});
-  std::memset(buf, 0, sizeof buf);
+  OPENSSL_cleanse(buf, sizeof buf);
   if (!key || (aead && static_cast<std::uint16_t>(key->aead()) != *aead)) {
     why = "key length does not match AEAD";
     return std::nullopt;
@@ -96,20 +108,22 @@ std::optional<crypto::MasterKey> parse_key(const std::string& id_hex, const std:
   return mk;
 }
 
-std::string hex_upper(crypto::Bytes b) {
+// Appends the hex of `b` to `out`, which has room reserved (no reallocation
+// may leave a copy behind).
+void append_hex_upper(std::string& out, crypto::Bytes b) {
   static const char* d = "0123456789ABCDEF";
-  std::string s;
   for (auto c : b) {
-    s += d[c >> 4];
-    s += d[c & 15];
+    out += d[c >> 4];
+    out += d[c & 15];
   }
-  return s;
 }
 
-std::string key_line(const StoredKey& k) {
+// "<id> <hex key>", appended to `out`.
+void append_key_line(std::string& out, const StoredKey& k) {
   char id[16];
-  std::snprintf(id, sizeof id, "%08" PRIX32, k.mk.id);
-  return std::string(id) + " " + hex_upper(k.mk.key.bytes());
+  std::snprintf(id, sizeof id, "%08" PRIX32 " ", k.mk.id);
+  out += id;
+  append_hex_upper(out, k.mk.key.bytes());
 }
 
 // chrony reads keys oldest first: two previous, current, future.
@@ -122,11 +136,13 @@ std::optional<KeySet> parse_chrony(const std::vector<std::string_view>& lines, b
   auto head = split_ws(lines[1]);
   std::optional<std::uint16_t> aead;
   double age = 0;
-  if (head.size() != (v0 ? 2u : 1u) || std::sscanf(head.back().c_str(), "%lf", &age) != 1) {
+  // The age is no secret: a short copy for sscanf is fine.
+  if (head.size() != (v0 ? 2u : 1u) || head.back().size() > 32 ||
+      std::sscanf(std::string(head.back()).c_str(), "%lf", &age) != 1) {
     error = "chrony key file: bad line 2";
     return std::nullopt;
   }
-  if (v0) aead = static_cast<std::uint16_t>(std::atoi(head[0].c_str()));
+  if (v0) aead = parse_aead(head[0]);
   std::vector<crypto::MasterKey> keys;
   for (int i = 0; i < kChronyKeys; ++i) {
     auto w = split_ws(lines[2 + i]);
@@ -135,7 +151,7 @@ std::optional<KeySet> parse_chrony(const std::vector<std::string_view>& lines, b
       error = "chrony key file line " + std::to_string(3 + i) + ": expected id and key";
       return std::nullopt;
     }
-    if (!v0) aead = static_cast<std::uint16_t>(std::atoi(w[2].c_str()));
+    if (!v0) aead = parse_aead(w[2]);
     auto mk = parse_key(w[0], w[1], aead, why);
     if (!mk) {
       error = "chrony key file line " + std::to_string(3 + i) + ": " + why;
@@ -157,7 +173,7 @@ std::optional<KeySet> parse_chrony(const std::vector<std::string_view>& lines, b
 
 std::optional<KeySet> parse_ntsd(const std::vector<std::string_view>& lines, std::string& error) {
   KeySet set;
-  auto rot = lines.size() > 1 ? split_ws(lines[1]) : std::vector<std::string>{};
+  auto rot = lines.size() > 1 ? split_ws(lines[1]) : std::vector<std::string_view>{};
   if (rot.size() != 2 || rot[0] != "rotated" || !parse_i64(rot[1], set.rotated_at)) {
     error = "line 2: expected 'rotated <unix seconds>'";
     return std::nullopt;
@@ -187,7 +203,7 @@ std::optional<KeySet> parse_ntsd(const std::vector<std::string_view>& lines, std
       ++futures;
       set.future = sk;
     } else {
-      return fail("unknown role '" + w[3] + "'");
+      return fail("unknown role '" + std::string(w[3].substr(0, 16)) + "'");
     }
   }
   if (currents != 1 || futures != 1) {
@@ -213,9 +229,19 @@ bool write_all(int fd, std::string_view s) {
 
 }  // namespace
 
-std::optional<std::string> serialize(const KeySet& set, Format format, std::int64_t now,
-                                     std::string& error) {
-  std::ostringstream o;
+SecretText::~SecretText() {
+  // Also what lies between size() and capacity() (resize does not reallocate).
+  resize(capacity());
+  OPENSSL_cleanse(data(), size());
+}
+
+std::optional<SecretText> serialize(const KeySet& set, Format format, std::int64_t now,
+                                    std::string& error) {
+  // Every line fits 8 + 1 + 2 * 64 (key) + 1 + 5 + 1 + 8 + 1 + 20 + 1 bytes.
+  constexpr std::size_t kMaxLine = 8 + 1 + 2 * crypto::kMaxSivKeyLen + 40;
+  SecretText o;
+  o.reserve(64 + (set.previous.size() + 2) * kMaxLine);
+  const std::size_t reserved = o.capacity();
   if (format == Format::kChrony) {
     if (set.previous.size() < 2) {
       error = "chrony's key file needs two previous keys";
@@ -225,27 +251,38 @@ std::optional<std::string> serialize(const KeySet& set, Format format, std::int6
     double age = static_cast<double>(now - set.rotated_at);
     std::snprintf(head, sizeof head, "%u %.1f", static_cast<unsigned>(set.current.mk.key.aead()),
                   age < 0 ? 0.0 : age);
-    o << kChronyV0 << "\n" << head << "\n";
-    o << key_line(set.previous[1]) << "\n" << key_line(set.previous[0]) << "\n";
-    o << key_line(set.current) << "\n" << key_line(set.future) << "\n";
-    return o.str();
+    (o += kChronyV0) += "\n";
+    (o += head) += "\n";
+    for (const StoredKey* k : {&set.previous[1], &set.previous[0], &set.current, &set.future}) {
+      append_key_line(o, *k);
+      o += "\n";
+    }
+  } else {
+    (o += kNtsdHeader) += "\nrotated " + std::to_string(set.rotated_at) + "\n";
+    auto line = [&](const StoredKey& k, const char* role) {
+      append_key_line(o, k);
+      char tail[64];
+      std::snprintf(tail, sizeof tail, " %u %s %lld\n", static_cast<unsigned>(k.mk.key.aead()), role,
+                    static_cast<long long>(k.created));
+      o += tail;
+    };
+    for (auto it = set.previous.rbegin(); it != set.previous.rend(); ++it) line(*it, "previous");
+    line(set.current, "current");
+    line(set.future, "future");
   }
-  o << kNtsdHeader << "\nrotated " << set.rotated_at << "\n";
-  auto line = [&](const StoredKey& k, const char* role) {
-    o << key_line(k) << " " << static_cast<unsigned>(k.mk.key.aead()) << " " << role << " "
-      << k.created << "\n";
-  };
-  for (auto it = set.previous.rbegin(); it != set.previous.rend(); ++it) line(*it, "previous");
-  line(set.current, "current");
-  line(set.future, "future");
-  return o.str();
+  if (o.capacity() != reserved) {
+    // Cannot happen with the bound above; if it ever did, a copy was freed.
+    error = "internal: key file text outgrew its buffer";
+    return std::nullopt;
+  }
+  return o;
 }
 
 std::optional<KeySet> parse(std::string_view text, std::int64_t now, std::string& error,
                             Format* detected) {
   auto lines = lines_of(text);
-  std::string first = lines.empty() ? "" : std::string(lines[0]);
-  if (!first.empty() && first.back() == '\r') first.pop_back();
+  std::string_view first = lines.empty() ? std::string_view() : lines[0];
+  if (!first.empty() && first.back() == '\r') first.remove_suffix(1);
   if (first == kChronyV0 || first == kChronyV1) {
     if (detected) *detected = Format::kChrony;
     return parse_chrony(lines, first == kChronyV0, now, error);
@@ -254,7 +291,12 @@ std::optional<KeySet> parse(std::string_view text, std::int64_t now, std::string
     if (detected) *detected = Format::kNtsd;
     return parse_ntsd(lines, error);
   }
-  error = "unknown key file format (first line '" + first.substr(0, 32) + "')";
+  // Never echo a line that might hold key material: only a comment (a
+  // header of another format or version), and at most 40 characters of it.
+  if (!first.empty() && first.front() == '#')
+    error = "unknown key file format (header '" + std::string(first.substr(0, 40)) + "')";
+  else
+    error = "unknown key file format (no ntsd or chrony header line)";
   return std::nullopt;
 }
 
@@ -296,18 +338,20 @@ std::optional<KeySet> load(const std::string& path, std::int64_t now, std::strin
     error = path + ": " + std::strerror(errno);
     return std::nullopt;
   }
-  std::string text;
-  char buf[4096];
-  for (;;) {
-    ssize_t n = ::read(fd, buf, sizeof buf);
+  // One buffer, read into directly and wiped after parsing: no partial
+  // copies of the text are left behind (a key file is a few hundred bytes).
+  constexpr std::size_t kMaxFile = 64 * 1024;
+  SecretText text;
+  text.resize(kMaxFile);
+  std::size_t len = 0;
+  while (len < kMaxFile) {
+    ssize_t n = ::read(fd, text.data() + len, kMaxFile - len);
     if (n < 0 && errno == EINTR) continue;
     if (n <= 0) break;
-    text.append(buf, static_cast<std::size_t>(n));
-    if (text.size() > 64 * 1024) break;  // a key file is a few hundred bytes
+    len += static_cast<std::size_t>(n);
   }
   ::close(fd);
-  auto set = parse(text, now, error, detected);
-  std::fill(text.begin(), text.end(), '\0');
+  auto set = parse(std::string_view(text.data(), len), now, error, detected);
   if (!set) error = path + ": " + error;
   return set;
 }

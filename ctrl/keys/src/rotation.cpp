@@ -66,18 +66,21 @@ bool rotate_once(KeySet& set, const RotationParams& p, std::int64_t now, const R
   return true;
 }
 
-int catch_up(KeySet& set, const RotationParams& p, std::int64_t now, const RandomFn& rnd) {
-  if (p.interval_s <= 0 || now < set.rotated_at + p.interval_s) return 0;
-  std::int64_t missed = (now - set.rotated_at) / p.interval_s;
-  // Beyond P + 2 rotations every key has been replaced: skip the middle.
-  std::int64_t bound = p.previous + 2;
-  std::int64_t done = 0;
-  std::int64_t start = set.rotated_at + (missed > bound ? missed - bound : 0) * p.interval_s;
-  for (std::int64_t i = 1; i <= std::min(missed, bound); ++i) {
-    if (!rotate_once(set, p, start + i * p.interval_s, rnd)) return -1;
-    ++done;
+StartPlan plan_start(KeySet& set, const RotationParams& p, std::int64_t wall) {
+  StartPlan plan;
+  if (set.rotated_at > wall) {
+    plan.clamped_by = set.rotated_at - wall;
+    set.rotated_at = wall;
   }
-  return static_cast<int>(missed > bound ? missed : done);
+  const std::int64_t elapsed = wall - set.rotated_at;
+  if (p.interval_s > 0 && elapsed >= p.interval_s) {
+    plan.rotate = true;
+    plan.overdue_s = elapsed - p.interval_s;
+    plan.wait_s = p.interval_s;  // counted from the rotation done at start
+  } else {
+    plan.wait_s = p.interval_s - elapsed;
+  }
+  return plan;
 }
 
 }  // namespace ntsd::keys

@@ -25,6 +25,7 @@
 #include "ntsd/ke/server.hpp"
 #include "ntsd/ke/tokens.hpp"
 #include "ntsd/pool/pool.hpp"
+#include "ntsd/version.hpp"
 #include "ntsd/http/server.hpp"
 
 namespace {
@@ -47,10 +48,11 @@ void logf(const char* fmt, ...) {
   log_line(buf);
 }
 
-int usage() {
-  std::fprintf(stderr, "usage: ntsd-pool --config FILE [--check-config] [--verbose]\n");
-  return 1;
-}
+constexpr const char* kUsage =
+    "usage: ntsd-pool --config FILE [--check-config] [--verbose]\n"
+    "       ntsd-pool --help | --version\n"
+    "NTS pool front end (draft-ietf-ntp-nts-keyexchange-pool): hands NTS-KE users to\n"
+    "healthy time sources ([pool], [[backend]]; docs/pool.md).\n";
 
 // The users' side: the same server options ntsd-ke takes from [ke].
 ntsd::ke::ServerOptions server_options(const ntsd::config::KeConfig& k) {
@@ -62,6 +64,16 @@ ntsd::ke::ServerOptions server_options(const ntsd::config::KeConfig& k) {
   o.threads = k.threads;
   o.max_connections = k.max_connections;
   o.handshake_timeout_ms = k.handshake_timeout_ms;
+  // The same slot protection and per-source limits as ntsd-ke (issue 20,
+  // item 2; [ke] ratelimit): the pool faces the same users.
+  o.first_byte_timeout_ms = k.first_byte_timeout_ms;
+  o.max_connections_per_source = k.max_connections_per_source;
+  o.source_ipv4_prefix = k.source_ipv4_prefix;
+  o.source_ipv6_prefix = k.source_ipv6_prefix;
+  o.ratelimit = k.ratelimit;
+  o.ratelimit_interval = k.ratelimit_interval;
+  o.ratelimit_burst = k.ratelimit_burst;
+  o.ratelimit_leak = k.ratelimit_leak;
   o.max_request_bytes = static_cast<std::size_t>(k.max_request_bytes);
   o.keepalive_connections = 0;  // users never keep a connection
   return o;
@@ -91,12 +103,17 @@ int main(int argc, char** argv) {
   bool check_only = false, verbose = false;
   for (int i = 1; i < argc; ++i) {
     std::string a = argv[i];
+    if (a == "-h" || a == "--help") {
+      std::fputs(kUsage, stdout);
+      return 0;
+    }
+    if (a == "--version") return ntsd::cli::print_version("ntsd-pool");
     if (a == "--check-config") check_only = true;
     else if (a == "--verbose") verbose = true;
     else if (a == "--config" && i + 1 < argc) path = argv[++i];
-    else return usage();
+    else return ntsd::cli::usage_error("ntsd-pool", ("bad option " + a).c_str(), kUsage);
   }
-  if (path.empty()) return usage();
+  if (path.empty()) return ntsd::cli::usage_error("ntsd-pool", "--config FILE is required", kUsage);
   std::string err;
   auto cfg = ntsd::config::load_config(path, err);
   if (!cfg) {

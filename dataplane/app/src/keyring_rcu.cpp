@@ -21,8 +21,10 @@ void KeyRingRcu::publish(std::unique_ptr<const crypto::KeyRing> ring) {
 std::size_t KeyRingRcu::reclaim() {
   std::lock_guard<std::mutex> lock(control_);
   std::uint64_t min_seen = kOffline;
+  // seq_cst, not just acquire: pairs with a worker's seq_cst step back
+  // online (keyring_rcu.hpp, quiescent()). A plain load on x86.
   for (std::size_t w = 0; w < n_; ++w)
-    min_seen = std::min(min_seen, slots_[w].seen.load(std::memory_order_acquire));
+    min_seen = std::min(min_seen, slots_[w].seen.load(std::memory_order_seq_cst));
   auto keep = std::remove_if(retired_.begin(), retired_.end(), [&](const Retired& r) {
     if (r.tag > min_seen) return false;
     delete r.ring;

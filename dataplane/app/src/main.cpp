@@ -8,6 +8,7 @@
 #include "backends.hpp"
 #include "clock_setup.hpp"
 #include "options.hpp"
+#include "ntsd/runtime/derived_keys.hpp"
 #include "ntsd/runtime/http.hpp"
 #include "ntsd/runtime/key_watcher.hpp"
 #include "ntsd/runtime/runtime.hpp"
@@ -58,6 +59,23 @@ void configure_interleaved(const config::ServerConfig& c, runtime::Shared& share
                std::to_string(xleave::Table::bytes(shared.interleaved_entries) >> 10) + " KiB each)");
 }
 
+// [keys] mode = "derived": the secret file (mode 0600, >= 32 bytes) and the
+// window; nullptr and `error` if either is wrong.
+std::unique_ptr<keys::DerivedKeys> make_derived(const config::KeysConfig& k, std::string& error) {
+  auto secret = keys::FleetSecret::load(k.secret_file, error);
+  if (!secret) {
+    error = "[keys] secret_file: " + error;
+    return nullptr;
+  }
+  keys::DerivedParams p{k.period_s, k.past_periods, k.future_periods, k.aead};
+  if (std::string why = keys::check_params(p); !why.empty()) {
+    error = "[keys] " + why;
+    return nullptr;
+  }
+  return std::make_unique<keys::DerivedKeys>(std::move(*secret), p,
+                                             [](const std::string& s) { runtime::log("keys: " + s); });
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -71,15 +89,29 @@ int main(int argc, char** argv) {
     std::fprintf(stderr, "ntsd: %s\n", error.c_str());
     return 1;
   }
-  auto clk = app::ClockStack::create(cfg, error);
+  // --check-config --no-devices: the system clock stands in for the PHC or
+  // NIC clock, so that everything else (leap file, lock file, timescale,
+  // keys) is still checked on a machine without that device.
+  config::Config clock_cfg = cfg;
+  if (opt->no_devices) clock_cfg.server.clock = "system";
+  auto clk = app::ClockStack::create(clock_cfg, error);
   if (!clk) {
+    std::fprintf(stderr, "ntsd: %s\n", error.c_str());
+    return 1;
+  }
+  const bool derived = cfg.keys.mode == config::KeyMode::kDerived;
+  std::unique_ptr<keys::DerivedKeys> dkeys;
+  if (derived && !(dkeys = make_derived(cfg.keys, error))) {
     std::fprintf(stderr, "ntsd: %s\n", error.c_str());
     return 1;
   }
   if (opt->check_only && opt->probe_port) return app::probe_ports(*opt);
   if (opt->check_only) {
-    std::printf("%s: configuration OK (backend %s, %d worker(s))\n", opt->config_path.c_str(),
-                config::to_string(cfg.dataplane.backend), cfg.dataplane.workers);
+    std::printf("%s: configuration OK (backend %s, %d worker(s), keys %s%s)\n", opt->config_path.c_str(),
+                config::to_string(cfg.dataplane.backend), cfg.dataplane.workers,
+                derived ? ("derived, secret fingerprint " + dkeys->fingerprint()).c_str()
+                        : ("from " + opt->keys_file).c_str(),
+                opt->no_devices ? ("; devices not opened: clock " + cfg.server.clock).c_str() : "");
     return 0;
   }
 
@@ -98,8 +130,18 @@ int main(int argc, char** argv) {
     return 1;
   }
   configure_interleaved(cfg.server, shared);
+  // The key ring: from the key file ntsd-ke writes, or derived here.
   runtime::KeyWatcher keys(opt->keys_file, rcu, metrics.gauges());
-  keys.poll();
+  std::unique_ptr<runtime::DerivedKeySource> derived_keys;
+  if (dkeys) {
+    derived_keys = std::make_unique<runtime::DerivedKeySource>(std::move(dkeys), rcu, metrics.gauges());
+    if (!derived_keys->start(error)) {
+      std::fprintf(stderr, "ntsd: [keys] %s\n", error.c_str());
+      return 1;
+    }
+  } else {
+    keys.poll();
+  }
 
   auto backend = app::make_backend(*opt, shared, error);
   if (!backend) {
@@ -136,7 +178,8 @@ int main(int argc, char** argv) {
 
   std::thread data([&] { backend->run(); });
   runtime::log("serving NTP/NTS with clock " + clk->source().name() + " (" + clock::to_string(clk->source().timescale()) +
-               "), stratum " + std::to_string(cfg.server.stratum) + ", keys from " + opt->keys_file);
+               "), stratum " + std::to_string(cfg.server.stratum) + ", keys " +
+               (derived_keys ? "derived from " + cfg.keys.secret_file : "from " + opt->keys_file));
   auto next_clock = std::chrono::steady_clock::now();
   auto next_keys = next_clock;
   while (g_signal == 0) {
@@ -146,7 +189,8 @@ int main(int argc, char** argv) {
       next_clock = now + std::chrono::milliseconds(250);
     }
     if (now >= next_keys) {
-      keys.poll();
+      if (derived_keys) derived_keys->poll();
+      else keys.poll();
       rcu.reclaim();
       next_keys = now + std::chrono::milliseconds(cfg.dataplane.keys_poll_ms);
     }

@@ -4,12 +4,18 @@
 #include <cstdlib>
 #include <cstring>
 
+#include "ntsd/version.hpp"
+
 namespace ntsd::app {
 namespace {
 
 constexpr const char* kUsage =
     "usage: ntsd [--config FILE] [options]\n"
-    "       ntsd --check-config FILE     validate the configuration and exit\n"
+    "       ntsd --check-config FILE [--no-devices]\n"
+    "                                    validate the configuration and exit; --no-devices: do not\n"
+    "                                    open the PHC or NIC clock (the system clock stands in), for\n"
+    "                                    a file meant for another machine\n"
+    "       ntsd --help | --version\n"
     "       ntsd --probe-port [--config FILE]\n"
     "                                    start the EAL on the configured DPDK ports, print what each\n"
     "                                    can do (driver, queues, RSS, offloads, RX timestamps,\n"
@@ -73,10 +79,15 @@ std::optional<Options> parse_args(int argc, char** argv, int& exit_code) {
       std::fputs(kUsage, stdout);
       exit_code = 0;
       return std::nullopt;
+    } else if (a == "--version") {
+      exit_code = cli::print_version("ntsd");
+      return std::nullopt;
     } else if (a == "--socket") {
       o.cfg.dataplane.backend = config::Backend::kSocket;
     } else if (a == "--probe-port") {
       o.probe_port = true;
+    } else if (a == "--no-devices") {
+      o.no_devices = true;
     } else if (a == "--dpdk") {
       o.cfg.dataplane.backend = config::Backend::kDpdk;
     } else if (a == "--listen" || a == "--workers" || a == "--keys-file" || a == "--metrics" ||
@@ -108,6 +119,10 @@ std::optional<Options> parse_args(int argc, char** argv, int& exit_code) {
       std::fprintf(stderr, "ntsd: unknown option %s\n%s", argv[i], kUsage);
       return std::nullopt;
     }
+  }
+  if (o.no_devices && !o.check_only) {
+    std::fprintf(stderr, "ntsd: --no-devices only goes with --check-config\n%s", kUsage);
+    return std::nullopt;
   }
   if (!listen.empty()) o.cfg.dataplane.listen = listen;
   o.keys_file = keys_file.empty() ? o.cfg.keys.file : keys_file;

@@ -13,6 +13,7 @@ struct Options {
   config::Config cfg;
   bool check_only = false;
   bool probe_port = false;  // --probe-port: report what the DPDK ports can do
+  bool no_devices = false;  // --no-devices: --check-config without the clock device
   std::string keys_file;  // resolved: --keys-file, else [keys] file
   std::string config_path;
 };

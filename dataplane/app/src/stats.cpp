@@ -113,6 +113,25 @@ void Metrics::render_interleaved(std::string& out) const {
   }
 }
 
+// Derived keys (docs/keys.md "Derived keys"): all 0 in file mode. Signed
+// values go through text: sample() takes unsigned counters.
+static void render_derived(std::string& out, const Gauges& g) {
+  header(out, "ntsd_keys_derived", "gauge", "1 if the master keys are derived from [keys] secret_file, 0 if read from the key file.");
+  sample(out, "ntsd_keys_derived", "", static_cast<std::uint64_t>(g.keys_derived.load()));
+  header(out, "ntsd_keys_derived_period", "gauge",
+         "The UTC period whose derived key seals cookies (floor(UNIX time / [keys] period_s)); hosts of a fleet agree.");
+  out.append("ntsd_keys_derived_period ").append(std::to_string(g.derived_period.load())).append("\n");
+  header(out, "ntsd_keys_derived_clock_held", "gauge",
+         "1 while the wall clock is outside the accepted window and the derived keys follow the monotonic clock.");
+  sample(out, "ntsd_keys_derived_clock_held", "", static_cast<std::uint64_t>(g.derived_held.load()));
+  header(out, "ntsd_keys_derived_clock_holds_total", "counter",
+         "Times the wall clock left the accepted window (a jump) and the derived keys held.");
+  sample(out, "ntsd_keys_derived_clock_holds_total", "", g.derived_holds.load());
+  header(out, "ntsd_keys_derived_clock_offset_seconds", "gauge",
+         "Wall clock minus the time carried on the monotonic clock since start (0 unless it stepped by 60 s or more).");
+  out.append("ntsd_keys_derived_clock_offset_seconds ").append(std::to_string(g.derived_offset.load())).append("\n");
+}
+
 std::string Metrics::render() const {
   std::string out;
   out.reserve(16384);
@@ -223,6 +242,7 @@ std::string Metrics::render() const {
   sample(out, "ntsd_key_reloads_total", "", gauges_.key_reloads.load());
   header(out, "ntsd_key_reload_errors_total", "counter", "Key file reloads that failed (old ring kept).");
   sample(out, "ntsd_key_reload_errors_total", "", gauges_.key_reload_errors.load());
+  render_derived(out, gauges_);
   render_clock(out, clock_);
   render_ports(out, *this);
   return out;

@@ -16,6 +16,10 @@ namespace ntsd::config {
 
 enum class Leap : std::uint8_t { kAuto, kNone, kInsert, kDelete };
 enum class KeyFormat : std::uint8_t { kNtsd, kChrony };
+// Where the cookie master keys come from (docs/keys.md): kFile = ntsd-ke
+// makes and rotates them and hands them to ntsd in [keys] file; kDerived =
+// every host derives them from [keys] secret_file and the UTC period.
+enum class KeyMode : std::uint8_t { kFile, kDerived };
 enum class Backend : std::uint8_t { kDpdk, kSocket };
 // Where the DPDK backend takes a request's receive timestamp T2 from
 // (docs/dataplane.md, "T2"): kAuto = the mbuf RX timestamp dynfield mapped
@@ -73,6 +77,17 @@ struct KeConfig {
   int threads = 0;  // 0 = one per core
   int max_connections = 1024;
   int handshake_timeout_ms = 2000;
+  // Connection-slot protection (docs/configuration.md [ke], issue 20).
+  int first_byte_timeout_ms = 300;
+  int max_connections_per_source = 32;  // 0 = no per-source bound
+  // New connections per source over time, chrony's ntsratelimit
+  // (docs/configuration.md): off by default; on a public server, on.
+  bool ratelimit = false;
+  int ratelimit_interval = 6;
+  int ratelimit_burst = 8;
+  int ratelimit_leak = 2;
+  int source_ipv4_prefix = 32;
+  int source_ipv6_prefix = 64;
   int max_request_bytes = 1024;
   std::string ntp_server;  // "" = send no NTPv4 Server record
   int ntp_port = 123;      // a Port record is sent only if != 123
@@ -119,6 +134,13 @@ struct KeysConfig {
   std::int64_t rotation_interval_s = 14400;
   int previous = 6;
   std::uint16_t aead = 15;
+  // mode = "derived" (docs/keys.md "Derived keys"); file, format,
+  // rotation_interval_s and previous are then unused.
+  KeyMode mode = KeyMode::kFile;
+  std::string secret_file;         // required with mode = "derived"
+  std::int64_t period_s = 86400;   // UTC periods of this length
+  int past_periods = 2;            // a cookie opens >= past_periods * period_s
+  int future_periods = 1;          // tolerated clock skew between hosts
 };
 
 struct DataplaneConfig {
@@ -184,6 +206,7 @@ std::optional<Config> load_config(const std::string& path, std::string& error);
 
 const char* to_string(Leap v) noexcept;
 const char* to_string(KeyFormat v) noexcept;
+const char* to_string(KeyMode v) noexcept;
 const char* to_string(Backend v) noexcept;
 const char* to_string(RxTimestamps v) noexcept;
 const char* to_string(PhcTimescale v) noexcept;

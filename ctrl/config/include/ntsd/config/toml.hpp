@@ -1,19 +1,14 @@
-// A small, strict TOML subset: enough for ntsd's configuration and nothing
-// more, so that every accepted file means exactly one thing.
-//
-// Accepted:
-//   # comment                       (whole line or after a value)
-//   [table]                         (one level, bare name, each at most once)
-//   key = "string"                  (basic string, escapes \" \\ \n \t)
-//   key = 'literal'                 (no escapes)
-//   key = 42 / -7 / 1_000           (64-bit integer)
-//   key = 1.5 / -2e3                (float)
-//   key = true / false
-//   key = ["a", "b"] / [15, 17] / [] (one line, one element type)
-//   [[name]]                        (array of tables: each header starts one)
-// Rejected with a line number: everything else (dotted keys, inline tables,
-// multi-line strings or arrays, dates, duplicate keys or tables, keys before
-// the first table).
+// The configuration file as a document of tables: what config.cpp's readers
+// (its Section class) consume. Parsed by toml++ 3.3 (Debian 12's
+// libtomlplusplus), so every valid TOML 1.0 file is accepted: multi-line
+// arrays, inline tables, dotted keys, all four string forms, hex/octal/binary
+// integers, dates. ntsd's configuration itself is one level deep: top-level
+// [tables] (or [[arrays of tables]]) of keys. What TOML allows beyond that
+// shape is mapped, not refused here, so that the readers name it:
+//   - a value that is itself a table ([server.x], server.x.y = 1, x = {...})
+//     becomes a kTable value, which no reader asks for: "unknown key";
+//   - a key outside any table is refused: "key 'x' outside any [table]".
+// Errors carry the line: "line N: why".
 #pragma once
 
 #include <cstdint>
@@ -26,7 +21,7 @@
 namespace ntsd::config {
 
 struct TomlValue {
-  enum class Type : std::uint8_t { kString, kInteger, kFloat, kBool, kArray };
+  enum class Type : std::uint8_t { kString, kInteger, kFloat, kBool, kArray, kTable, kDateTime };
   Type type = Type::kString;
   std::string str;
   std::int64_t integer = 0;

@@ -34,6 +34,8 @@ struct ClientOptions {
   // The name the certificate must carry (and SNI); "" = `host`. The pool
   // dials a time source's address and checks its name.
   std::string tls_name;
+  // Local address to connect from (an IP literal), "" = the kernel's choice.
+  std::string bind;
 };
 
 enum class KeError : std::uint8_t {

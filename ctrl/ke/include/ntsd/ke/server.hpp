@@ -4,6 +4,20 @@
 // object is non-blocking: a slow or hostile client holds one connection slot
 // until its deadline, never a thread.
 //
+// Connection slots (issue 20, item 2). Empty TCP connections are cheap to
+// make from anywhere, so they must not be able to fill the slots:
+//  - the listeners have TCP_DEFER_ACCEPT (1 s): the kernel hands over a
+//    connection when its first data arrives, so a client that connects and
+//    says nothing costs no slot for that second;
+//  - one accepted without data (the deferral ran out) must send its first
+//    byte within first_byte_timeout_ms, well before handshake_timeout_ms;
+//  - at most max_connections_per_source connections per source, where a
+//    source is an IPv4 /source_ipv4_prefix or IPv6 /source_ipv6_prefix;
+//  - when all max_connections slots are taken, the oldest connection of the
+//    accepting thread that has received nothing is closed to make room;
+//    only when there is none is the newcomer refused.
+// A client with data is never displaced by one without.
+//
 // The server is the connection layer shared by ntsd-ke and ntsd-pool. What
 // happens with one complete request is a RequestHandler's business: ntsd-ke's
 // time source (the built-in handler, source.hpp) or ntsd-pool's relay.
@@ -30,6 +44,18 @@ struct ServerOptions {
   int threads = 0;            // 0 = one per core
   int max_connections = 1024;
   int handshake_timeout_ms = 2000;  // whole exchange: handshake, request, response
+  int first_byte_timeout_ms = 300;  // from accept to the client's first byte
+  int max_connections_per_source = 32;  // 0 = no per-source bound
+  int source_ipv4_prefix = 32;          // what one "source" is
+  int source_ipv6_prefix = 64;
+  // New connections per source, chrony's `ntsratelimit` (GCRA, dataplane/
+  // limit): an idle source may open `ratelimit_burst` at once, then one per
+  // 2^ratelimit_interval s on average; over that a connection is closed at
+  // accept, before any TLS work (1 in 2^ratelimit_leak let through).
+  bool ratelimit = false;
+  int ratelimit_interval = 6;
+  int ratelimit_burst = 8;
+  int ratelimit_leak = 2;
   std::size_t max_request_bytes = 1024;
   std::string ntp_server;
   std::uint16_t ntp_port = 123;
@@ -49,6 +75,12 @@ struct ServerOptions {
 struct ServerStats {
   std::atomic<std::uint64_t> accepted{0}, completed{0}, refused_full{0}, tls_failed{0},
       no_alpn{0}, timed_out{0}, errors_sent{0}, no_aead{0};
+  // Slot protection (see the top of this file): silent connections closed
+  // at first_byte_timeout_ms, silent ones closed to make room for a
+  // newcomer, and newcomers refused by the per-source bound.
+  std::atomic<std::uint64_t> silent_closed{0}, evicted{0}, refused_source{0};
+  // Closed at accept by the per-source rate limit ([ke] ratelimit).
+  std::atomic<std::uint64_t> refused_rate{0};
   // Pool time source: support queries and Fixed Key Requests answered,
   // pool requests refused for a missing or wrong token, ordinary requests
   // refused on a kept-alive connection, Keep Alive refused at the cap,

@@ -46,11 +46,26 @@ struct KeySet {
   std::int64_t rotated_at = 0;  // unix seconds when `current` became current
 };
 
+// Text that holds key material in hex: wiped (OPENSSL_cleanse) when it is
+// destroyed, so that the key file's text does not outlive its use in freed
+// heap memory (issue 20, item 5). Copying it into a plain std::string
+// defeats that: move it, or read it where it is.
+class SecretText : public std::string {
+ public:
+  SecretText() = default;
+  SecretText(SecretText&&) noexcept = default;
+  SecretText& operator=(SecretText&&) noexcept = default;
+  SecretText(const SecretText&) = delete;
+  SecretText& operator=(const SecretText&) = delete;
+  ~SecretText();
+};
+
 // Text of the file in `format`. `now` gives chrony's "age" field. chrony's
 // format holds two previous keys: fails (nullopt) if `set` has fewer.
-std::optional<std::string> serialize(const KeySet& set, Format format, std::int64_t now,
-                                     std::string& error);
-// Parses either format (detected from the header line).
+std::optional<SecretText> serialize(const KeySet& set, Format format, std::int64_t now,
+                                    std::string& error);
+// Parses either format (detected from the header line). Works on views of
+// `text` and copies no key text.
 std::optional<KeySet> parse(std::string_view text, std::int64_t now, std::string& error,
                             Format* detected = nullptr);
 

@@ -137,6 +137,12 @@ struct Gauges {
   std::atomic<std::uint64_t> keyring_generation{0};
   std::atomic<std::uint64_t> key_reloads{0};
   std::atomic<std::uint64_t> key_reload_errors{0};
+  // [keys] mode = "derived" (derived_keys.hpp); zeros in file mode.
+  std::atomic<int> keys_derived{0};
+  std::atomic<std::int64_t> derived_period{0};
+  std::atomic<int> derived_held{0};
+  std::atomic<std::uint64_t> derived_holds{0};
+  std::atomic<std::int64_t> derived_offset{0};
 };
 
 class Metrics {
