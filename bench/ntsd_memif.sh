@@ -2,7 +2,7 @@
 # Responder benchmark: ntsd (DPDK backend, one worker lcore on core 1) against
 # ntsgen (DPDK, core 0) over net_memif, no NIC and no hugepages needed.
 #
-#   bench/ntsd_memif.sh [--build DIR] [--quick] [--burst N] [--modes "ntp nts"] [--copy] [--at RATE]
+#   bench/ntsd_memif.sh [--build DIR] [--quick] [--burst N] [--modes "ntp nts nts30"] [--copy] [--at RATE]
 #                       [--interleaved] [--server-basic]
 #
 # --interleaved: ntsgen's clients send interleaved requests (RFC 9769, ntsgen
@@ -28,7 +28,10 @@
 # Rings are 2^12 descriptors: 2^14 measured slower (the buffers no longer
 # fit in the caches) and 2^10 overflows during VM stalls (docs/benchmarks.md).
 #
-# Measures, for plain NTP and NTS (AEAD 15, one cookie per request):
+# Measures, for plain NTP, NTS with AEAD 15 (mode nts) and NTS with AEAD 30
+# (AES-128-GCM-SIV, mode nts30: ntsgen offers 30 first, with record 1024),
+# one cookie per request, cookies sealed under ntsd-ke's default
+# AES-128-GCM-SIV master keys (96 bytes for AEAD 15, 64 for AEAD 30):
 #   - the knee of an open-loop ramp: the highest step with < 0.1 % of requests
 #     unanswered, refused or invalid (ntsgen verifies every response,
 #     docs/ntsgen.md). A step over that is run up to 3 times before the ramp
@@ -49,7 +52,7 @@ ROOT=$(cd "$(dirname "$0")/.." && pwd)
 BUILD=${NTSD_BUILD:-$ROOT/build}
 quick=0
 burst=32
-modes="ntp nts"
+modes="ntp nts nts30"
 copy=0
 at=""
 gen_interleaved=""
@@ -65,7 +68,7 @@ while [ $# -gt 0 ]; do
     --at) at=$2; shift 2 ;;
     --interleaved) gen_interleaved="--interleaved"; clients=4096 src_addrs=4096; shift ;;
     --server-basic) server_interleaved=false; shift ;;
-    *) echo "usage: $0 [--build DIR] [--quick] [--burst N] [--modes \"ntp nts\"] [--copy] [--at RATE] [--interleaved] [--server-basic]" >&2; exit 2 ;;
+    *) echo "usage: $0 [--build DIR] [--quick] [--burst N] [--modes \"ntp nts nts30\"] [--copy] [--at RATE] [--interleaved] [--server-basic]" >&2; exit 2 ;;
   esac
 done
 BIN=$BUILD/bin
@@ -197,24 +200,25 @@ load() {
 # the ramp's first rate if no step passed), which gives T3 - T2: over the
 # ramp it would mix in the saturated steps past the knee.
 run() {
-  local mode=$1 rate=$2 ramp=$3 steps=$4 extra=$5
+  local row=$1 rate=$2 ramp=$3 steps=$4 extra=$5
+  local mode=${row%30}  # nts30 runs ntsgen's nts mode (with --aead 30,15 in extra)
   local dur=2 fixed_dur=4
   [ $quick = 1 ] && steps=4 dur=1 fixed_dur=2
   local knee_valid="none" fixed_rate=$rate
   if [ -n "$at" ]; then
     knee_valid="(no ramp)" fixed_rate=$at
   else
-    load "$mode-ramp" "$mode" "--rate $rate --ramp $ramp --steps $steps --duration $dur --attempts 3" "$extra"
+    load "$row-ramp" "$mode" "--rate $rate --ramp $ramp --steps $steps --duration $dur --attempts 3" "$extra"
   fi
-  if [ -z "$at" ] && [ "$(json_get "$work/$mode-ramp.json" 'r["knee"]')" -ge 0 ]; then
-    knee_valid=$(json_get "$work/$mode-ramp.json" 'round(r["steps"][r["knee"]]["valid_rate"])')
-    fixed_rate=$(json_get "$work/$mode-ramp.json" 'round(r["steps"][r["knee"]]["offered_rate"])')
+  if [ -z "$at" ] && [ "$(json_get "$work/$row-ramp.json" 'r["knee"]')" -ge 0 ]; then
+    knee_valid=$(json_get "$work/$row-ramp.json" 'round(r["steps"][r["knee"]]["valid_rate"])')
+    fixed_rate=$(json_get "$work/$row-ramp.json" 'round(r["steps"][r["knee"]]["offered_rate"])')
   fi
-  load "$mode-fixed" "$mode" "--rate $fixed_rate --steps 1 --duration $fixed_dur" "$extra"
-  local f=$work/$mode-fixed.json m0=$work/$mode-fixed.m0 m1=$work/$mode-fixed.m1
+  load "$row-fixed" "$mode" "--rate $fixed_rate --steps 1 --duration $fixed_dur" "$extra"
+  local f=$work/$row-fixed.json m0=$work/$row-fixed.m0 m1=$work/$row-fixed.m1
   local share=""
   [ -n "$gen_interleaved" ] && share=" $(json_get "$f" 'round(r["steps"][0]["interleaved"]["share_pct"], 2)') |"
-  printf '| %s | %s | %s | %s | %s | %s | %s | %s |%s\n' "$mode" "$knee_valid" "$fixed_rate" \
+  printf '| %s | %s | %s | %s | %s | %s | %s | %s |%s\n' "$row" "$knee_valid" "$fixed_rate" \
     "$(json_get "$f" 'r["steps"][0]["sent"] + r["steps"][0]["send_errors"] - r["steps"][0]["valid"]')" \
     "$(json_get "$f" 'round(100 * (1 - r["steps"][0]["valid"] / max(1, r["steps"][0]["sent"] + r["steps"][0]["send_errors"])), 3)')" \
     "$(proc_quantile "$m0" "$m1" 0.5)" "$(proc_quantile "$m0" "$m1" 0.99)" \
@@ -240,6 +244,8 @@ for m in $modes; do
     # NTS_RAMP="START FACTOR STEPS" (env) for a finer ramp, e.g. "1000000 1.06 10".
     # shellcheck disable=SC2086
     nts) run nts ${NTS_RAMP:-500000 1.25 10} "--ke 127.0.0.1:$ke_port --ca $work/cert.pem --sessions 256" ;;
+    # shellcheck disable=SC2086
+    nts30) run nts30 ${NTS_RAMP:-500000 1.25 10} "--ke 127.0.0.1:$ke_port --ca $work/cert.pem --sessions 256 --aead 30,15" ;;
     *) echo "unknown mode $m" >&2; exit 2 ;;
   esac
 done

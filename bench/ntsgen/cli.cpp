@@ -43,6 +43,20 @@ bool host_port(const std::string& s, std::string& host, std::uint16_t& port) {
   return to_uint(s.substr(colon + 1), port, 65535);
 }
 
+// "30,15": AEAD ids of NTS-KE (RFC 8915 §4.1.5), each 1..65535.
+bool aead_list(const std::string& s, std::vector<std::uint16_t>& out) {
+  out.clear();
+  std::size_t pos = 0;
+  while (pos <= s.size()) {
+    const std::size_t comma = std::min(s.find(',', pos), s.size());
+    unsigned v = 0;
+    if (!to_uint(s.substr(pos, comma - pos), v, 65535) || v == 0) return false;
+    out.push_back(static_cast<std::uint16_t>(v));
+    pos = comma + 1;
+  }
+  return !out.empty();
+}
+
 }  // namespace
 
 void print_usage(std::FILE* f) {
@@ -56,7 +70,9 @@ void print_usage(std::FILE* f) {
       "NTS:     --ke HOST[:PORT] (default: server, 4460)  --ca PEM\n"
       "         --sessions N (1)  --ke-parallel N (8)  --placeholders N (0, max 7)\n"
       "         --session-file FILE (keys and cookies instead of NTS-KE)\n"
-      "         --engine best|mb|scalar (AES-SIV engine, default best)\n"
+      "         --engine best|mb|scalar (AEAD engine, default best)\n"
+      "         --aead ID[,ID] (AEADs offered in NTS-KE, our order; default 15,17;\n"
+      "           30 = AES-128-GCM-SIV, sent with record 1024)\n"
       "socket:  --transport socket  --sockets N (16)  --bind ADDR\n"
       "         --sources N (N clients on consecutive addresses from --bind, one socket)\n"
       "dpdk:    --transport dpdk --eal 'EAL ARGS' --src-ip A --dst-ip A [--dst-mac M]\n"
@@ -83,6 +99,7 @@ std::optional<Options> parse_cli(int argc, char** argv, std::string& err, bool& 
       {"--mode", [&](const std::string& v) { o.mode = v; return v == "ntp" || v == "nts"; }},
       {"--ke", [&](const std::string& v) { return host_port(v, o.ke.host, o.ke.port); }},
       {"--ca", [&](const std::string& v) { o.ke.ca = v; return true; }},
+      {"--aead", [&](const std::string& v) { return aead_list(v, o.ke.aeads); }},
       {"--sessions", [&](const std::string& v) { return to_uint(v, o.ke.sessions, 1u << 20) && o.ke.sessions; }},
       {"--ke-parallel", [&](const std::string& v) { return to_uint(v, o.ke.parallel, 1024) && o.ke.parallel; }},
       {"--placeholders", [&](const std::string& v) { return to_uint(v, o.placeholders, 7); }},

@@ -17,6 +17,7 @@ bool establish_sessions(const KeOptions& opts, std::vector<Session>& out, std::s
   co.port = opts.port;
   co.ca_file = opts.ca;
   co.timeout_ms = static_cast<int>(opts.timeout_s * 1000);
+  co.aeads = opts.aeads;
   std::atomic<unsigned> next{0}, failed{0};
   std::mutex mu;
   std::string first_err;

@@ -5,6 +5,8 @@
 #include <cstdio>
 #include <cstring>
 #include <fstream>
+#include <map>
+#include <string>
 #include <memory>
 #include <thread>
 
@@ -39,7 +41,17 @@ bool make_sessions(const Options& o, std::vector<Session>& sessions, std::string
   if (!o.session_file.empty()) return load_session_file(o.session_file, sessions, err);
   if (!o.quiet) std::fprintf(stderr, "NTS-KE: %u sessions with %s:%u (%u in parallel)\n", o.ke.sessions,
                              o.ke.host.c_str(), o.ke.port, o.ke.parallel);
-  return establish_sessions(o.ke, sessions, err);
+  if (!establish_sessions(o.ke, sessions, err)) return false;
+  if (!o.quiet) {
+    // The AEAD each session negotiated (scripts check "AEAD 30: 16").
+    std::map<unsigned, unsigned> by_aead;
+    for (const auto& s : sessions) ++by_aead[static_cast<unsigned>(s.c2s.aead())];
+    std::string line;
+    for (const auto& [id, n] : by_aead)
+      line += (line.empty() ? "" : ", ") + std::string("AEAD ") + std::to_string(id) + ": " + std::to_string(n);
+    std::fprintf(stderr, "NTS-KE: sessions by AEAD: %s\n", line.c_str());
+  }
+  return true;
 }
 
 // Keeps the (idle) transport open until `seconds` pass or a signal asks to

@@ -1,8 +1,10 @@
-// handle_burst at burst 32 (plain NTP; NTS AEAD 15 with one cookie and no
+// handle_burst at burst 32 (plain NTP; NTS with one cookie and no
 // placeholder; one cookie and three placeholders) against handle_request
-// called 32 times, in the same run. Reports packets/s (items_per_second) and
-// cycles per packet (thread CPU time at the TSC rate). Run: build/bin/bench_proto
-// --benchmark_repetitions=5
+// called 32 times, in the same run, for AEAD 15 (AES-SIV-CMAC-256 sessions,
+// 100-byte cookies under an AES-SIV master key) and AEAD 30 (AES-128-GCM-SIV
+// sessions, 64-byte cookies under a GCM-SIV master key). Reports packets/s
+// (items_per_second) and cycles per packet (thread CPU time at the TSC rate).
+// Run: build/bin/bench_proto --benchmark_repetitions=5
 // --benchmark_report_aggregates_only=true
 // BM_BurstInterleaved: the same with an interleaved-mode table (RFC 9769),
 // every request looking interleaved.
@@ -46,12 +48,17 @@ class NullEngine final : public crypto::SivEngine {
   const char* name() const noexcept override { return "null"; }
 };
 
+// aead 15: the example's keys and cookie; aead 30: AEAD-30 session keys and
+// a cookie under the GCM-SIV master key, which is current (new cookies are
+// GCM-SIV-sealed too).
 struct Fixture {
   // `xleave`: requests carry a flagged origin and a receive field, as an
   // interleaved client's do (32 clients, one address each).
-  explicit Fixture(int placeholders, bool xleave = false) : ring(*testing::example_ring()) {
-    const auto c2s = testing::key_from_hex(testing::kExampleC2s);
-    const auto cookie = testing::hex(testing::kExampleCookie);
+  Fixture(int aead, int placeholders, bool xleave = false)
+      : ring(aead == 30 ? *testing::aead30_ring() : *testing::example_ring()) {
+    const auto c2s = testing::key_from_hex(aead == 30 ? testing::kAead30C2s : testing::kExampleC2s);
+    const auto cookie =
+        aead == 30 ? testing::aead30_cookie(true) : testing::hex(testing::kExampleCookie);
     Client client(crypto::make_scalar_engine());
     testing::SeededRandom rng(1);
     for (std::size_t i = 0; i < kBurst; ++i) {
@@ -61,7 +68,8 @@ struct Fixture {
         build_plain_request(0xe5f0'0000'0000'0000ull + i, reqs[i], p, 4, 0, xleave ? 0xe5f0'0000'0000'0001ull : 0,
                             xleave ? 77 + i : 0);
       } else {
-        reqs[i].resize(nts_request_len(cookie.size(), static_cast<std::size_t>(placeholders)));
+        reqs[i].resize(
+            nts_request_len(cookie.size(), static_cast<std::size_t>(placeholders), c2s.aead()));
         const NtsRequestSpec spec{&c2s, cookie, static_cast<std::uint8_t>(placeholders), 0x1000 + i,
                                   0, xleave ? 0xe5f0'0000'0000'0001ull : 0, xleave ? 77 + i : 0};
         client.build_nts_request(spec, rng, reqs[i], p);
@@ -114,8 +122,9 @@ void report(benchmark::State& st, std::uint64_t ns, const Reason want, const Ser
 // handle_burst on the fixture's 32 requests with `server`, timed on CPU.
 // Random bytes come the way workers draw them (runtime::BufferedRandom:
 // 4 KiB RAND_bytes refills), so the bench pays what a worker pays per nonce.
+// Arguments: aead, placeholders (-1 = plain NTP).
 void run_burst(benchmark::State& st, Server& server, Reason want) {
-  Fixture f(static_cast<int>(st.range(0)));
+  Fixture f(static_cast<int>(st.range(0)), static_cast<int>(st.range(1)));
   CounterClock clock;
   runtime::BufferedRandom rng;
   std::array<Outcome, kBurst> out{};
@@ -128,14 +137,14 @@ void run_burst(benchmark::State& st, Server& server, Reason want) {
   report(st, cpu_ns() - t0, want, server);
 }
 
-// arg: -1 = plain NTP, else the number of placeholders with one cookie.
+// placeholders: -1 = plain NTP, else the number of placeholders with one cookie.
 void BM_Burst(benchmark::State& st) {
   Server server(crypto::make_best_engine());
-  run_burst(st, server, st.range(0) < 0 ? Reason::kOkPlain : Reason::kOkNts);
+  run_burst(st, server, st.range(1) < 0 ? Reason::kOkPlain : Reason::kOkNts);
 }
 
 void BM_Single(benchmark::State& st) {
-  Fixture f(static_cast<int>(st.range(0)));
+  Fixture f(static_cast<int>(st.range(0)), static_cast<int>(st.range(1)));
   Server server(crypto::make_best_engine());
   CounterClock clock;
   runtime::BufferedRandom rng;
@@ -147,7 +156,7 @@ void BM_Single(benchmark::State& st) {
       benchmark::DoNotOptimize(o);
     }
   }
-  report(st, cpu_ns() - t0, st.range(0) < 0 ? Reason::kOkPlain : Reason::kOkNts, server);
+  report(st, cpu_ns() - t0, st.range(1) < 0 ? Reason::kOkPlain : Reason::kOkNts, server);
 }
 
 // The core without crypto: what the protocol code itself costs per packet.
@@ -200,7 +209,7 @@ void BM_BurstPhases(benchmark::State& st) {
 // request, so every request misses the table (a take that misses, a save,
 // T3 read): the same table work. Counters: the share of interleaved answers.
 void BM_BurstInterleaved(benchmark::State& st) {
-  Fixture f(static_cast<int>(st.range(0)), true);
+  Fixture f(static_cast<int>(st.range(0)), static_cast<int>(st.range(1)), true);
   Server server(crypto::make_best_engine());
   limit::Secret secret;
   secret.k0 = 1;
@@ -209,7 +218,7 @@ void BM_BurstInterleaved(benchmark::State& st) {
   CounterClock clock;
   runtime::BufferedRandom rng;
   std::array<Outcome, kBurst> out{};
-  const bool plain = st.range(0) < 0;
+  const bool plain = st.range(1) < 0;
   tsc_hz();
   const std::uint64_t t0 = cpu_ns();
   for (auto _ : st) {
@@ -230,7 +239,7 @@ void BM_BurstInterleaved(benchmark::State& st) {
 // A table, basic clients (origin 0): what interleaved mode costs everyone
 // else (the flag bits, a test per request).
 void BM_BurstTableBasic(benchmark::State& st) {
-  Fixture f(static_cast<int>(st.range(0)));
+  Fixture f(static_cast<int>(st.range(0)), static_cast<int>(st.range(1)));
   Server server(crypto::make_best_engine());
   limit::Secret secret;
   xleave::Table table(65536, secret);
@@ -243,15 +252,33 @@ void BM_BurstTableBasic(benchmark::State& st) {
     server.handle_burst(f.burst, f.state, &f.ring, clock, rng, out, &table);
     benchmark::DoNotOptimize(out);
   }
-  report(st, cpu_ns() - t0, st.range(0) < 0 ? Reason::kOkPlain : Reason::kOkNts, server);
+  report(st, cpu_ns() - t0, st.range(1) < 0 ? Reason::kOkPlain : Reason::kOkNts, server);
 }
 
-BENCHMARK(BM_BurstPhases)->Arg(0)->Arg(3)->ArgName("placeholders");
-BENCHMARK(BM_Burst)->Arg(-1)->Arg(0)->Arg(3)->ArgName("placeholders");
-BENCHMARK(BM_BurstInterleaved)->Arg(-1)->Arg(0)->ArgName("placeholders");
-BENCHMARK(BM_BurstTableBasic)->Arg(-1)->Arg(0)->ArgName("placeholders");
-BENCHMARK(BM_BurstNullCrypto)->Arg(0)->Arg(3)->ArgName("placeholders");
-BENCHMARK(BM_Single)->Arg(-1)->Arg(0)->Arg(3)->ArgName("placeholders");
+// AEAD 15 and AEAD 30 side by side (plain NTP once: it has no AEAD).
+BENCHMARK(BM_BurstPhases)
+    ->ArgNames({"aead", "placeholders"})
+    ->ArgsProduct({{15, 30}, {0, 3}});
+BENCHMARK(BM_Burst)
+    ->ArgNames({"aead", "placeholders"})
+    ->Args({15, -1})
+    ->ArgsProduct({{15, 30}, {0, 3}});
+BENCHMARK(BM_BurstNullCrypto)
+    ->ArgNames({"aead", "placeholders"})
+    ->ArgsProduct({{15, 30}, {0, 3}});
+BENCHMARK(BM_Single)
+    ->ArgNames({"aead", "placeholders"})
+    ->Args({15, -1})
+    ->ArgsProduct({{15, 30}, {0, 3}});
+// Interleaved mode: plain NTP and NTS with one cookie, AEAD 15 and 30.
+BENCHMARK(BM_BurstInterleaved)
+    ->ArgNames({"aead", "placeholders"})
+    ->Args({15, -1})
+    ->ArgsProduct({{15, 30}, {0}});
+BENCHMARK(BM_BurstTableBasic)
+    ->ArgNames({"aead", "placeholders"})
+    ->Args({15, -1})
+    ->ArgsProduct({{15, 30}, {0}});
 
 }  // namespace
 }  // namespace ntsd::proto

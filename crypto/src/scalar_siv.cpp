@@ -8,6 +8,9 @@
 // Per-key work (AES key schedules, CMAC subkeys, D0 = CMAC(K1, 0^128)) is
 // cached in a few slots, so a burst that alternates between a master key and
 // session keys does not redo it per op. The engine allocates nothing per op.
+//
+// It is the reference for AES-128-GCM-SIV (AEAD 30) too: ops with a GCM-SIV
+// key go to gcmsiv::Reference (gcm_siv_ref.hpp).
 #include <openssl/crypto.h>
 #include <openssl/evp.h>
 
@@ -15,6 +18,7 @@
 #include <cstring>
 
 #include "aes_cipher.hpp"
+#include "gcm_siv_ref.hpp"
 #include "ntsd/crypto/cmac.hpp"
 #include "ntsd/crypto/siv.hpp"
 
@@ -59,7 +63,12 @@ class ScalarSiv final : public SivEngine {
 
   std::array<KeySlot, kSlots> slots_{};
   std::size_t next_victim_ = 0;
+  gcmsiv::Reference gcm_;  // AEAD 30 ops
 };
+
+bool is_gcm_siv(const SivOp& op) noexcept {
+  return op.key != nullptr && aead_is_gcm_siv(op.key->aead());
+}
 
 KeySlot* ScalarSiv::slot_for(const SivKey& key) noexcept {
   const Bytes k = key.bytes();
@@ -148,6 +157,7 @@ Block ScalarSiv::s2v(KeySlot& s, const SivOp& op, Bytes plain) noexcept {
 }
 
 SivStatus ScalarSiv::seal_op(const SivOp& op) noexcept {
+  if (is_gcm_siv(op)) return gcm_.seal_op(op);
   if (const auto st = validate_seal_op(op); st != SivStatus::kOk) return st;
   KeySlot* s = slot_for(*op.key);
   if (s == nullptr) return SivStatus::kBadInput;
@@ -161,6 +171,7 @@ SivStatus ScalarSiv::seal_op(const SivOp& op) noexcept {
 }
 
 SivStatus ScalarSiv::open_op(const SivOp& op) noexcept {
+  if (is_gcm_siv(op)) return gcm_.open_op(op);
   if (const auto st = validate_open_op(op); st != SivStatus::kOk) return st;
   KeySlot* s = slot_for(*op.key);
   if (s == nullptr) return SivStatus::kBadInput;

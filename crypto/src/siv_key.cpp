@@ -7,10 +7,12 @@
 namespace ntsd::crypto {
 
 bool aead_supported(std::uint16_t id) noexcept {
-  // RFC 8915 §5.1 makes 15 mandatory; 17 costs nothing extra. 16 (AES-192)
-  // is computed by the engines but not offered in NTS-KE.
+  // RFC 8915 §5.1 makes 15 mandatory; 17 costs nothing extra; 30
+  // (AES-128-GCM-SIV) is chrony's first choice since 4.4. 16 (AES-192) is
+  // computed by the engines but not offered in NTS-KE.
   return id == static_cast<std::uint16_t>(AeadId::kSivCmac256) ||
-         id == static_cast<std::uint16_t>(AeadId::kSivCmac512);
+         id == static_cast<std::uint16_t>(AeadId::kSivCmac512) ||
+         id == static_cast<std::uint16_t>(AeadId::kAesGcmSiv128);
 }
 
 std::optional<SivKey> SivKey::from_bytes(Bytes key) noexcept {

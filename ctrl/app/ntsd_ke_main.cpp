@@ -174,7 +174,7 @@ std::unique_ptr<ntsd::keys::DerivedKeys> make_derived(const ntsd::config::KeysCo
     err = "[keys] secret_file: " + err;
     return nullptr;
   }
-  ntsd::keys::DerivedParams p{k.period_s, k.past_periods, k.future_periods, k.aead};
+  ntsd::keys::DerivedParams p{k.period_s, k.past_periods, k.future_periods, ntsd::config::master_key_aead(k)};
   if (std::string why = ntsd::keys::check_params(p); !why.empty()) {
     err = "[keys] " + why;
     return nullptr;
@@ -353,7 +353,7 @@ int main(int argc, char** argv) {
   ntsd::keys::RotationParams rp;
   rp.interval_s = cfg.keys.rotation_interval_s;
   rp.previous = cfg.keys.previous;
-  rp.aead = cfg.keys.aead;
+  rp.aead = ntsd::config::master_key_aead(cfg.keys);
   auto fmt = cfg.keys.format == ntsd::config::KeyFormat::kChrony ? ntsd::keys::Format::kChrony
                                                                  : ntsd::keys::Format::kNtsd;
   ntsd::keys::KeyManager keys(cfg.keys.file, fmt, rp, ntsd::keys::system_random(),
@@ -366,7 +366,7 @@ int main(int argc, char** argv) {
       return 1;
     }
     log("keys: derived from %s (fingerprint %s), AEAD %u, periods of %lld s, %d past and %d future accepted",
-        cfg.keys.secret_file.c_str(), dkeys->fingerprint().c_str(), static_cast<unsigned>(cfg.keys.aead),
+        cfg.keys.secret_file.c_str(), dkeys->fingerprint().c_str(), static_cast<unsigned>(ntsd::config::master_key_aead(cfg.keys)),
         static_cast<long long>(cfg.keys.period_s), cfg.keys.past_periods, cfg.keys.future_periods);
   } else if (!keys.start(clocks(), err)) {
     log("keys: %s", err.c_str());

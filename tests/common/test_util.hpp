@@ -4,6 +4,7 @@
 #include <cstdint>
 #include <cstdlib>
 #include <fstream>
+#include <iterator>
 #include <sstream>
 #include <stdexcept>
 #include <string>
@@ -29,6 +30,9 @@ template <typename Bytes>
 std::string to_hex(const Bytes& b) {
   static const char* d = "0123456789abcdef";
   std::string s;
+  // One allocation: growing would free shorter copies of the hex on the way,
+  // which KeyFileMemory's freed-block scan would later find as stale bytes.
+  s.reserve(2 * std::size(b));
   for (auto c : b) {
     s += d[static_cast<std::uint8_t>(c) >> 4];
     s += d[static_cast<std::uint8_t>(c) & 15];

@@ -206,7 +206,7 @@ TEST(Cookie, MalformedLengths) {
   const Vec cookie = hex_at(j, "cookie", "bytes");
   const KeyRing ring = vector_ring(j);
   auto eng = make_scalar_engine();
-  for (std::size_t len : {0u, 3u, 4u, 20u, 35u, 36u, 37u, 68u, 99u}) {
+  for (std::size_t len : {0u, 3u, 4u, 20u, 35u, 36u, 37u, 67u, 99u}) {
     CookieKeys keys;
     EXPECT_EQ(open_cookie(*eng, ring, Bytes(cookie).first(len), keys), CookieStatus::kMalformed)
         << len;
@@ -219,10 +219,75 @@ TEST(Cookie, MalformedLengths) {
     EXPECT_EQ(open_cookie(*eng, ring, longer, keys), CookieStatus::kMalformed) << extra;
   }
   // 36 + 96: the AEAD 16 shape is well formed; it fails only authentication.
-  Vec aead16(36 + 96);
-  std::copy(cookie.begin(), cookie.begin() + 4, aead16.begin());
-  CookieKeys keys;
-  EXPECT_EQ(open_cookie(*eng, ring, aead16, keys), CookieStatus::kAuthFail);
+  // So does 36 + 32, AEAD 30's keys under this AES-SIV master key.
+  for (std::size_t plain : {96u, 32u}) {
+    Vec shaped(36 + plain);
+    std::copy(cookie.begin(), cookie.begin() + 4, shaped.begin());
+    CookieKeys keys;
+    EXPECT_EQ(open_cookie(*eng, ring, shaped, keys), CookieStatus::kAuthFail) << plain;
+  }
+}
+
+// Master keys carry their algorithm (keyring.hpp): a 16-byte master key is
+// AES-128-GCM-SIV and seals with a 12-byte nonce, as chrony >= 4.4 does;
+// both session AEADs round-trip, the sizes are chrony's, and every tampered
+// byte fails. One ring holds keys of both algorithms (a rotation from
+// AES-SIV to GCM-SIV master keys keeps the old cookies openable).
+TEST(Cookie, GcmSivMasterKeys) {
+  std::mt19937 rng(30);
+  auto eng = make_best_engine();
+  auto ref = make_scalar_engine();
+  const MasterKey gcm = master(0x11223344, random_bytes(rng, 16));
+  const MasterKey siv = master(0x55667788, random_bytes(rng, 32));
+  ASSERT_EQ(gcm.aead(), AeadId::kAesGcmSiv128);
+  ASSERT_EQ(siv.aead(), AeadId::kSivCmac256);
+  const KeyRing ring = *KeyRing::make(gcm, std::vector<MasterKey>{siv}, std::nullopt);
+  EXPECT_EQ(cookie_len(AeadId::kAesGcmSiv128, AeadId::kAesGcmSiv128), 64u);
+  EXPECT_EQ(cookie_len(AeadId::kSivCmac256, AeadId::kAesGcmSiv128), 96u);
+  EXPECT_EQ(cookie_len(AeadId::kAesGcmSiv128, AeadId::kSivCmac256), 68u);
+  EXPECT_EQ(cookie_len(AeadId::kSivCmac256, AeadId::kSivCmac256), 100u);
+  for (const MasterKey* mk : {&gcm, &siv}) {
+    for (const std::size_t klen : {16u, 32u}) {
+      SCOPED_TRACE(std::to_string(mk->id) + " " + std::to_string(klen));
+      const CookieKeys keys{*SivKey::from_bytes(random_bytes(rng, klen)),
+                            *SivKey::from_bytes(random_bytes(rng, klen))};
+      const Vec nonce = random_bytes(rng, kCookieNonceLen);
+      Vec cookie(cookie_len(keys.c2s.aead(), mk->aead()));
+      ASSERT_TRUE(seal_cookie(*eng, *mk, keys, nonce, cookie));
+      Vec again(cookie.size());
+      ASSERT_TRUE(seal_cookie(*ref, *mk, keys, nonce, again));
+      EXPECT_EQ(to_hex(again), to_hex(cookie));  // burst engine = reference
+      // key id || nonce: 12 bytes of the 16 drawn under GCM-SIV.
+      const std::size_t nlen = mk == &gcm ? 12 : 16;
+      EXPECT_EQ(to_hex(Bytes(cookie).subspan(4, nlen)), to_hex(Bytes(nonce).first(nlen)));
+      CookieKeys got;
+      ASSERT_EQ(open_cookie(*eng, ring, cookie, got), CookieStatus::kOk);
+      EXPECT_EQ(to_hex(got.c2s.bytes()), to_hex(keys.c2s.bytes()));
+      EXPECT_EQ(to_hex(got.s2c.bytes()), to_hex(keys.s2c.bytes()));
+      EXPECT_EQ(got.c2s.aead(), keys.c2s.aead());
+      for (std::size_t i = 4; i < cookie.size(); ++i) {
+        Vec t = cookie;
+        t[i] ^= 0x01;
+        CookieKeys k;
+        EXPECT_EQ(open_cookie(*eng, ring, t, k), CookieStatus::kAuthFail) << i;
+      }
+      // One byte short or long of a key length is malformed, not a forgery.
+      Vec shorter(cookie.begin(), cookie.end() - 1);
+      CookieKeys k;
+      EXPECT_EQ(open_cookie(*eng, ring, shorter, k), CookieStatus::kMalformed);
+    }
+  }
+  // The GCM-SIV master key's cookie: the AAD is empty, so both CookieAd
+  // shapes give the same bytes (chrony's NKS_GenerateCookie: assoc "").
+  MasterKey other = gcm;
+  other.ad = CookieAd::kNonceOnly;
+  const CookieKeys keys{*SivKey::from_bytes(random_bytes(rng, 16)),
+                        *SivKey::from_bytes(random_bytes(rng, 16))};
+  const Vec nonce = random_bytes(rng, kCookieNonceLen);
+  Vec a(64), b(64);
+  ASSERT_TRUE(seal_cookie(*eng, gcm, keys, nonce, a));
+  ASSERT_TRUE(seal_cookie(*eng, other, keys, nonce, b));
+  EXPECT_EQ(a, b);
 }
 
 TEST(Cookie, BurstPrepareFinish) {

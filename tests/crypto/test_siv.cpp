@@ -247,10 +247,12 @@ TEST(SivKey, LengthsAndAeads) {
   EXPECT_EQ(aead_for_key_len(32), AeadId::kSivCmac256);
   EXPECT_EQ(aead_for_key_len(48), AeadId::kSivCmac384);
   EXPECT_EQ(aead_for_key_len(64), AeadId::kSivCmac512);
-  for (std::size_t n : {0u, 16u, 31u, 33u, 63u, 65u, 128u}) EXPECT_FALSE(aead_for_key_len(n)) << n;
+  EXPECT_EQ(aead_for_key_len(16), AeadId::kAesGcmSiv128);  // RFC 8452: one AES-128 key
+  for (std::size_t n : {0u, 15u, 31u, 33u, 63u, 65u, 128u}) EXPECT_FALSE(aead_for_key_len(n)) << n;
   EXPECT_TRUE(aead_supported(15));
   EXPECT_TRUE(aead_supported(17));
-  for (std::uint16_t id : {0, 1, 16, 18, 30, 0xffff}) EXPECT_FALSE(aead_supported(id)) << id;
+  EXPECT_TRUE(aead_supported(30));
+  for (std::uint16_t id : {0, 1, 16, 18, 31, 0xffff}) EXPECT_FALSE(aead_supported(id)) << id;
   const Vec k64(64, 7);
   const auto k = SivKey::from_bytes(k64);
   ASSERT_TRUE(k);

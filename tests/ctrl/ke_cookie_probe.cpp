@@ -1,7 +1,9 @@
 // ke_cookie_probe: a helper of the e2e scripts (tests/e2e/ke_*.sh).
 //
-//   ke_cookie_probe fetch HOST:PORT CA_FILE OUT   NTS-KE, write the cookies and
-//                                                 the exported keys to OUT (hex)
+//   ke_cookie_probe fetch HOST:PORT CA_FILE OUT [AEADS]
+//                                                 NTS-KE offering AEADS ("30,15";
+//                                                 default 15), write the cookies
+//                                                 and the exported keys to OUT (hex)
 //   ke_cookie_probe open KEY_FILE IN              open every cookie of IN with the
 //                                                 master keys of KEY_FILE (ntsd or
 //                                                 chrony format) using crypto's
@@ -59,7 +61,9 @@ bool open_empty_ad(const crypto::KeyRing& ring, crypto::Bytes cookie) {
   if (cookie.size() < crypto::kCookieHeaderLen + crypto::kSivTagLen) return false;
   std::uint32_t id = static_cast<std::uint32_t>(cookie[0]) << 24 | cookie[1] << 16 | cookie[2] << 8 | cookie[3];
   const crypto::MasterKey* mk = ring.find(id);
-  if (!mk) return false;
+  // The AD question is AES-SIV's (S2V components); a GCM-SIV master key has
+  // one AAD string, and open_cookie alone decides.
+  if (!mk || mk->aead() == crypto::AeadId::kAesGcmSiv128) return false;
   std::uint8_t plain[crypto::kMaxCookiePlainLen];
   auto ct = cookie.subspan(crypto::kCookieHeaderLen);
   if (ct.size() - crypto::kSivTagLen > sizeof plain) return false;
@@ -73,11 +77,13 @@ bool open_empty_ad(const crypto::KeyRing& ring, crypto::Bytes cookie) {
   return crypto::make_scalar_engine()->open_one(op) == crypto::SivStatus::kOk;
 }
 
-int fetch(const char* target, const char* ca, const char* out) {
+int fetch(const char* target, const char* ca, const char* out, const char* aeads) {
   ke::ClientOptions o;
   if (!ke::split_host_port(target, o.host, o.port)) return 1;
   o.ca_file = ca;
-  o.aeads = {15};
+  o.aeads.clear();
+  std::stringstream list(aeads);
+  for (std::string id; std::getline(list, id, ',');) o.aeads.push_back(static_cast<std::uint16_t>(std::stoi(id)));
   auto r = ke::run_ke(o);
   if (r.error != ke::KeError::kOk) {
     std::printf("ke error: %s\n", r.message.c_str());
@@ -86,7 +92,8 @@ int fetch(const char* target, const char* ca, const char* out) {
   std::ofstream f(out);
   f << "c2s " << hex(r.c2s.bytes()) << "\ns2c " << hex(r.s2c.bytes()) << "\n";
   for (const auto& c : r.cookies) f << "cookie " << hex(c) << "\n";
-  std::printf("fetched %zu cookies, AEAD %u\n", r.cookies.size(), r.aead);
+  std::printf("fetched %zu cookies of %zu bytes, AEAD %u%s\n", r.cookies.size(),
+              r.cookies.front().size(), r.aead, r.compliant_gcm_siv ? " (record 1024)" : "");
   return 0;
 }
 
@@ -121,9 +128,11 @@ int open(const char* keyfile, const char* in, bool layout) {
 
 int main(int argc, char** argv) {
   std::string cmd = argc > 1 ? argv[1] : "";
-  if (cmd == "fetch" && argc == 5) return fetch(argv[2], argv[3], argv[4]);
+  if (cmd == "fetch" && (argc == 5 || argc == 6))
+    return fetch(argv[2], argv[3], argv[4], argc == 6 ? argv[5] : "15");
   if (cmd == "open" && argc == 4) return open(argv[2], argv[3], false);
   if (cmd == "layout" && argc == 4) return open(argv[2], argv[3], true);
-  std::fprintf(stderr, "usage: ke_cookie_probe fetch HOST:PORT CA OUT | open KEYS IN | layout KEYS IN\n");
+  std::fprintf(stderr,
+               "usage: ke_cookie_probe fetch HOST:PORT CA OUT [AEADS] | open KEYS IN | layout KEYS IN\n");
   return 1;
 }

@@ -101,13 +101,14 @@ TEST(Config, EmptyFileGivesTheDocumentedDefaults) {
   EXPECT_EQ(cfg->ke.max_request_bytes, 1024);
   EXPECT_EQ(cfg->ke.ntp_server, "");
   EXPECT_EQ(cfg->ke.ntp_port, 123);
-  EXPECT_EQ(cfg->ke.aeads, (std::vector<std::uint16_t>{15, 17}));
+  EXPECT_EQ(cfg->ke.aeads, (std::vector<std::uint16_t>{30, 15, 17}));
   EXPECT_EQ(cfg->ke.cookies, 8);
   EXPECT_EQ(cfg->keys.file, "/var/lib/ntsd/ntskeys");
   EXPECT_EQ(cfg->keys.format, KeyFormat::kNtsd);
   EXPECT_EQ(cfg->keys.rotation_interval_s, 14400);
   EXPECT_EQ(cfg->keys.previous, 6);
-  EXPECT_EQ(cfg->keys.aead, 15);
+  EXPECT_EQ(cfg->keys.aead, 0);  // the format's default:
+  EXPECT_EQ(master_key_aead(cfg->keys), 30);
   EXPECT_EQ(cfg->dataplane.backend, Backend::kDpdk);
   EXPECT_EQ(cfg->dataplane.workers, 1);
   EXPECT_EQ(cfg->dataplane.burst, 32);
@@ -171,6 +172,25 @@ listen = ""
   EXPECT_EQ(cfg->dataplane.addresses[1], "2001:db8::1");
   EXPECT_EQ(cfg->dataplane.mbufs, 65535);
   EXPECT_EQ(cfg->metrics.listen, "");
+}
+
+// [keys] aead: by default the smallest cookies every key sharer opens
+// (docs/keys.md): AES-128-GCM-SIV for ntsd's file, AES-SIV for chrony's
+// (chrony 4.3 opens only AES-SIV cookies); either may be set explicitly.
+TEST(Config, MasterKeyAeadDefaultsByFormat) {
+  std::string err;
+  auto c = parse_config("[keys]\nformat = \"chrony\"\nprevious = 2\n", err);
+  ASSERT_TRUE(c) << err;
+  EXPECT_EQ(master_key_aead(c->keys), 15);
+  c = parse_config("[keys]\nformat = \"chrony\"\nprevious = 2\naead = 30\n", err);
+  ASSERT_TRUE(c) << err;
+  EXPECT_EQ(master_key_aead(c->keys), 30);
+  c = parse_config("[keys]\naead = 15\n", err);
+  ASSERT_TRUE(c) << err;
+  EXPECT_EQ(master_key_aead(c->keys), 15);
+  c = parse_config("[ke]\naeads = [30]\n", err);
+  ASSERT_TRUE(c) << err;
+  EXPECT_EQ(c->ke.aeads, (std::vector<std::uint16_t>{30}));
 }
 
 TEST(Config, RxTimestampsTakesEachValue) {
@@ -263,7 +283,9 @@ TEST(Config, BadValuesNameTheKeyAndTheReason) {
       {"[server]\nroot_dispersion_us = 200000\n", "[server] root_dispersion_us: must be below max_root_dispersion_ms"},
       {"[dataplane]\nrx_timestamp_max_offset_us = 0\n", "[dataplane] rx_timestamp_max_offset_us: must be between 1"},
       {"[keys]\nformat = \"xml\"\n", "[keys] format: must be one of \"ntsd\", \"chrony\""},
-      {"[keys]\naead = 16\n", "[keys] aead: must be 15 or 17"},
+      {"[keys]\naead = 16\n", "[keys] aead: must be 15, 17 or 30"},
+      {"[keys]\nformat = \"chrony\"\nprevious = 2\naead = 17\n",
+       "[keys] aead: must be 15 or 30 with format = \"chrony\""},
       {"[keys]\nprevious = 7\n", "[keys] previous: must be between 1 and 6"},
       {"[keys]\nformat = \"chrony\"\n", "[keys] previous: must be 2 with format = \"chrony\""},
       {"[keys]\nrotation_interval_s = 0\n", "[keys] rotation_interval_s: must be between 1"},

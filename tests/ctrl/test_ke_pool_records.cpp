@@ -272,9 +272,21 @@ TEST(KePoolRecords, EveryBadPoolRequestHasItsError) {
   err(Msg().token().raw(true, kSupportedAlgorithms, {}).raw(true, 0x3333, {}).eom(), 0, "unknown critical");
   err(Msg().token().raw(true, kSupportedAlgorithms, {}).raw(true, kEndOfMessage, {1}), 1, "EOM with a body");
   err(Msg().token().raw(true, kSupportedAlgorithms, {}).eom().eom(), 1, "data after EOM");
+  err(Msg().np().aead({30}).raw(false, kCompliantGcmSivExport, {1}).eom(), 1, "record 1024 with a body");
   // Malformed beats unknown critical, as in evaluate_request.
   err(Msg().raw(true, 0x3333, {}).token().token().raw(true, kSupportedAlgorithms, {}).eom(), 1,
       "malformed first");
+}
+
+// A pool user's record 1024 decides the AEAD-30 exporter context (the pool
+// exports the user's keys itself, ctrl/pool/pool.cpp).
+TEST(KePoolRecords, UserKeyExchangeRemembersRecord1024) {
+  auto p = parse(Msg().np().aead({30, 15}).raw(false, kCompliantGcmSivExport, {}).eom());
+  ASSERT_EQ(p.kind, PoolRequest::Kind::kKeyExchange);
+  EXPECT_TRUE(p.compliant_gcm_siv);
+  p = parse(Msg().np().aead({30, 15}).eom());
+  ASSERT_EQ(p.kind, PoolRequest::Kind::kKeyExchange);
+  EXPECT_FALSE(p.compliant_gcm_siv);
 }
 
 TEST(KePoolRecords, CriticalBitsOfKnownPoolRecordsDoNotMatter) {

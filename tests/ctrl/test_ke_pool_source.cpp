@@ -79,7 +79,8 @@ TEST(KePoolSource, AnswersSupportQueriesWithItsAeadsAndProtocol) {
   auto reply = c.ask(ke::build_support_request("tok", true, true, false));
   auto s = ke::parse_support_response(reply, 4096);
   ASSERT_EQ(s.status, ke::SupportResponse::Status::kOk) << s.why;
-  EXPECT_EQ(s.algorithms, (std::vector<ke::AlgorithmDescription>{{15, 32}, {17, 64}}));
+  // [ke] aeads defaults to [30, 15, 17]: AES-128-GCM-SIV has a 16-byte key.
+  EXPECT_EQ(s.algorithms, (std::vector<ke::AlgorithmDescription>{{30, 16}, {15, 32}, {17, 64}}));
   EXPECT_EQ(s.protocols, std::vector<std::uint16_t>{0});
   EXPECT_FALSE(s.keep_alive);
   EXPECT_TRUE(c.closed_by_peer());  // no Keep Alive asked: closed after the answer

@@ -170,3 +170,75 @@ TEST(KeRecords, ExporterContextIsRfc8915) {
   EXPECT_EQ((std::array<std::uint8_t, 5>{0, 0, 0, 15, 1}), s2c);
   EXPECT_STREQ(kExporterLabel, "EXPORTER-network-time-security");
 }
+
+// AEAD 30 and record 1024 ("Compliant AES-128-GCM-SIV Exporter Context",
+// chrony's nts_ke.h): the client's order decides (RFC 8915 §4.1.5), the
+// record is empty and non-critical, a non-empty one is a bad request (chrony's
+// process_request), and the exporter id is 15 unless both sides had it.
+TEST(KeRecords, GcmSivNegotiationAndRecord1024) {
+  const std::vector<std::uint16_t> ours = {30, 15, 17};
+  auto v = evaluate_request(Msg().np().aead({30, 15}).raw(false, kCompliantGcmSivExport, {}).eom().b,
+                            ours, 1024);
+  EXPECT_EQ(v.kind, Kind::kAccept);
+  EXPECT_EQ(v.aead, 30);
+  EXPECT_TRUE(v.compliant_gcm_siv);
+  // The client's order, not ours: a chrony 4.3 client offers 15 only; a
+  // client preferring 15 gets 15 even though 30 is first in our list.
+  v = evaluate_request(Msg().np().aead({15, 30}).eom().b, ours, 1024);
+  EXPECT_EQ(v.aead, 15);
+  EXPECT_FALSE(v.compliant_gcm_siv);
+  // 30 offered but not configured: the next of the client's list.
+  v = evaluate_request(Msg().np().aead({30, 15}).raw(false, kCompliantGcmSivExport, {}).eom().b,
+                       kOurs, 1024);
+  EXPECT_EQ(v.aead, 15);
+  // A critical 1024 is recognised too; a non-empty one is Error 1.
+  v = evaluate_request(Msg().np().aead({30}).raw(true, kCompliantGcmSivExport, {}).eom().b, ours,
+                       1024);
+  EXPECT_EQ(v.kind, Kind::kAccept);
+  EXPECT_TRUE(v.compliant_gcm_siv);
+  v = evaluate_request(Msg().np().aead({30}).raw(false, kCompliantGcmSivExport, {0}).eom().b, ours,
+                       1024);
+  EXPECT_EQ(v.kind, Kind::kError);
+  EXPECT_EQ(v.error, ErrorCode::kBadRequest);
+
+  // Our request: 1024 (empty, non-critical) after the AEAD record when 30 is offered.
+  const std::uint16_t both[] = {30, 15};
+  const auto req = build_request(both);
+  Bytes in = req;
+  Record r;
+  std::vector<std::pair<std::uint16_t, bool>> types;
+  while (read_record(in, r) == ReadStatus::kRecord) {
+    types.emplace_back(r.type, r.critical);
+    if (r.type == kCompliantGcmSivExport) {
+      EXPECT_TRUE(r.body.empty());
+    }
+  }
+  ASSERT_EQ(types.size(), 4u);
+  EXPECT_EQ(types[2], (std::pair<std::uint16_t, bool>{kCompliantGcmSivExport, false}));
+  const std::uint16_t only15[] = {15};
+  EXPECT_EQ(build_request(only15).size(), 4u + 2 + 4 + 2 + 4);  // no 1024
+
+  // The response echoes 1024 only for AEAD 30 and a client that sent it.
+  std::vector<std::vector<std::uint8_t>> cookies(2, std::vector<std::uint8_t>(64, 1));
+  ResponseParams p;
+  p.aead = 30;
+  p.cookies = cookies;
+  p.compliant_gcm_siv = true;
+  auto resp = parse_response(build_response(p));
+  ASSERT_EQ(resp.status, Response::Status::kOk) << resp.why;
+  EXPECT_TRUE(resp.compliant_gcm_siv);
+  p.compliant_gcm_siv = false;
+  EXPECT_FALSE(parse_response(build_response(p)).compliant_gcm_siv);
+  p.aead = 15;
+  p.compliant_gcm_siv = true;
+  EXPECT_FALSE(parse_response(build_response(p)).compliant_gcm_siv);
+  Msg bad;
+  bad.np().rec(true, kAeadAlgorithm, {30}).raw(false, kCompliantGcmSivExport, {1}).raw(false, kNewCookie, {1}).eom();
+  EXPECT_EQ(parse_response(bad.b).status, Response::Status::kMalformed);
+
+  // chrony's exporter trap: 15 in the context for AEAD 30 without the record.
+  EXPECT_EQ(exporter_aead(30, false), 15);
+  EXPECT_EQ(exporter_aead(30, true), 30);
+  EXPECT_EQ(exporter_aead(15, true), 15);
+  EXPECT_EQ(exporter_aead(17, false), 17);
+}

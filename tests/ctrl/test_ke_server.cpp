@@ -57,9 +57,9 @@ std::string keyf(const std::string& n) { return g_dir + "/" + n + ".key"; }
 struct Fixture {
   keys::KeyManager km;
   ke::KeServer server;
-  explicit Fixture(ke::ServerOptions o, const std::string& cert = "a")
+  explicit Fixture(ke::ServerOptions o, const std::string& cert = "a", keys::RotationParams rp = {})
       : km(g_dir + "/ntskeys-" + std::to_string(::getpid()) + "-" + std::to_string(counter()),
-           keys::Format::kNtsd, {}),
+           keys::Format::kNtsd, rp),
         server(adjust(std::move(o), cert), [this] { return km.ring(); }) {
     std::string err;
     EXPECT_TRUE(km.start(1000, err)) << err;
@@ -170,6 +170,17 @@ bool eventually(Pred p, int ms = 1000) {
 }
 
 std::vector<std::uint8_t> request(std::vector<std::uint16_t> aeads = {15}) { return ke::build_request(aeads); }
+
+// A request offering AEAD 30 without record 1024 (chrony 4.4-4.5).
+struct Msg30 {
+  std::vector<std::uint8_t> bytes;
+  Msg30() {
+    const std::uint16_t np = 0, aead = 30;
+    ke::append_u16_record(bytes, true, ke::kNextProtocol, {&np, 1});
+    ke::append_u16_record(bytes, true, ke::kAeadAlgorithm, {&aead, 1});
+    ke::append_record(bytes, true, ke::kEndOfMessage, {});
+  }
+};
 
 ke::Response raw_exchange(std::uint16_t port, const std::vector<std::uint8_t>& req) {
   RawTls t(port);
@@ -655,4 +666,68 @@ TEST(KeClient, RefusesServersWithoutAlpnOrTls13) {
   t.join();
   EXPECT_EQ(r.error, ke::KeError::kTls) << r.message;
   EXPECT_NE(r.message.find("protocol version"), std::string::npos) << r.message;
+}
+
+// AEAD 30 (AES-128-GCM-SIV) with GCM-SIV master keys: the client offers
+// 30 first and sends record 1024, the server picks 30 in the client's order
+// and echoes 1024, both export the keys with id 30, and the 64-byte cookies
+// (12-byte nonce) open to those keys. Without 1024 (chrony 4.4-4.5 clients)
+// both use id 15 (chrony's nts_ke_server.c prepare_response), and the
+// client keeps the id-30 set as its alternative.
+TEST(KeServer, GcmSivWithAndWithoutTheCompliantExporterRecord) {
+  keys::RotationParams rp;
+  rp.aead = 30;
+  Fixture f({}, "a", rp);
+  auto eng = crypto::make_best_engine();
+  auto c = f.client();
+  c.aeads = {30, 15};
+  auto r = ke::run_ke(c);
+  ASSERT_EQ(r.error, ke::KeError::kOk) << r.message;
+  EXPECT_EQ(r.aead, 30);
+  EXPECT_TRUE(r.compliant_gcm_siv);
+  EXPECT_EQ(r.c2s.size(), 16u);
+  EXPECT_TRUE(r.alt_c2s.empty());
+  auto ring = f.km.ring();
+  ASSERT_EQ(ring->current().aead(), crypto::AeadId::kAesGcmSiv128);
+  for (const auto& ck : r.cookies) {
+    ASSERT_EQ(ck.size(), 64u);
+    crypto::CookieKeys keys;
+    ASSERT_EQ(crypto::open_cookie(*eng, *ring, ck, keys), crypto::CookieStatus::kOk);
+    EXPECT_TRUE(std::ranges::equal(keys.c2s.bytes(), r.c2s.bytes()));
+    EXPECT_TRUE(std::ranges::equal(keys.s2c.bytes(), r.s2c.bytes()));
+  }
+  // AEAD 15 sessions under the GCM-SIV master key: 96-byte cookies.
+  c.aeads = {15};
+  r = ke::run_ke(c);
+  ASSERT_EQ(r.error, ke::KeError::kOk) << r.message;
+  EXPECT_EQ(r.aead, 15);
+  EXPECT_FALSE(r.compliant_gcm_siv);
+  EXPECT_EQ(r.cookies.front().size(), 96u);
+
+  // A client that offers 30 without record 1024: the server answers without
+  // it, and its cookies carry the keys exported with id 15.
+  RawTls t(f.server.port());
+  ASSERT_TRUE(t.ok);
+  Msg30 m;
+  t.send(m.bytes);
+  const auto resp = ke::parse_response(t.read_all());
+  ASSERT_EQ(resp.status, ke::Response::Status::kOk) << resp.why;
+  EXPECT_EQ(*resp.aead, 30);
+  EXPECT_FALSE(resp.compliant_gcm_siv);
+  std::uint8_t k15[32], k30[32];
+  for (int s2c = 0; s2c < 2; ++s2c) {
+    const auto x15 = ke::exporter_context(15, s2c == 1);
+    const auto x30 = ke::exporter_context(30, s2c == 1);
+    ASSERT_EQ(SSL_export_keying_material(t.ssl, k15 + 16 * s2c, 16, ke::kExporterLabel,
+                                         std::strlen(ke::kExporterLabel), x15.data(), 5, 1),
+              1);
+    ASSERT_EQ(SSL_export_keying_material(t.ssl, k30 + 16 * s2c, 16, ke::kExporterLabel,
+                                         std::strlen(ke::kExporterLabel), x30.data(), 5, 1),
+              1);
+  }
+  crypto::CookieKeys keys;
+  ASSERT_EQ(crypto::open_cookie(*eng, *ring, resp.cookies.front(), keys), crypto::CookieStatus::kOk);
+  EXPECT_TRUE(std::ranges::equal(keys.c2s.bytes(), std::span<const std::uint8_t>(k15, 16)));
+  EXPECT_TRUE(std::ranges::equal(keys.s2c.bytes(), std::span<const std::uint8_t>(k15 + 16, 16)));
+  EXPECT_FALSE(std::ranges::equal(keys.c2s.bytes(), std::span<const std::uint8_t>(k30, 16)));
 }

@@ -163,6 +163,78 @@ TEST(KeyFile, NtsdFormatRoundTripsThroughAnAtomicFile) {
   std::system(("rm -rf " + dir).c_str());
 }
 
+// chrony >= 4.4 writes NKS1 with each key's algorithm; chrony 4.6 generates
+// AES-128-GCM-SIV (30) keys, 16 bytes, and a rotation from an older file
+// leaves AES-SIV (15) keys before them (nts_ke_server.c generate_key).
+TEST(KeyFile, ChronyV1WithGcmSivKeysParsesAndRoundTrips) {
+  const char* text =
+      "NKS1\n12.5\n"
+      "0A0B0C01 " "0000000000000000000000000000000000000000000000000000000000000001 15\n"
+      "0A0B0C02 " "000102030405060708090a0b0c0d0e0f 30\n"
+      "0A0B0C03 " "101112131415161718191a1b1c1d1e1f 30\n"
+      "0A0B0C04 " "202122232425262728292a2b2c2d2e2f 30\n";
+  std::string err;
+  Format fmt = Format::kNtsd;
+  auto set = parse(text, 1000, err, &fmt);
+  ASSERT_TRUE(set) << err;
+  EXPECT_EQ(fmt, Format::kChrony);
+  EXPECT_EQ(set->previous[1].mk.aead(), crypto::AeadId::kSivCmac256);
+  EXPECT_EQ(set->current.mk.aead(), crypto::AeadId::kAesGcmSiv128);
+  EXPECT_EQ(set->current.mk.id, 0x0A0B0C03u);
+  EXPECT_EQ(set->rotated_at, 1000 - 12);
+  // A key whose length is not its AEAD's is refused.
+  std::string bad = text;
+  bad.replace(bad.find(" 30\n"), 4, " 15\n");
+  EXPECT_FALSE(parse(bad, 1000, err));
+  // Written back in NKS1 (the keys' algorithms differ), the same keys.
+  auto out = serialize(*set, Format::kChrony, 1000, err);
+  ASSERT_TRUE(out) << err;
+  EXPECT_EQ(out->substr(0, 5), "NKS1\n");
+  EXPECT_NE(out->find("0A0B0C03 101112131415161718191A1B1C1D1E1F 30\n"), std::string::npos) << *out;
+  auto back = parse(*out, 1000, err);
+  ASSERT_TRUE(back) << err;
+  EXPECT_TRUE(same_key(back->current, set->current));
+  EXPECT_TRUE(same_key(back->previous[1], set->previous[1]));
+  // The ring seals GCM-SIV cookies (12-byte nonce) and opens them.
+  auto ring = to_ring(*back, err);
+  ASSERT_TRUE(ring) << err;
+  auto eng = crypto::make_scalar_engine();
+  crypto::CookieKeys ck{*crypto::SivKey::from_bytes(std::vector<std::uint8_t>(16, 1)),
+                        *crypto::SivKey::from_bytes(std::vector<std::uint8_t>(16, 2))};
+  std::vector<std::uint8_t> cookie(64), nonce(16, 3);
+  ASSERT_TRUE(crypto::seal_cookie(*eng, ring->current(), ck, nonce, cookie));
+  EXPECT_EQ(open_with(*ring, cookie), crypto::CookieStatus::kOk);
+}
+
+// All-AES-SIV key sets are written as NKS0, which chrony 4.3 also reads;
+// generated GCM-SIV key sets as NKS1.
+TEST(KeyFile, ChronyVersionFollowsTheKeysAlgorithms) {
+  RotationParams p;
+  p.previous = 2;
+  p.fill_previous = true;
+  std::string err;
+  auto set = generate(p, 0, counter_random());
+  auto text = serialize(*set, Format::kChrony, 0, err);
+  ASSERT_TRUE(text) << err;
+  EXPECT_EQ(text->substr(0, 12), "NKS0\n15 0.0\n");
+  p.aead = 30;
+  set = generate(p, 0, counter_random());
+  EXPECT_EQ(set->current.mk.key.size(), 16u);
+  text = serialize(*set, Format::kChrony, 0, err);
+  ASSERT_TRUE(text) << err;
+  EXPECT_EQ(text->substr(0, 9), "NKS1\n0.0\n");
+  auto back = parse(*text, 0, err);
+  ASSERT_TRUE(back) << err;
+  EXPECT_TRUE(same_key(back->future, set->future));
+  EXPECT_EQ(back->future.mk.aead(), crypto::AeadId::kAesGcmSiv128);
+  // Our own format names each key's AEAD too.
+  text = serialize(*set, Format::kNtsd, 0, err);
+  ASSERT_TRUE(text) << err;
+  back = parse(*text, 0, err);
+  ASSERT_TRUE(back) << err;
+  EXPECT_EQ(back->current.mk.aead(), crypto::AeadId::kAesGcmSiv128);
+}
+
 TEST(KeyFile, ChronyFormatNeedsTwoPreviousKeys) {
   RotationParams p;
   auto set = generate(p, 0, counter_random());

@@ -4,7 +4,9 @@
 # NTP exchange against chrony 4.3's and ntpsec 1.2's servers (issue 4), and
 # finds out which cookie layout chrony uses: a cookie chrony issued is opened
 # with chrony's own key file (ntsdumpdir/ntskeys) by crypto::open_cookie and,
-# for comparison, with AD = ["", nonce] (see docs/keys.md).
+# for comparison, with AD = ["", nonce] (see docs/keys.md). With Debian 13's
+# chrony 4.6.1 (issue 13): AEAD 30 with record 1024, and its own key file
+# (NKS1, AES-128-GCM-SIV master keys it generated) opens its cookies.
 set -euo pipefail
 . "$(dirname "$0")/lib.sh"
 e2e_init ke_cli_peers
@@ -39,6 +41,26 @@ grep -q "^layout:" <<<"$layout" || e2e_fail "chrony's cookies open with neither 
 grep -Eq "^opened ([1-9][0-9]*)/\1 with crypto::open_cookie \(keys match \1\)$" <<<"$layout" ||
   e2e_fail "ntsd's cookie code does not open chrony's cookies to the exported keys: $layout"
 e2e_stop "$(cat "$srv/pid")"
+
+# --- chrony 4.6.1 (Debian 13), when unpacked (scripts/setup)
+if [ -x "$TRIXIE/usr/sbin/chronyd" ]; then
+  e2e_require_trixie
+  CHRONY=4.6 chrony_nts_server "$NS_S" "$PKI_CERT" "$PKI_KEY"
+  srv46=$E2E_INST
+  wait_for "in_s ss -ltn | grep -q ':4460 '" 10 || e2e_fail "chrony 4.6.1 NTS-KE is not listening"
+  out=$(wait_for 10 query ntsd.test --aead 30,15; query ntsd.test --aead 30,15) || e2e_fail "query against chrony 4.6.1 failed: $out"
+  e2e_log "chrony 4.6.1: $out"
+  grep -q "NTS-KE: ok, AEAD 30 (compliant exporter context, record 1024), 8 cookies of 64 bytes" <<<"$out" ||
+    e2e_fail "chrony 4.6.1 KE: $out"
+  grep -q "NTP: ok, stratum 1" <<<"$out" || e2e_fail "chrony 4.6.1 NTP: $out"
+  in_c "$probe" fetch ntsd.test:4460 "$PKI_CA" "$E2E_DIR/chrony46.cookies" 30,15 >/dev/null ||
+    e2e_fail "cookie fetch from chrony 4.6.1 failed"
+  head -n 1 "$srv46/nts/ntskeys" | grep -qx NKS1 || e2e_fail "chrony 4.6.1 wrote no NKS1 key file"
+  opened=$("$probe" open "$srv46/nts/ntskeys" "$E2E_DIR/chrony46.cookies") ||
+    e2e_fail "chrony 4.6.1's cookies do not open with its own key file: $opened"
+  e2e_log "chrony 4.6.1 key file ($(awk 'NR > 2 { print $3 }' "$srv46/nts/ntskeys" | sort -u | tr '\n' ' ')): $opened"
+  e2e_stop "$(cat "$srv46/pid")"
+fi
 
 # --- ntpsec
 ntpsec_nts_server "$NS_S" "$PKI_CERT" "$PKI_KEY"

@@ -45,8 +45,12 @@
 #   chrony      chrony_nts_client chrony_nts_server chronyc_in
 #               chrony_authdata_ok chrony_got_samples chrony_rx_count
 #               chrony_good_samples chrony_selected chrony_offset
-#   ntpsec      ntpsec_nts_client ntpsec_nts_server ntpsec_ntske_ok
+#   ntpsec      ntpsec_nts_client ntpsec_nts_server ntpsec_ntske_ok ntpsec_aead
 #               ntpsec_peer_ok ntpsec_selected ntpsec_offset
+#   Debian 13   e2e_require_trixie (chrony 4.6.1 via CHRONY=4.6 on the chrony
+#               launchers, chrony_aead), ntpdrs_nts_client ntpdrs_nts_server
+#               ntpdrs_status ntpdrs_nts_ok ntpdrs_samples_ok ntpdrs_aead
+#               clock_state
 #   ntsd        ntsd_write_config ntsd_stack_start ntsd_client_name ntsd_client_query
 #   ntsgen      json_get ntsgen_zero_loss
 #
@@ -75,6 +79,12 @@ NTSD_BIN=${NTSD_BIN:-$NTSD_BUILD/bin}
 E2E_PEERS=${E2E_PEERS:-$NTSD_SOURCE/build/peers}
 CHRONYD=$E2E_PEERS/chrony/usr/sbin/chronyd
 CHRONYC=$E2E_PEERS/chrony/usr/bin/chronyc
+# Debian 13 peers (scripts/setup): one root with trixie's libc, run through
+# that libc's own loader; noclock.so keeps ntpd-rs off the machine's clock.
+TRIXIE=$E2E_PEERS/trixie
+TRIXIE_LIBS=$TRIXIE/usr/lib/x86_64-linux-gnu
+TRIXIE_LD=$TRIXIE_LIBS/ld-linux-x86-64.so.2
+NOCLOCK=$E2E_PEERS/noclock/noclock.so
 NTPD=$E2E_PEERS/ntpsec/usr/sbin/ntpd
 NTPQ=$E2E_PEERS/ntpsec/usr/bin/ntpq
 
@@ -428,7 +438,20 @@ chrony_nts_client() {
   } >"$d/chrony.conf"
   mkdir -p "$d/nts"
   echo "$ns" >"$d/ns"
-  e2e_spawn "$(basename "$d")" "$ns" "$CHRONYD" -f "$d/chrony.conf" -x -d -u root
+  _chrony_spawn "$d"
+}
+
+# _chrony_spawn INST: chronyd on INST/chrony.conf, never touching the clock
+# (-x). CHRONY=4.6 (env) runs Debian 13's chrony 4.6.1 through its loader;
+# the default is Debian 12's 4.3. chronyc_in uses the same version.
+_chrony_spawn() {
+  local d=$1
+  local -a cmd=("$CHRONYD")
+  if [ "${CHRONY:-4.3}" = 4.6 ]; then
+    cmd=("$TRIXIE_LD" --library-path "$TRIXIE_LIBS" "$TRIXIE/usr/sbin/chronyd")
+  fi
+  echo "${CHRONY:-4.3}" >"$d/version"
+  e2e_spawn "$(basename "$d")" "$(cat "$d/ns")" "${cmd[@]}" -f "$d/chrony.conf" -x -d -u root
   echo "$E2E_LAST_PID" >"$d/pid"
 }
 
@@ -456,24 +479,34 @@ chrony_nts_server() {
     for line in "$@"; do echo "$line"; done
   } >"$d/chrony.conf"
   echo "$ns" >"$d/ns"
-  e2e_spawn "$(basename "$d")" "$ns" "$CHRONYD" -f "$d/chrony.conf" -x -d -u root
-  echo "$E2E_LAST_PID" >"$d/pid"
+  _chrony_spawn "$d"
 }
 
 # chronyc_in INST ARGS...: chronyc against the instance's command socket.
 chronyc_in() {
   local d=$1; shift
-  "$CHRONYC" -h "$d/chronyd.sock" -n "$@"
+  if [ "$(cat "$d/version" 2>/dev/null)" = 4.6 ]; then
+    "$TRIXIE_LD" --library-path "$TRIXIE_LIBS" "$TRIXIE/usr/bin/chronyc" -h "$d/chronyd.sock" -n "$@"
+  else
+    "$CHRONYC" -h "$d/chronyd.sock" -n "$@"
+  fi
 }
 
-# chrony_authdata_ok INST [MIN_COOKIES]: true when `chronyc -N authdata` shows
-# the source in mode NTS with a completed key establishment (KeyID >= 1),
-# AEAD 15 (AES-SIV-CMAC-256) and at least MIN_COOKIES (default 1) cookies.
+# chrony_authdata_ok INST [MIN_COOKIES] [AEAD]: true when `chronyc -N
+# authdata` shows the source in mode NTS with a completed key establishment
+# (KeyID >= 1), AEAD (default 15, AES-SIV-CMAC-256; 30 is AES-128-GCM-SIV;
+# "any") and at least MIN_COOKIES (default 1) cookies.
 chrony_authdata_ok() {
-  local d=$1 min=${2:-1}
-  chronyc_in "$d" -N authdata 2>/dev/null | awk -v min="$min" '
-    $2 == "NTS" && $3 >= 1 && $4 == 15 && $9 >= min { ok = 1 }
+  local d=$1 min=${2:-1} aead=${3:-15}
+  chronyc_in "$d" -N authdata 2>/dev/null | awk -v min="$min" -v aead="$aead" '
+    $2 == "NTS" && $3 >= 1 && (aead == "any" || $4 == aead) && $9 >= min { ok = 1 }
     END { exit !ok }'
+}
+
+# chrony_aead INST: print the AEAD and the cookie length chrony negotiated
+# ("30 64"), from `chronyc -N authdata`.
+chrony_aead() {
+  chronyc_in "$1" -N authdata 2>/dev/null | awk '$2 == "NTS" && $3 >= 1 { print $4, $10; exit }'
 }
 
 # chrony_got_samples INST [MIN]: true when chrony received at least MIN
@@ -506,6 +539,137 @@ chrony_selected() { chronyc_in "$1" sources 2>/dev/null | grep -q '^\^\*'; }
 # chrony_offset INST: print the last offset of the source in seconds.
 chrony_offset() {
   chronyc_in "$1" ntpdata 2>/dev/null | awk '/^Offset/ { print $3; exit }'
+}
+
+# --------------------------------------------------------- Debian 13 -------
+
+# e2e_require_trixie: fail unless scripts/setup unpacked Debian 13's chrony
+# 4.6.1 and ntpd-rs 1.4 (build/peers/trixie); builds the noclock shim from
+# tests/peers/noclock.c if it is missing (as scripts/setup does).
+e2e_require_trixie() {
+  [ -x "$TRIXIE_LD" ] && [ -x "$TRIXIE/usr/sbin/chronyd" ] && [ -x "$TRIXIE/usr/bin/ntp-daemon" ] ||
+    e2e_fail "Debian 13 peers not unpacked under $TRIXIE: run scripts/setup --deps"
+  if [ ! -f "$NOCLOCK" ] || [ "$NTSD_SOURCE/tests/peers/noclock.c" -nt "$NOCLOCK" ]; then
+    mkdir -p "$(dirname "$NOCLOCK")"
+    cc -shared -fPIC -O2 -Wall -Wextra -Werror -o "$NOCLOCK" "$NTSD_SOURCE/tests/peers/noclock.c" ||
+      e2e_fail "could not build $NOCLOCK"
+  fi
+}
+
+# _ntpdrs_spawn INST: ntp-daemon (ntpd-rs 1.4) on INST/ntp.toml through
+# trixie's loader with noclock.so preloaded: it runs as root (it refuses to
+# start if it may not steer the clock) and every adjustment it makes becomes
+# a read, logged in its log file ("noclock: ...").
+_ntpdrs_spawn() {
+  local d=$1
+  e2e_spawn "$(basename "$d")" "$(cat "$d/ns")" env NOCLOCK_LOG=1 \
+    "$TRIXIE_LD" --library-path "$TRIXIE_LIBS" --preload "$NOCLOCK" \
+    "$TRIXIE/usr/bin/ntp-daemon" -c "$d/ntp.toml"
+  echo "$E2E_LAST_PID" >"$d/pid"
+}
+
+# ntpdrs_nts_client NS SERVER_NAME CA: ntpd-rs as an NTS client of
+# SERVER_NAME (NTS-KE port 4460), trusting CA, polling every 2 s, one source
+# enough to synchronise (it never really steers: noclock.so).
+ntpdrs_nts_client() {
+  local ns=$1 name=$2 ca=$3
+  _e2e_new_inst ntpdrs-client
+  local d=$E2E_INST
+  cat >"$d/ntp.toml" <<EOF2
+[observability]
+log-level = "debug"
+observation-path = "$d/observe"
+
+[[source]]
+mode = "nts"
+address = "$name"
+certificate-authority = "$ca"
+
+[source-defaults]
+poll-interval-limits = { min = 1, max = 1 }
+initial-poll-interval = 1
+
+[synchronization]
+minimum-agreeing-sources = 1
+single-step-panic-threshold = "inf"
+startup-step-panic-threshold = "inf"
+EOF2
+  echo "$ns" >"$d/ns"
+  _ntpdrs_spawn "$d"
+}
+
+# ntpdrs_nts_server NS CERT KEY: ntpd-rs as NTS-KE (TCP 4460) and NTP (UDP
+# 123) server with no sources, serving the system clock at local stratum 1.
+ntpdrs_nts_server() {
+  local ns=$1 cert=$2 key=$3
+  _e2e_new_inst ntpdrs-server
+  local d=$E2E_INST
+  cat >"$d/ntp.toml" <<EOF2
+[observability]
+log-level = "info"
+observation-path = "$d/observe"
+
+[[server]]
+listen = "0.0.0.0:123"
+
+[[server]]
+listen = "[::]:123"
+
+[[nts-ke-server]]
+listen = "0.0.0.0:4460"
+certificate-chain-path = "$cert"
+private-key-path = "$key"
+
+[[nts-ke-server]]
+listen = "[::]:4460"
+certificate-chain-path = "$cert"
+private-key-path = "$key"
+
+[keyset]
+key-storage-path = "$d/keyset"
+
+[synchronization]
+local-stratum = 1
+EOF2
+  echo "$ns" >"$d/ns"
+  _ntpdrs_spawn "$d"
+}
+
+# ntpdrs_status INST: `ntp-ctl status` of the instance (its observation socket).
+ntpdrs_status() {
+  local d=$1
+  "$TRIXIE_LD" --library-path "$TRIXIE_LIBS" "$TRIXIE/usr/bin/ntp-ctl" -c "$d/ntp.toml" status
+}
+
+# ntpdrs_nts_ok INST: true when ntpd-rs completed NTS-KE and holds cookies
+# (`ntp-ctl status`: "NTS cookies: N/8 available").
+ntpdrs_nts_ok() {
+  ntpdrs_status "$1" 2>/dev/null | grep -Eq 'NTS cookies: [1-9]'
+}
+
+# ntpdrs_samples_ok INST: true when ntpd-rs measured its NTS source (`ntp-ctl
+# status` lists it with an offset) without missing polls at the last check.
+ntpdrs_samples_ok() {
+  ntpdrs_status "$1" 2>/dev/null | grep -Eq '\[NTS\] \([0-9]+\): [-+]?[0-9]'
+}
+
+# ntpdrs_aead INST: the AEAD id ntpd-rs's NTS-KE selected (from its debug log).
+ntpdrs_aead() {
+  sed 's/\x1b\[[0-9;]*m//g' "$E2E_DIR/$(basename "$1").log" |
+    awk '/selected AEAD algorithm/ { a = $NF } END {
+      sub(/.*=/, "", a)
+      if (a == "AeadAesSivCmac256") print 15; else if (a == "AeadAesSivCmac512") print 17; else print a }'
+}
+
+# clock_state: the machine's clock discipline state (tests/peers/clock_state.c,
+# built on first use): to show that a peer run left it unchanged.
+clock_state() {
+  local bin=$E2E_PEERS/noclock/clock_state
+  if [ ! -x "$bin" ] || [ "$NTSD_SOURCE/tests/peers/clock_state.c" -nt "$bin" ]; then
+    mkdir -p "$(dirname "$bin")"
+    cc -O2 -Wall -Wextra -Werror -o "$bin" "$NTSD_SOURCE/tests/peers/clock_state.c" || return 1
+  fi
+  "$bin"
 }
 
 # ------------------------------------------------------------------ ntpsec ---
@@ -580,6 +744,11 @@ ntpsec_ntske_ok() {
       for (i = 1; i <= NF; i++) if ($i == "Got") n = $(i + 1)
       if (n + 0 >= min && $0 ~ /aead=15/) ok = 1 }
     END { exit !ok }' "$d/ntpd.log" 2>/dev/null
+}
+
+# ntpsec_aead INST: the AEAD id of the ntpsec client's last NTS-KE ("aead=N").
+ntpsec_aead() {
+  sed -n 's/.*NTSc: Got [0-9]* cookies.*aead=\([0-9]*\).*/\1/p' "$1/ntpd.log" 2>/dev/null | tail -1
 }
 
 # ntpsec_peer_ok INST [MIN]: true when the ntpsec client has at least MIN
@@ -730,7 +899,8 @@ ntsd_client_name() {
 
 # ntsd_client_query NS HOST CA LOG [ARGS...]: one NTS-KE + one NTS exchange
 # with the ntsd client from namespace NS; output in LOG. Sets NTSD_Q_KE and
-# NTSD_Q_NTP to ok/FAIL and NTSD_Q_NOTE to the client's summary.
+# NTSD_Q_NTP to ok/FAIL and NTSD_Q_NOTE to the client's summary; KE is ok
+# with AEAD ${NTSD_Q_WANT_AEAD:-15} ("[0-9]+": any) and 8 cookies.
 # The client prints "NTS-KE: ok, AEAD 15, 8 cookies of N bytes, ..." and
 # "NTP: ok, stratum S, offset O s, delay D s, ..." (ctrl/ke/src/query.cpp).
 ntsd_client_query() {
@@ -740,7 +910,9 @@ ntsd_client_query() {
   cmd[0]=$NTSD_BIN/${cmd[0]}
   ip netns exec "$ns" timeout 20 "${cmd[@]}" "$host" --ca "$ca" "$@" >"$log" 2>&1 || true
   NTSD_Q_KE=FAIL NTSD_Q_NTP=FAIL NTSD_Q_NOTE=""
-  grep -Eq '^NTS-KE: ok, AEAD 15, 8 cookies' "$log" && NTSD_Q_KE=ok
+  # NTSD_Q_AEAD: the AEAD negotiated (15 unless ARGS offer another first).
+  NTSD_Q_AEAD=$(sed -n 's/^NTS-KE: ok, AEAD \([0-9]*\).*/\1/p' "$log")
+  grep -Eq "^NTS-KE: ok, AEAD ${NTSD_Q_WANT_AEAD:-15}[ ,].*8 cookies" "$log" && NTSD_Q_KE=ok
   grep -Eq '^NTP: ok' "$log" && NTSD_Q_NTP=ok
   NTSD_Q_NOTE=$(grep -E '^(NTS-KE|NTP):' "$log" | tr '\n' ' ' | sed 's/ *$//')
   [ "$NTSD_Q_KE" = ok ] && [ "$NTSD_Q_NTP" = ok ]

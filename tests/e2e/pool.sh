@@ -192,7 +192,7 @@ expect "ntsd-ke, support query with an unknown critical record" "$(sc a.test "$A
 hexfile mixed.bin "$auth""800a000080010002000080000000"
 expect "ntsd-ke, support query mixed with Next Protocol" "$(sc a.test "$A" "$ACA" mixed.bin)" 80020002000180000000
 hexfile support.bin "$auth""800a00008009000080000000"
-expect "ntsd-ke, support query with the token" "$(sc a.test "$A" "$ACA" support.bin)" 800a0008000f002000110040800900020000""80000000
+expect "ntsd-ke, support query with the token" "$(sc a.test "$A" "$ACA" support.bin)" 800a000c001e0010000f002000110040800900020000""80000000
 hexfile userfk.bin "$auth""800c0040${k32}80010002000080040002000f80000000"
 expect "ntsd-pool, Fixed Key Request from a user" "$(sc pool.test "$S4" "$POOL_CA" userfk.bin)" 80020002000180000000
 expect "ntsd-pool, support query from a user" "$(sc pool.test "$S4" "$POOL_CA" support.bin)" 80020002000180000000
@@ -254,13 +254,13 @@ done
 wait_for "[ \$(in_s ss -Htn state established '( sport = :4460 and src $A )' | wc -l) -ge 6 ]" 5 || true
 sleep 0.5
 got=$(sc a.test "$A" "$ACA" keep.bin)
-expect "ntsd-ke, the 7th Keep Alive past the cap of 6: answered without Keep Alive" "$got" 800a0008000f00200011004080000000
+expect "ntsd-ke, the 7th Keep Alive past the cap of 6: answered without Keep Alive" "$got" 800a000c001e0010000f00200011004080000000
 # The clients hold their side open for 7 s: only the server can close by 5 s.
 wait_for "[ \$(in_s ss -Htn state established '( sport = :4460 and src $A )' | wc -l) -eq 0 ]" 5 ||
   e2e_fail "kept-alive connections were not closed after pool_idle_timeout_ms"
 wait "${kpids[@]}" 2>/dev/null || true
 for i in $(seq 6); do
-  [ "$(cat "$E2E_DIR/keep$i.out")" = 800a0008000f002000110040000800008000""0000 ] || e2e_fail "keep-alive $i got $(cat "$E2E_DIR/keep$i.out")"
+  [ "$(cat "$E2E_DIR/keep$i.out")" = 800a000c001e0010000f002000110040000800008000""0000 ] || e2e_fail "keep-alive $i got $(cat "$E2E_DIR/keep$i.out")"
 done
 e2e_log "ntsd-ke: 6 Keep Alive connections held, the 7th refused, all closed after the 3 s idle timeout"
 e2e_pass "ntsd-pool in front of two ntsd stacks: users served, deny, chrony and ntpsec synced, failover, Error 2, token refusal, hostile inputs"

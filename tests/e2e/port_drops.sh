@@ -64,7 +64,10 @@ wait_for "[ \$(port_metric ntsd_port_rx_missed_total) -gt $missed0 ]" 10 ||
 missed=$(port_metric ntsd_port_rx_missed_total)
 e2e_log "burst of $sent requests into a stalled worker: ntsd_port_rx_missed_total $missed0 -> $missed, rx $(port_metric ntsd_port_rx_packets_total)"
 out=$(in_c "$probe" "$S4" 123 plain 20) || e2e_fail "plain NTP after the burst: $out"
+# One scrape, then grep it: `curl | grep -q` under pipefail fails whenever
+# grep stops reading before curl has written everything (SIGPIPE).
+scrape=$(metrics)
 for m in ntsd_port_rx_nombuf_total ntsd_port_rx_errors_total ntsd_port_tx_errors_total ntsd_port_tx_packets_total; do
-  metrics | grep -q "^# TYPE $m counter" || e2e_fail "$m missing"
+  grep -q "^# TYPE $m counter" <<<"$scrape" || e2e_fail "$m missing"
 done
 e2e_pass "imissed rose from $missed0 to $missed in /metrics after a burst into a stalled worker; link up; service continues"

@@ -38,6 +38,20 @@ TEST(Cli, ParsesARamp) {
   EXPECT_EQ(o->ke.port, 4460);
 }
 
+// --aead: the AEADs offered in NTS-KE, in our order (30 = AES-128-GCM-SIV).
+TEST(Cli, AeadList) {
+  std::string err;
+  auto o = parse({"--server", "h", "--mode", "nts"}, err);
+  ASSERT_TRUE(o) << err;
+  EXPECT_EQ(o->ke.aeads, (std::vector<std::uint16_t>{15, 17}));
+  o = parse({"--server", "h", "--mode", "nts", "--aead", "30,15"}, err);
+  ASSERT_TRUE(o) << err;
+  EXPECT_EQ(o->ke.aeads, (std::vector<std::uint16_t>{30, 15}));
+  for (const char* bad : {"", "30,", "0", "70000", "x"}) {
+    EXPECT_FALSE(parse({"--server", "h", "--aead", bad}, err)) << bad;
+  }
+}
+
 TEST(Cli, RefusesBadInput) {
   const std::vector<std::vector<std::string>> bad = {
       {},                                                       // no server

@@ -123,7 +123,7 @@ struct PoolRig {
     pool->stop();
   }
   ke::KeResult user(std::vector<std::string> deny = {}, const std::string& host = "127.0.0.1",
-                    std::vector<std::uint16_t> aeads = {15, 17}) {
+                    std::vector<std::uint16_t> aeads = {15, 17}, bool compliant = true) {
     ke::ClientOptions c;
     c.host = host;
     c.port = server->port();
@@ -131,6 +131,7 @@ struct PoolRig {
     c.timeout_ms = 5000;
     c.deny = std::move(deny);
     c.aeads = std::move(aeads);
+    c.compliant_gcm_siv = compliant;
     return ke::run_ke(c);
   }
   bool logged(const std::string& needle) {
@@ -178,6 +179,23 @@ TEST(Pool, UsersGetCookiesForTheirOwnKeysFromOneSource) {
   EXPECT_EQ(a.server.stats().pool_fixed_key.load() + b.server.stats().pool_fixed_key.load(), 30u);
   EXPECT_LE(a.server.stats().accepted.load() + b.server.stats().accepted.load(), 12u)
       << "connections are not being kept alive";
+}
+
+// AEAD 30 through the pool: the user's keys come from exporter id 30 when it
+// sent record 1024 (chrony >= 4.6), which the pool then echoes, and from
+// chrony's legacy id 15 when it did not (chrony 4.4-4.5). Either way the
+// source's cookie carries exactly the keys the user derived.
+TEST(Pool, Aead30KeysFollowTheUsersExporterContext) {
+  TimeSource a(pki(), "a.test", {"tok-a"});
+  PoolRig rig({backend("a.test", a.port())}, {"tok-a"});
+  ASSERT_TRUE(test::eventually([&] { return rig.pool->healthy_count() == 1; }));
+  for (bool compliant : {true, false}) {
+    auto r = rig.user({}, "127.0.0.1", {30, 15}, compliant);
+    ASSERT_EQ(r.error, ke::KeError::kOk) << r.message;
+    EXPECT_EQ(r.aead, 30);
+    EXPECT_EQ(r.compliant_gcm_siv, compliant) << "record 1024 echoed iff the user sent it";
+    EXPECT_TRUE(cookie_from(a, r)) << "compliant " << compliant << ": cookie keys differ from the user's";
+  }
 }
 
 TEST(Pool, DenyGetsTheOtherSourceAndTheSourcesOwnServerNameCounts) {

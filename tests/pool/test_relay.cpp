@@ -40,6 +40,21 @@ TEST(PoolRelay, InsertsTheServerRecordAndStripsKeepAlive) {
   EXPECT_EQ(*r.port, 1123);
 }
 
+TEST(PoolRelay, EchoesRecord1024OnlyForACompliantAead30User) {
+  auto r30 = answer(8, 64);
+  r30.aead = 30;
+  auto rel = relay_response(r30, 0, 30, "a", true);
+  ASSERT_TRUE(rel.ok) << rel.why;
+  EXPECT_TRUE(ke::parse_response(rel.out).compliant_gcm_siv);
+  rel = relay_response(r30, 0, 30, "a", false);
+  ASSERT_TRUE(rel.ok) << rel.why;
+  EXPECT_FALSE(ke::parse_response(rel.out).compliant_gcm_siv);
+  // Never with another AEAD (chrony's prepare_response).
+  rel = relay_response(answer(8, 100), 0, 15, "a", true);
+  ASSERT_TRUE(rel.ok) << rel.why;
+  EXPECT_FALSE(ke::parse_response(rel.out).compliant_gcm_siv);
+}
+
 TEST(PoolRelay, StaysWithin4096BytesByDroppingCookies) {
   auto rel = relay_response(answer(8, 600), 0, 15, "a.pool.test");
   ASSERT_TRUE(rel.ok) << rel.why;

@@ -1,6 +1,8 @@
 // Random mixed request sets for burst-vs-single checks (gtest and fuzzer):
 // plain v3/v4, valid NTS with 0–3 placeholders, bad authenticators, unknown
-// cookie keys, responses, truncations and garbage.
+// cookie keys, responses, truncations and garbage. With `aead30`, half of the
+// NTS requests are AEAD 30 (AES-128-GCM-SIV sessions, 12-byte nonces), their
+// cookies under the GCM-SIV or the AES-SIV master key of aead30_ring().
 #pragma once
 
 #include <vector>
@@ -10,9 +12,13 @@
 
 namespace ntsd::proto::testing {
 
-inline std::vector<std::vector<std::uint8_t>> mixed_requests(SeededRandom& gen, std::size_t n) {
-  static const crypto::SivKey c2s = key_from_hex(kExampleC2s);
-  static const std::vector<std::uint8_t> cookie = hex(kExampleCookie);
+inline std::vector<std::vector<std::uint8_t>> mixed_requests(SeededRandom& gen, std::size_t n,
+                                                             bool aead30 = false) {
+  static const crypto::SivKey c2s15 = key_from_hex(kExampleC2s);
+  static const std::vector<std::uint8_t> cookie15 = hex(kExampleCookie);
+  static const crypto::SivKey c2s30 = key_from_hex(kAead30C2s);
+  static const std::vector<std::uint8_t> cookie30_gcm = aead30_cookie(true);
+  static const std::vector<std::uint8_t> cookie30_siv = aead30_cookie(false);
   static Client client(crypto::make_scalar_engine());  // its scratch is large: build once
   std::vector<std::vector<std::uint8_t>> out(n);
   for (auto& p : out) {
@@ -31,8 +37,12 @@ inline std::vector<std::vector<std::uint8_t>> mixed_requests(SeededRandom& gen, 
       if (!p.empty() && (r & 0x100)) p[0] = static_cast<std::uint8_t>((p[0] & ~7) | 3);
       continue;
     }
+    const bool is30 = aead30 && (r >> 40) % 2 == 1;
+    const crypto::SivKey& c2s = is30 ? c2s30 : c2s15;
+    const std::vector<std::uint8_t>& cookie =
+        !is30 ? cookie15 : (r >> 41) % 2 == 1 ? cookie30_gcm : cookie30_siv;
     const auto ph = static_cast<std::uint8_t>((r >> 8) % 4);
-    p.resize(nts_request_len(cookie.size(), ph));
+    p.resize(nts_request_len(cookie.size(), ph, c2s.aead()));
     const NtsRequestSpec spec{&c2s, cookie, ph, t1, static_cast<std::int8_t>(r >> 20)};
     client.build_nts_request(spec, gen, p, pend);
     switch (kind) {

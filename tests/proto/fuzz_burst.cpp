@@ -2,6 +2,8 @@
 // once per packet, on bursts mixing fuzz-chosen raw packets with generated
 // plain/NTS/NAK requests, with the scalar engine on one side and the best
 // (multi-buffer) engine on the other, and once more answering in place.
+// Half of the inputs (by the top bit of data[8]) mix AEAD-30 requests in
+// (AES-128-GCM-SIV sessions, cookies under a GCM-SIV or AES-SIV master key).
 // Then interleaved mode: rounds of traffic from the seed through a table
 // (xleave_mix.hpp), single against burst.
 #include <algorithm>
@@ -22,13 +24,16 @@ void require(bool ok) {
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
   static Server single(ntsd::crypto::make_scalar_engine());
   static Server burst(ntsd::crypto::make_best_engine());
-  static const auto ring = *testing::example_ring();
+  static const auto ring15 = *testing::example_ring();
+  static const auto ring30 = *testing::aead30_ring();
   if (size < 9) return 0;
+  const bool aead30 = (data[8] & 0x80) != 0;
+  const auto& ring = aead30 ? ring30 : ring15;
   std::uint64_t seed = 0;
   for (int i = 0; i < 8; ++i) seed = seed << 8 | data[i];
   testing::SeededRandom gen(seed);
-  const std::size_t n = 1 + data[8] % 48;
-  auto reqs = testing::mixed_requests(gen, n);
+  const std::size_t n = 1 + (data[8] & 0x7f) % 48;
+  auto reqs = testing::mixed_requests(gen, n, aead30);
   // The rest of the input: raw packets, each a length byte then bytes,
   // overwriting generated slots so the burst mixes both kinds.
   std::size_t pos = 9, slot = 0;

@@ -8,6 +8,7 @@
 #include <string_view>
 #include <vector>
 
+#include "ntsd/crypto/cookie.hpp"
 #include "ntsd/crypto/keyring.hpp"
 #include "ntsd/proto/server.hpp"
 
@@ -114,6 +115,36 @@ inline std::optional<crypto::KeyRing> example_ring(bool current_other = false) {
   const crypto::MasterKey other{0x01020304, key_from_hex(kExampleC2s)};
   const crypto::MasterKey prev[] = {example_master()};
   return crypto::KeyRing::make(other, prev, std::nullopt);
+}
+
+// AEAD 30 (AES-128-GCM-SIV): a GCM-SIV master key (16 bytes; its cookies
+// have a 12-byte nonce) and AEAD-30 session keys. aead30_ring() makes it the
+// current key with the example's AES-SIV master key as a previous one, so
+// both kinds of cookie open and new cookies are GCM-SIV-sealed.
+inline constexpr std::uint32_t kGcmMasterId = 0x3030a0be;  // another ring bucket than the example's
+inline constexpr std::string_view kGcmMasterKey = "6b7cf1d0e2a3b4c5d6e7f8091a2b3c4d";
+inline constexpr std::string_view kAead30C2s = "00112233445566778899aabbccddeeff";
+inline constexpr std::string_view kAead30S2c = "ffeeddccbbaa99887766554433221100";
+
+inline crypto::MasterKey gcm_master() {
+  return crypto::MasterKey{kGcmMasterId, key_from_hex(kGcmMasterKey)};
+}
+
+inline std::optional<crypto::KeyRing> aead30_ring() {
+  const crypto::MasterKey prev[] = {example_master()};
+  return crypto::KeyRing::make(gcm_master(), prev, std::nullopt);
+}
+
+// An AEAD-30 cookie for kAead30C2s/S2c, sealed with a fixed nonce under the
+// GCM-SIV master key (64 bytes) or under the example AES-SIV one (68 bytes).
+inline std::vector<std::uint8_t> aead30_cookie(bool under_gcm_master) {
+  const crypto::CookieKeys keys{key_from_hex(kAead30C2s), key_from_hex(kAead30S2c)};
+  const crypto::MasterKey mk = under_gcm_master ? gcm_master() : example_master();
+  std::vector<std::uint8_t> nonce(crypto::kCookieNonceLen, 0x5a);
+  std::vector<std::uint8_t> out(crypto::cookie_len(crypto::AeadId::kAesGcmSiv128, mk.aead()));
+  auto eng = crypto::make_scalar_engine();
+  if (!crypto::seal_cookie(*eng, mk, keys, nonce, out)) out.clear();
+  return out;
 }
 
 }  // namespace ntsd::proto::testing

@@ -11,10 +11,10 @@ namespace ntsd::proto {
 namespace {
 
 void check_identical(std::uint64_t seed, std::size_t n,
-                     std::unique_ptr<crypto::SivEngine> burst_engine) {
-  const auto ring = *testing::example_ring();
+                     std::unique_ptr<crypto::SivEngine> burst_engine, bool aead30 = false) {
+  const auto ring = aead30 ? *testing::aead30_ring() : *testing::example_ring();
   testing::SeededRandom gen(seed);
-  const auto reqs = testing::mixed_requests(gen, n);
+  const auto reqs = testing::mixed_requests(gen, n, aead30);
   ServerState st;
   st.leap = 0;
   st.stratum = 1;
@@ -153,6 +153,17 @@ TEST(Burst, BestEngineIdenticalToScalarSingle) {
     SCOPED_TRACE(seed);
     check_identical(seed, 64, crypto::make_best_engine());
   }
+}
+
+// AEAD 15 and AEAD 30 requests in one burst (the engine routes each op to
+// the AES-SIV or the GCM-SIV engine), cookies under both master keys.
+TEST(Burst, MixedAeadsIdenticalToSingle) {
+  for (std::uint64_t seed = 200; seed < 215; ++seed) {
+    SCOPED_TRACE(seed);
+    check_identical(seed, 64, crypto::make_best_engine(), true);
+    check_identical(seed + 1000, 32, crypto::make_scalar_engine(), true);
+  }
+  check_identical(999, 150, crypto::make_best_engine(), true);  // across chunks
 }
 
 }  // namespace

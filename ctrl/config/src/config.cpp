@@ -163,7 +163,8 @@ std::string check_clock(const std::string& c) {
 std::string check_aeads(const std::vector<std::uint16_t>& a) {
   if (a.empty()) return "must list at least one AEAD";
   for (auto id : a)
-    if (id != 15 && id != 17) return "unsupported AEAD " + std::to_string(id) + " (supported: 15, 17)";
+    if (id != 15 && id != 17 && id != 30)
+      return "unsupported AEAD " + std::to_string(id) + " (supported: 15, 17, 30)";
   return "";
 }
 
@@ -282,13 +283,16 @@ void read_keys(Section& s, KeysConfig& c) {
   s.integer("rotation_interval_s", c.rotation_interval_s, 1, 365LL * 86400);
   s.integer("previous", c.previous, 1, 6);  // crypto::KeyRing::kMaxPrevious
   s.integer("aead", c.aead, 0, 65535);
-  s.check("aead", c.aead == 15 || c.aead == 17 ? "" : "must be 15 or 17");
+  s.check("aead", c.aead == 0 || c.aead == 15 || c.aead == 17 || c.aead == 30
+                      ? ""
+                      : "must be 15, 17 or 30");
   // chrony's file holds exactly current, future and two previous keys.
   s.check("previous", c.format == KeyFormat::kChrony && c.previous != 2
                           ? "must be 2 with format = \"chrony\" (its file holds 4 keys)"
                           : "");
-  s.check("aead", c.format == KeyFormat::kChrony && c.aead != 15
-                      ? "must be 15 with format = \"chrony\""
+  // chrony seals cookies with AES-SIV-CMAC-256 or (>= 4.4) AES-128-GCM-SIV keys.
+  s.check("aead", c.format == KeyFormat::kChrony && c.aead == 17
+                      ? "must be 15 or 30 with format = \"chrony\""
                       : "");
   // Derived keys (docs/keys.md): the secret file itself (mode 0600, >= 32
   // bytes) is checked by the daemons at start and by --check-config.

@@ -254,7 +254,7 @@ bool alpn_is_ntske(SSL* ssl) {
 }
 
 KeResult exchange(KeStream& s, const ClientOptions& opt, Clock::time_point deadline) {
-  auto req = build_request(opt.aeads, opt.deny);
+  auto req = build_request(opt.aeads, opt.deny, opt.compliant_gcm_siv);
   std::string why;
   bool any = false;
   if (!s.send(req, deadline, why, any))
@@ -280,12 +280,26 @@ KeResult exchange(KeStream& s, const ClientOptions& opt, Clock::time_point deadl
   auto id = static_cast<crypto::AeadId>(r.aead);
   std::size_t klen = crypto::aead_key_len(id);
   unsigned char k[2 * crypto::kMaxSivKeyLen];
-  if (klen == 0) return fail(KeError::kMalformed, "server chose AEAD " + std::to_string(r.aead));
-  if (!s.export_key(kNextProtocolNtpv4, r.aead, false, {k, klen}) ||
-      !s.export_key(kNextProtocolNtpv4, r.aead, true, {k + klen, klen}))
+  if (klen == 0 || std::find(opt.aeads.begin(), opt.aeads.end(), r.aead) == opt.aeads.end())
+    return fail(KeError::kMalformed,
+                "server chose AEAD " + std::to_string(r.aead) + ", which we did not offer");
+  r.compliant_gcm_siv = resp.compliant_gcm_siv && r.aead == kAeadGcmSiv;
+  // chrony nts_ke_client.c handle_message: without the server's record 1024
+  // the AEAD-30 keys use exporter id 15; the other set (id 30) is kept for a
+  // server that answers those with an NTS NAK.
+  const std::uint16_t xid = exporter_aead(r.aead, r.compliant_gcm_siv);
+  if (!s.export_key(kNextProtocolNtpv4, xid, false, {k, klen}) ||
+      !s.export_key(kNextProtocolNtpv4, xid, true, {k + klen, klen}))
     return fail(KeError::kTls, "key export failed: " + ssl_error_text());
   r.c2s = *crypto::SivKey::from_bytes({k, klen});
   r.s2c = *crypto::SivKey::from_bytes({k + klen, klen});
+  if (r.aead == kAeadGcmSiv && !r.compliant_gcm_siv) {
+    if (!s.export_key(kNextProtocolNtpv4, r.aead, false, {k, klen}) ||
+        !s.export_key(kNextProtocolNtpv4, r.aead, true, {k + klen, klen}))
+      return fail(KeError::kTls, "key export failed: " + ssl_error_text());
+    r.alt_c2s = *crypto::SivKey::from_bytes({k, klen});
+    r.alt_s2c = *crypto::SivKey::from_bytes({k + klen, klen});
+  }
   OPENSSL_cleanse(k, sizeof k);
   r.cookies = std::move(resp.cookies);
   r.ntp_server = resp.server.empty() ? opt.host : resp.server;

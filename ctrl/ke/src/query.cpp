@@ -13,6 +13,7 @@
 #include <string>
 
 #include "ntsd/ke/client.hpp"
+#include "ntsd/ke/records.hpp"
 #include "ntsd/proto/client.hpp"
 
 namespace ntsd {
@@ -55,7 +56,39 @@ bool parse_aeads(const char* s, std::vector<std::uint16_t>& out) {
   return !out.empty();
 }
 
+// One NTS-protected exchange with `c2s`/`s2c` and `cookie` over a connected
+// UDP socket: the client status (kMalformed if nothing came back).
+proto::ClientStatus exchange(int fd, const crypto::SivKey& c2s, const crypto::SivKey& s2c,
+                             proto::Bytes cookie, int timeout_ms, proto::Response& r) {
+  proto::Client client(crypto::make_scalar_engine());
+  SysRandom rng;
+  proto::PendingRequest pending;
+  std::uint8_t req[proto::kMaxPacketLen], resp[2048];
+  proto::NtsRequestSpec spec;
+  spec.c2s = &c2s;
+  spec.cookie = cookie;
+  spec.t1 = ntp_now();
+  std::size_t len = client.build_nts_request(spec, rng, req, pending);
+  if (len == 0 || ::send(fd, req, len, 0) != static_cast<ssize_t>(len)) {
+    std::printf("NTP: error: could not build or send the request\n");
+    return proto::ClientStatus::kMalformed;
+  }
+  pollfd p{fd, POLLIN, 0};
+  ssize_t n = ::poll(&p, 1, timeout_ms) == 1 ? ::recv(fd, resp, sizeof resp, 0) : -1;
+  proto::NtpTime t4 = ntp_now();
+  if (n <= 0) {
+    std::printf("NTP: error: no response within %d ms\n", timeout_ms);
+    return proto::ClientStatus::kMalformed;
+  }
+  r = client.verify_nts_response({resp, static_cast<std::size_t>(n)}, pending, s2c, t4);
+  return r.status;
+}
+
 // One NTS-protected exchange with the server NTS-KE named. Returns 0 or 3.
+// With AEAD 30 and no record 1024 from the server, the keys are chrony's
+// legacy ones (exporter id 15); a server that derived them with id 30 answers
+// with an NTS NAK, and the exchange is retried once with the id-30 keys and
+// the next cookie, as chrony >= 4.6.1 does (nts_ke_client.c, alt_context).
 int ntp_exchange(const ke::KeResult& ke, int timeout_ms) {
   addrinfo hints{}, *res = nullptr;
   hints.ai_socktype = SOCK_DGRAM;
@@ -72,36 +105,20 @@ int ntp_exchange(const ke::KeResult& ke, int timeout_ms) {
     return 3;
   }
   ::freeaddrinfo(res);
-  proto::Client client(crypto::make_scalar_engine());
-  SysRandom rng;
-  proto::PendingRequest pending;
-  std::uint8_t req[proto::kMaxPacketLen], resp[2048];
-  proto::NtsRequestSpec spec;
-  spec.c2s = &ke.c2s;
-  spec.cookie = ke.cookies.front();
-  spec.t1 = ntp_now();
-  std::size_t len = client.build_nts_request(spec, rng, req, pending);
-  if (len == 0 || ::send(fd, req, len, 0) != static_cast<ssize_t>(len)) {
-    std::printf("NTP: error: could not build or send the request\n");
-    ::close(fd);
-    return 3;
+  proto::Response r;
+  proto::ClientStatus st = exchange(fd, ke.c2s, ke.s2c, ke.cookies.front(), timeout_ms, r);
+  if (st == proto::ClientStatus::kNak && !ke.alt_c2s.empty() && ke.cookies.size() > 1) {
+    std::printf("NTP: NTS NAK with the exporter-id-15 keys; retrying with the id-30 keys\n");
+    st = exchange(fd, ke.alt_c2s, ke.alt_s2c, ke.cookies[1], timeout_ms, r);
   }
-  pollfd p{fd, POLLIN, 0};
-  ssize_t n = ::poll(&p, 1, timeout_ms) == 1 ? ::recv(fd, resp, sizeof resp, 0) : -1;
-  proto::NtpTime t4 = ntp_now();
   ::close(fd);
-  if (n <= 0) {
-    std::printf("NTP: error: no response from %s:%u within %d ms\n", ke.ntp_server.c_str(),
-                ke.ntp_port, timeout_ms);
+  if (st != proto::ClientStatus::kOk) {
+    std::printf("NTP: error: response rejected: %s\n", proto::client_status_name(st));
     return 3;
   }
-  auto r = client.verify_nts_response({resp, static_cast<std::size_t>(n)}, pending, ke.s2c, t4);
-  if (r.status != proto::ClientStatus::kOk) {
-    std::printf("NTP: error: response rejected: %s\n", proto::client_status_name(r.status));
-    return 3;
-  }
-  std::printf("NTP: ok, stratum %u, offset %+.6f s, delay %.6f s, %u new cookie(s)\n", r.stratum,
-              r.offset_s(), r.delay_s(), r.cookie_count);
+  std::printf("NTP: ok, stratum %u, offset %+.6f s, delay %.6f s, %u new cookie(s) of %zu bytes\n",
+              r.stratum, r.offset_s(), r.delay_s(), r.cookie_count,
+              r.cookie_count ? r.cookies[0].size() : std::size_t{0});
   return 0;
 }
 
@@ -142,8 +159,12 @@ int query_main(int argc, char** argv) {
     std::printf("NTS-KE: error (%s): %s\n", ke::ke_error_name(r.error), r.message.c_str());
     return 2;
   }
-  std::printf("NTS-KE: ok, AEAD %u, %zu cookies of %zu bytes, NTP server %s port %u\n", r.aead,
-              r.cookies.size(), r.cookies.front().size(), r.ntp_server.c_str(), r.ntp_port);
+  // For AEAD 30, which exporter context the keys come from (records.hpp).
+  const char* ctx = r.aead != ke::kAeadGcmSiv ? ""
+                    : r.compliant_gcm_siv     ? " (compliant exporter context, record 1024)"
+                                              : " (legacy exporter context: id 15)";
+  std::printf("NTS-KE: ok, AEAD %u%s, %zu cookies of %zu bytes, NTP server %s port %u\n", r.aead,
+              ctx, r.cookies.size(), r.cookies.front().size(), r.ntp_server.c_str(), r.ntp_port);
   if (ke_only) return 0;
   return ntp_exchange(r, opt.timeout_ms);
 }

@@ -121,6 +121,11 @@ RequestVerdict evaluate_request(Bytes received, std::span<const std::uint16_t> s
       case kNtpv4Server:
       case kNtpv4Port:
         break;  // §4.1.7/§4.1.8: a client may suggest; we answer with ours.
+      case kCompliantGcmSivExport:
+        // chrony's process_request: a non-empty body is a bad request.
+        if (!r.body.empty()) return error(ErrorCode::kBadRequest);
+        v.compliant_gcm_siv = true;
+        break;
       default:
         if (server_only(r.type)) return error(ErrorCode::kBadRequest);
         // §4.1: an unrecognised critical record is Error 0; keep reading so a
@@ -147,6 +152,8 @@ std::vector<std::uint8_t> build_response(const ResponseParams& p) {
   std::vector<std::uint8_t> out;
   append_u16_record(out, true, kNextProtocol, {&p.protocol, 1});
   append_u16_record(out, true, kAeadAlgorithm, {&p.aead, 1});
+  if (p.aead == kAeadGcmSiv && p.compliant_gcm_siv)
+    append_record(out, false, kCompliantGcmSivExport, {});
   for (const auto& c : p.cookies) append_record(out, false, kNewCookie, c);
   if (!p.server.empty())
     append_record(out, true, kNtpv4Server,
@@ -176,11 +183,16 @@ std::vector<std::uint8_t> build_error(ErrorCode code) {
 }
 
 std::vector<std::uint8_t> build_request(std::span<const std::uint16_t> aeads,
-                                        std::span<const std::string> denied) {
+                                        std::span<const std::string> denied, bool compliant) {
   std::vector<std::uint8_t> out;
   const std::uint16_t proto = kNextProtocolNtpv4;
   append_u16_record(out, true, kNextProtocol, {&proto, 1});
   append_u16_record(out, true, kAeadAlgorithm, aeads);
+  for (auto a : aeads) {
+    if (a != kAeadGcmSiv || !compliant) continue;
+    append_record(out, false, kCompliantGcmSivExport, {});
+    break;
+  }
   // Pool draft "NTP Server Deny": not critical, so a server without pool
   // support ignores it (ntpd-rs Request::serialize puts it after the AEAD).
   for (const auto& d : denied)
@@ -245,6 +257,11 @@ Response parse_response_records(Bytes received, std::size_t max_bytes) {
         if (resp.port) return bad("two NTPv4 Port records");
         if (r.body.size() != 2) return bad("bad Port record");
         resp.port = be16(r.body.data());
+        break;
+      case kCompliantGcmSivExport:
+        // chrony's process_response refuses a non-empty one.
+        if (!r.body.empty()) return bad("non-empty Compliant AES-128-GCM-SIV Exporter record");
+        resp.compliant_gcm_siv = true;
         break;
       case kKeepAlive:
         resp.keep_alive = true;  // pool draft: a client ignores any body
@@ -358,6 +375,11 @@ PoolRequest parse_pool_request(Bytes received, std::size_t max_bytes) {
         break;
       case kKeepAlive:
         p.keep_alive = true;  // pool draft: the server ignores any body
+        break;
+      case kCompliantGcmSivExport:
+        // As in evaluate_request: chrony's process_request refuses a body.
+        if (!r.body.empty()) return error(ErrorCode::kBadRequest);
+        p.compliant_gcm_siv = true;
         break;
       case kNtpv4Server:
       case kNtpv4Port:

@@ -73,11 +73,15 @@ class TimeSource final : public RequestHandler {
     }
     if (v.kind != RequestVerdict::Kind::kAccept) return r.respond(build_error(v.error));
     const std::size_t klen = crypto::aead_key_len(static_cast<crypto::AeadId>(v.aead));
+    // With AEAD 30 the keys come from exporter id 30 if the client sent
+    // record 1024 (echoed then), else from chrony's id 15 (records.hpp,
+    // exporter_aead; chrony nts_ke_server.c prepare_response).
+    const std::uint16_t xid = exporter_aead(v.aead, v.compliant_gcm_siv);
     unsigned char k[2 * crypto::kMaxSivKeyLen];
-    bool ok = klen != 0 && r.export_key(kNextProtocolNtpv4, v.aead, false, {k, klen}) &&
-              r.export_key(kNextProtocolNtpv4, v.aead, true, {k + klen, klen});
+    bool ok = klen != 0 && r.export_key(kNextProtocolNtpv4, xid, false, {k, klen}) &&
+              r.export_key(kNextProtocolNtpv4, xid, true, {k + klen, klen});
     std::vector<std::uint8_t> out;
-    if (ok) out = cookie_response(v.aead, {k, klen}, {k + klen, klen}, false);
+    if (ok) out = cookie_response(v.aead, {k, klen}, {k + klen, klen}, false, v.compliant_gcm_siv);
     OPENSSL_cleanse(k, sizeof k);
     r.respond(out.empty() ? build_error(ErrorCode::kInternalServerError) : std::move(out));
   }
@@ -107,10 +111,11 @@ class TimeSource final : public RequestHandler {
     r.respond(std::move(out), keep);
   }
 
-  // NTPv4 + AEAD + `cookies_` New Cookie records sealed over (c2s, s2c),
-  // Server/Port as configured; empty on failure.
+  // NTPv4 + AEAD + `cookies_` New Cookie records sealed over (c2s, s2c)
+  // under the current master key (its algorithm sets their size), Server/Port
+  // as configured, record 1024 echoed if `compliant`; empty on failure.
   std::vector<std::uint8_t> cookie_response(std::uint16_t aead, Bytes c2s_bytes, Bytes s2c_bytes,
-                                            bool keep_alive) {
+                                            bool keep_alive, bool compliant = false) {
     const auto id = static_cast<crypto::AeadId>(aead);
     auto c2s = crypto::SivKey::from_bytes(c2s_bytes);
     auto s2c = crypto::SivKey::from_bytes(s2c_bytes);
@@ -123,12 +128,13 @@ class TimeSource final : public RequestHandler {
     std::vector<std::uint8_t> nonces(cookies.size() * crypto::kCookieNonceLen);
     if (RAND_bytes(nonces.data(), static_cast<int>(nonces.size())) != 1) return {};
     for (std::size_t i = 0; i < cookies.size(); ++i) {
-      cookies[i].resize(crypto::cookie_len(id));
+      cookies[i].resize(crypto::cookie_len(id, ring->current().aead()));
       crypto::Bytes nonce(nonces.data() + i * crypto::kCookieNonceLen, crypto::kCookieNonceLen);
       if (!crypto::seal_cookie(engine(), ring->current(), keys, nonce, cookies[i])) return {};
     }
     ResponseParams rp;
     rp.aead = aead;
+    rp.compliant_gcm_siv = compliant;
     rp.cookies = cookies;
     rp.server = server_;
     rp.port = port_;

@@ -247,14 +247,25 @@ std::optional<SecretText> serialize(const KeySet& set, Format format, std::int64
       error = "chrony's key file needs two previous keys";
       return std::nullopt;
     }
+    // chrony's order: two previous keys (oldest first), current, future.
+    const StoredKey* keys[] = {&set.previous[1], &set.previous[0], &set.current, &set.future};
+    // NKS0 (one AEAD for all keys, on line 2) while every key is AES-SIV-CMAC-256:
+    // chrony 4.3 reads only that; chrony >= 4.4 reads it too. Otherwise NKS1,
+    // chrony 4.4's format, with each key's AEAD (GCM-SIV master keys: 30).
+    bool v0 = true;
+    for (const StoredKey* k : keys) v0 = v0 && k->mk.aead() == crypto::AeadId::kSivCmac256;
     char head[64];
     double age = static_cast<double>(now - set.rotated_at);
-    std::snprintf(head, sizeof head, "%u %.1f", static_cast<unsigned>(set.current.mk.key.aead()),
-                  age < 0 ? 0.0 : age);
-    (o += kChronyV0) += "\n";
+    if (v0) {
+      std::snprintf(head, sizeof head, "%u %.1f", 15u, age < 0 ? 0.0 : age);
+    } else {
+      std::snprintf(head, sizeof head, "%.1f", age < 0 ? 0.0 : age);
+    }
+    (o += (v0 ? kChronyV0 : kChronyV1)) += "\n";
     (o += head) += "\n";
-    for (const StoredKey* k : {&set.previous[1], &set.previous[0], &set.current, &set.future}) {
+    for (const StoredKey* k : keys) {
       append_key_line(o, *k);
+      if (!v0) (o += " ") += std::to_string(static_cast<unsigned>(k->mk.aead()));
       o += "\n";
     }
   } else {

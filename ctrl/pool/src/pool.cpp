@@ -43,6 +43,7 @@ struct Pool::Job {
   Clock::time_point start;
   bool deny_ignored = false;
   bool ipv6 = false;
+  bool compliant_gcm_siv = false;  // the user sent record 1024
 };
 
 Pool::Pool(PoolOptions opt, Log log) : opt_(std::move(opt)), log_(std::move(log)) {
@@ -129,6 +130,7 @@ void Pool::handle(ke::KeRequest& r) {
   job->start = Clock::now();
   job->deny_ignored = c.deny_ignored;
   job->ipv6 = u.ipv6;
+  job->compliant_gcm_siv = p.compliant_gcm_siv;
   // Export on this thread: the TLS session belongs to the event loop. One
   // export per distinct (protocol, AEAD) among the candidates, usually one.
   for (const auto& cand : c.order) {
@@ -141,8 +143,11 @@ void Pool::handle(ke::KeRequest& r) {
     k.key_length = cand.key_length;
     k.bytes.resize(2u * cand.key_length);
     std::span<std::uint8_t> all(k.bytes);
-    if (!r.export_key(cand.protocol, cand.aead, false, all.first(cand.key_length)) ||
-        !r.export_key(cand.protocol, cand.aead, true, all.subspan(cand.key_length))) {
+    // AEAD 30 keys come from exporter id 30 only with record 1024, else from
+    // chrony's legacy id 15 (ke::exporter_aead); the answer echoes 1024.
+    const std::uint16_t xid = ke::exporter_aead(cand.aead, p.compliant_gcm_siv);
+    if (!r.export_key(cand.protocol, xid, false, all.first(cand.key_length)) ||
+        !r.export_key(cand.protocol, xid, true, all.subspan(cand.key_length))) {
       count(Outcome::kInternal);
       return r.respond(ke::build_error(ke::ErrorCode::kInternalServerError));
     }
@@ -190,7 +195,7 @@ void Pool::run(Job& job) {
     ke::Bytes c2s(k->bytes.data(), k->key_length), s2c(k->bytes.data() + k->key_length, k->key_length);
     auto ex = b.fixed_key(cand.protocol, cand.aead, c2s, s2c, deadline);
     if (ex.ok) {
-      auto relay = relay_response(ex.response, cand.protocol, cand.aead, b.config().name);
+      auto relay = relay_response(ex.response, cand.protocol, cand.aead, b.config().name, job.compliant_gcm_siv);
       if (relay.ok) {
         b.counters().fixed_key_ok++;
         b.counters().cookies_dropped += relay.cookies_dropped;

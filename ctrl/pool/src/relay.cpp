@@ -3,7 +3,7 @@
 namespace ntsd::pool {
 
 Relay relay_response(const ke::Response& r, std::uint16_t protocol, std::uint16_t aead,
-                     std::string_view backend_name, std::size_t max_bytes) {
+                     std::string_view backend_name, bool compliant_gcm_siv, std::size_t max_bytes) {
   Relay out;
   auto bad = [&](std::string why) {
     out.why = std::move(why);
@@ -16,6 +16,7 @@ Relay relay_response(const ke::Response& r, std::uint16_t protocol, std::uint16_
   ke::ResponseParams p;
   p.protocol = protocol;
   p.aead = aead;
+  p.compliant_gcm_siv = compliant_gcm_siv && aead == ke::kAeadGcmSiv;
   p.server = r.server.empty() ? std::string(backend_name) : r.server;
   // A Port record is relayed as received (build_response omits only 0).
   if (r.port) {

@@ -67,7 +67,7 @@ std::unique_ptr<keys::DerivedKeys> make_derived(const config::KeysConfig& k, std
     error = "[keys] secret_file: " + error;
     return nullptr;
   }
-  keys::DerivedParams p{k.period_s, k.past_periods, k.future_periods, k.aead};
+  keys::DerivedParams p{k.period_s, k.past_periods, k.future_periods, config::master_key_aead(k)};
   if (std::string why = keys::check_params(p); !why.empty()) {
     error = "[keys] " + why;
     return nullptr;

@@ -63,7 +63,13 @@ class NtsRules {
     if (placeholders_ > 0 && (placeholder_mismatch_ || placeholder_len_ != cookie_.size()))
       return Reason::kPlaceholderLength;
     if (!has_auth_) return Reason::kAuthMissing;
-    if (!parse_auth_body(auth_body_, p.auth) || p.auth.ciphertext.size() < crypto::kSivTagLen)
+    // RFC 8915 §5.6: N_REQ is 16 for AES-SIV and 12 for AES-128-GCM-SIV,
+    // whose only nonce length is 12; the AEAD is known once the cookie is
+    // open, so a 12-byte nonce is let through here without padding to 16 and
+    // the server checks reaches_16 for an AES-SIV session (server.cpp).
+    if (!parse_auth_body(auth_body_, p.auth, crypto::kGcmSivNonceLen) ||
+        (p.auth.nonce.size() != crypto::kGcmSivNonceLen && !p.auth.reaches_16) ||
+        p.auth.ciphertext.size() < crypto::kSivTagLen)
       return Reason::kAuthMalformed;
     p.uid_offset = uid_offset_;
     p.uid_len = uid_len_;

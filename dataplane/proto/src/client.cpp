@@ -185,10 +185,11 @@ void Client::build_nts_burst(std::span<const NtsRequestSpec> specs, Random& rng,
       const NtsRequestSpec& s = specs[i];
       const MutBytes out = outs[i];
       lens[i] = 0;
-      const std::size_t len = nts_request_len(s.cookie.size(), s.placeholders);
-      if (s.c2s == nullptr || s.c2s->empty() || s.cookie.empty() || len > out.size() ||
-          len > kMaxPacketLen)
-        continue;
+      if (s.c2s == nullptr || s.c2s->empty()) continue;
+      const crypto::AeadId aead = s.c2s->aead();
+      const std::size_t nonce_len = crypto::aead_nonce_len(aead);
+      const std::size_t len = nts_request_len(s.cookie.size(), s.placeholders, aead);
+      if (s.cookie.empty() || len > out.size() || len > kMaxPacketLen) continue;
       PendingRequest& pr = pending[i];
       pr.t1 = s.t1;
       pr.nts = true;
@@ -209,13 +210,13 @@ void Client::build_nts_burst(std::span<const NtsRequestSpec> specs, Random& rng,
       }
       std::uint8_t* a = out.data() + pos;
       detail::put16(a, kEfAuthenticator);
-      detail::put16(a + 2, static_cast<std::uint16_t>(auth_ef_len(kNonceLen, crypto::kSivTagLen)));
-      detail::put16(a + 4, static_cast<std::uint16_t>(kNonceLen));
+      detail::put16(a + 2, static_cast<std::uint16_t>(auth_ef_len(nonce_len, crypto::kSivTagLen)));
+      detail::put16(a + 4, static_cast<std::uint16_t>(nonce_len));
       detail::put16(a + 6, static_cast<std::uint16_t>(crypto::kSivTagLen));
-      rng.fill(out.subspan(pos + 8, kNonceLen));
+      rng.fill(out.subspan(pos + 8, nonce_len));
       const Bytes all(out.data(), out.size());
-      crypto::set_aead_op(sc.ops[nops], *s.c2s, all.first(pos), all.subspan(pos + 8, kNonceLen),
-                          Bytes{}, out.subspan(pos + 8 + kNonceLen, crypto::kSivTagLen));
+      crypto::set_aead_op(sc.ops[nops], *s.c2s, all.first(pos), all.subspan(pos + 8, nonce_len),
+                          Bytes{}, out.subspan(pos + 8 + nonce_len, crypto::kSivTagLen));
       sc.owner[nops++] = static_cast<std::uint16_t>(i);
       lens[i] = len;
     }
@@ -267,7 +268,9 @@ void Client::verify_nts_burst(std::span<const VerifyJob> jobs,
         r.status = ClientStatus::kAuthMissing;
         continue;
       }
-      if (!parse_auth_body(auth->body, ab) || ab.ciphertext.size() < crypto::kSivTagLen ||
+      // RFC 8915 §5.6: N_REQ = min(16, N_MAX): 12 for GCM-SIV, 16 for AES-SIV.
+      const std::size_t n_req = crypto::aead_nonce_len(job.s2c->aead());
+      if (!parse_auth_body(auth->body, ab, n_req) || ab.ciphertext.size() < crypto::kSivTagLen ||
           ab.ciphertext.size() - crypto::kSivTagLen > kMaxPacketLen) {
         r.status = ClientStatus::kMalformed;
         continue;

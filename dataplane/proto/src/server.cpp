@@ -314,6 +314,12 @@ void Chunk::verify() noexcept {
   for (std::size_t i = 0; i < reqs_.size(); ++i) {
     Slot& s = sc_.slots[i];
     if (!is_nts_pending(s.reason)) continue;
+    // A 12-byte nonce without padding to 16 is N_REQ of GCM-SIV only
+    // (RFC 8915 §5.6; classify let it through before the AEAD was known).
+    if (!s.p.auth.reaches_16 && !crypto::aead_is_gcm_siv(s.keys.c2s.aead())) {
+      s.reason = Reason::kAuthMalformed;
+      continue;
+    }
     // Fits: the ciphertext is inside a request of at most kMaxPacketLen bytes.
     const std::size_t plain = s.p.auth.ciphertext.size() - crypto::kSivTagLen;
     crypto::set_aead_op(sc_.ops[nops_], s.keys.c2s, reqs_[i].bytes.first(s.p.auth_offset),
@@ -344,14 +350,19 @@ void copy_forward(std::uint8_t* dst, const std::uint8_t* src, std::size_t n) noe
 }
 
 // Response length for a slot's verdict (RFC 8915 §5.7 for the NTS ones).
-std::uint16_t response_len(Slot& s, Verdict v) noexcept {
+// New cookies are sealed under the current master key, whose algorithm sets
+// their nonce length (crypto/cookie.hpp); the response nonce is the
+// session AEAD's (16 bytes for AES-SIV, 12 for GCM-SIV).
+std::uint16_t response_len(Slot& s, Verdict v, const crypto::KeyRing* ring) noexcept {
   if (s.reason == Reason::kOkPlain) return kHeaderLen;
   // A NAK is the header and the Unique Identifier echoed, nothing else.
   if (v == Verdict::kNak) return static_cast<std::uint16_t>(kHeaderLen + s.p.uid_len);
-  s.cookie_len = static_cast<std::uint16_t>(crypto::cookie_len(s.keys.c2s.aead()));
+  const crypto::AeadId aead = s.keys.c2s.aead();
+  s.cookie_len = static_cast<std::uint16_t>(crypto::cookie_len(aead, ring->current().aead()));
   s.plain_len = static_cast<std::uint16_t>(pad4(kEfHeaderLen + s.cookie_len) * s.p.new_cookies);
-  return static_cast<std::uint16_t>(kHeaderLen + s.p.uid_len +
-                                    auth_ef_len(kNonceLen, crypto::kSivTagLen + s.plain_len));
+  return static_cast<std::uint16_t>(
+      kHeaderLen + s.p.uid_len +
+      auth_ef_len(crypto::aead_nonce_len(aead), crypto::kSivTagLen + s.plain_len));
 }
 
 void Chunk::prepare_seals(Random& rng) noexcept {
@@ -363,7 +374,7 @@ void Chunk::prepare_seals(Random& rng) noexcept {
     const Request& r = reqs_[i];
     const Verdict v = reason_verdict(s.reason);
     if (v == Verdict::kDrop) continue;
-    s.resp_len = response_len(s, v);
+    s.resp_len = response_len(s, v, ring_);
     // Anti-amplification (RFC 8915 §5.7, RFC 7822 §7): never answer with more bytes.
     if (s.resp_len > r.bytes.size()) {
       s.reason = Reason::kResponseTooLarge;
@@ -482,23 +493,28 @@ void Chunk::write_interleaved(Slot& s, const Request& r, const detail::HeaderTem
   }
 }
 
-// The Authenticator and Encrypted EF (RFC 8915 §5.6) with a 16-byte nonce,
-// and its seal op: AD = the response before it, then the nonce.
+// The Authenticator and Encrypted EF (RFC 8915 §5.6) with the session
+// AEAD's nonce (16 bytes, or 12 for GCM-SIV, whose N_REQ is 12: no additional
+// padding either way), and its seal op: AD = the response before it, then
+// the nonce.
 void Chunk::write_nts(Slot& s, const Request& r) noexcept {
   const std::size_t auth_off = kHeaderLen + s.p.uid_len;
   const std::size_t ct_len = crypto::kSivTagLen + s.plain_len;
+  const std::size_t nonce_len = crypto::aead_nonce_len(s.keys.s2c.aead());
   std::uint8_t* p = r.out.data() + auth_off;
   detail::put16(p, kEfAuthenticator);
   detail::put16(p + 2, static_cast<std::uint16_t>(s.resp_len - auth_off));
-  detail::put16(p + 4, static_cast<std::uint16_t>(kNonceLen));
+  detail::put16(p + 4, static_cast<std::uint16_t>(nonce_len));
   detail::put16(p + 6, static_cast<std::uint16_t>(ct_len));
-  // The response nonce follows the slot's cookie nonces in the burst's random bytes.
+  // The response nonce follows the slot's cookie nonces in the burst's random
+  // bytes (16 drawn; GCM-SIV uses the first 12, and the 4 bytes more copied
+  // here are overwritten by the ciphertext the seal phase writes after them).
   std::memcpy(p + 8, sc_.random.data() + s.random_off + s.p.new_cookies * crypto::kCookieNonceLen,
               kNonceLen);
   const Bytes out_all(r.out.data(), r.out.size());
   crypto::set_aead_op(sc_.ops[nops_], s.keys.s2c, out_all.first(auth_off),
-                      out_all.subspan(auth_off + 8, kNonceLen), Bytes(s.resp_plain, s.plain_len),
-                      r.out.subspan(auth_off + 8 + kNonceLen, ct_len));
+                      out_all.subspan(auth_off + 8, nonce_len), Bytes(s.resp_plain, s.plain_len),
+                      r.out.subspan(auth_off + 8 + nonce_len, ct_len));
 }
 
 void Chunk::seal_responses() noexcept {

@@ -83,7 +83,7 @@ std::size_t write_ef(std::uint16_t type, Bytes body, MutBytes out, std::size_t m
   return len;
 }
 
-bool parse_auth_body(Bytes body, AuthBody& out) noexcept {
+bool parse_auth_body(Bytes body, AuthBody& out, std::size_t n_req) noexcept {
   Reader r(body);
   const std::size_t nonce_len = r.u16();
   const std::size_t ct_len = r.u16();
@@ -93,9 +93,10 @@ bool parse_auth_body(Bytes body, AuthBody& out) noexcept {
   out.ciphertext = r.bytes(ct_len);
   r.bytes(pad4(ct_len) - ct_len);
   if (!r.ok()) return false;
-  // RFC 8915 §5.6: a nonce shorter than N_REQ = 16 needs at least 16 − N_LEN
+  // RFC 8915 §5.6: a nonce shorter than N_REQ needs at least N_REQ − N_LEN
   // bytes of additional padding.
-  if (nonce_len < kNonceLen && r.left() < kNonceLen - nonce_len) return false;
+  if (nonce_len < n_req && r.left() < n_req - nonce_len) return false;
+  out.reaches_16 = nonce_len >= kNonceLen || r.left() >= kNonceLen - nonce_len;
   return true;
 }
 

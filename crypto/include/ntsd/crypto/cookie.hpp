@@ -5,12 +5,18 @@
 //   +-------------------------------------------------------------------+
 //   |                       key id (4, big endian)                      |
 //   +-------------------------------------------------------------------+
-//   |                          nonce (16)                               |
+//   |       nonce (16 under an AES-SIV master key, 12 under GCM-SIV)    |
 //   +-------------------------------------------------------------------+
-//   |  AES-SIV(master key, AD = [nonce]) of C2S || S2C : 16 + 2*keylen  |
+//   |  AEAD(master key, AD = ["", nonce]) of C2S || S2C : 16 + 2*keylen |
 //   +-------------------------------------------------------------------+
 //
-// 100 bytes for AEAD 15. The AEAD of C2S/S2C is implied by their length.
+// The master key's algorithm (its key length: 32 bytes AES-SIV-CMAC-256,
+// 16 bytes AES-128-GCM-SIV, as chrony's ntskeys names them) decides the nonce
+// length and the AEAD; the session's AEAD is implied by the plaintext length
+// (64 bytes of keys for AEAD 15, 32 for AEAD 30), as chrony does. Cookie
+// sizes: 100 (AEAD 15 under AES-SIV), 68 (30 under AES-SIV), 96 (15 under
+// GCM-SIV), 64 (30 under GCM-SIV). Under AES-SIV the 16 bytes are SIV ||
+// ciphertext, under GCM-SIV ciphertext || tag (the engines' convention).
 //
 // Burst use: prepare_* for every cookie of a burst, all the SivOps through one
 // engine call, then finish_open. The protocol core uses the in-place forms
@@ -29,14 +35,27 @@
 namespace ntsd::crypto {
 
 inline constexpr std::size_t kCookieKeyIdLen = 4;
+// The longest cookie nonce (an AES-SIV master key's); callers draw this many
+// random bytes per cookie whatever the master key, and a GCM-SIV master key
+// uses the first 12.
 inline constexpr std::size_t kCookieNonceLen = 16;
+// Key id and nonce under an AES-SIV master key.
 inline constexpr std::size_t kCookieHeaderLen = kCookieKeyIdLen + kCookieNonceLen;
 inline constexpr std::size_t kMaxCookiePlainLen = 2 * kMaxSivKeyLen;
 inline constexpr std::size_t kMaxCookieLen = kCookieHeaderLen + kSivTagLen + kMaxCookiePlainLen;
+// The shortest cookie any master key makes, tag and nonce with no plaintext.
+inline constexpr std::size_t kMinCookieLen = kCookieKeyIdLen + kGcmSivNonceLen + kSivTagLen;
 
-// Cookie length for C2S/S2C keys of this AEAD (100 for id 15, 164 for id 17).
-constexpr std::size_t cookie_len(AeadId aead) noexcept {
-  return kCookieHeaderLen + kSivTagLen + 2 * aead_key_len(aead);
+// The nonce a master key seals cookies with: 16 bytes for AES-SIV, 12 for
+// AES-128-GCM-SIV (chrony: MIN(max nonce length, 16)).
+constexpr std::size_t cookie_nonce_len(AeadId master) noexcept {
+  return aead_nonce_len(master);
+}
+
+// Cookie length for C2S/S2C keys of AEAD `session` under a master key of
+// AEAD `master` (100 for 15 under 15, 164 for 17 under 15, 64 for 30 under 30).
+constexpr std::size_t cookie_len(AeadId session, AeadId master = AeadId::kSivCmac256) noexcept {
+  return kCookieKeyIdLen + cookie_nonce_len(master) + kSivTagLen + 2 * aead_key_len(session);
 }
 
 // The session keys a cookie carries (RFC 8915 §6).
@@ -86,24 +105,27 @@ inline void set_cookie_ad(SivOp& op, Bytes nonce, CookieAd shape) noexcept {
 
 // Sets `op` to open `cookie` into `plain` (kMaxCookiePlainLen bytes) with the
 // master key its key id names. `op` is written only on kOk; op.out.size() is
-// then the length of C2S || S2C.
+// then the length of C2S || S2C. The nonce length, hence where the sealed
+// part starts, is the master key's: the key is looked up first.
 inline CookieStatus set_open_op(const KeyRing& ring, Bytes cookie, std::uint8_t* plain,
                                 SivOp& op) noexcept {
-  if (cookie.size() < kCookieHeaderLen + kSivTagLen) return CookieStatus::kMalformed;
-  // The plaintext is C2S || S2C, two keys of one AEAD: its length names the AEAD.
-  const std::size_t plain_len = cookie.size() - kCookieHeaderLen - kSivTagLen;
-  if (plain_len % 2 != 0 || !aead_for_key_len(plain_len / 2)) return CookieStatus::kMalformed;
+  if (cookie.size() < kMinCookieLen) return CookieStatus::kMalformed;
   const MasterKey* mk = ring.find(detail::load_be32(cookie.data()));
   if (mk == nullptr) return CookieStatus::kUnknownKeyId;
+  const std::size_t head = kCookieKeyIdLen + cookie_nonce_len(mk->key.aead());
+  if (cookie.size() < head + kSivTagLen) return CookieStatus::kMalformed;
+  // The plaintext is C2S || S2C, two keys of one AEAD: its length names the AEAD.
+  const std::size_t plain_len = cookie.size() - head - kSivTagLen;
+  if (plain_len % 2 != 0 || !aead_for_key_len(plain_len / 2)) return CookieStatus::kMalformed;
   op.key = &mk->key;
-  detail::set_cookie_ad(op, cookie.subspan(kCookieKeyIdLen, kCookieNonceLen), mk->ad);
-  op.in = cookie.subspan(kCookieHeaderLen);
+  detail::set_cookie_ad(op, cookie.subspan(kCookieKeyIdLen, head - kCookieKeyIdLen), mk->ad);
+  op.in = cookie.subspan(head);
   op.out = MutBytes(plain, plain_len);
   return CookieStatus::kOk;
 }
 
 // The session keys out of an opened plaintext C2S || S2C. False (keys
-// untouched) unless its halves have a SIV key length.
+// untouched) unless its halves have a key length of an AEAD (16/32/48/64).
 inline bool keys_from_plain(Bytes plain, CookieKeys& keys) noexcept {
   const std::size_t half = plain.size() / 2;
   if (plain.size() % 2 != 0 || !aead_for_key_len(half)) return false;
@@ -115,26 +137,28 @@ inline bool keys_from_plain(Bytes plain, CookieKeys& keys) noexcept {
 }
 
 // Sets `op` to seal `plain` (C2S || S2C, e.g. as a cookie opened to) under
-// master key `mk` into `out`, which must be kCookieHeaderLen + kSivTagLen +
-// |plain| bytes; writes the key id and `nonce` (16 fresh random bytes) into
-// `out` first. False (op untouched) on an empty master key or a bad size.
-// `plain` must stay intact until the engine has run the op.
+// master key `mk` into `out`, which must be kCookieKeyIdLen +
+// cookie_nonce_len(mk) + kSivTagLen + |plain| bytes; writes the key id and the
+// first cookie_nonce_len(mk) bytes of `nonce` (kCookieNonceLen fresh random
+// bytes) into `out` first. False (op untouched) on an empty master key or a
+// bad size. `plain` must stay intact until the engine has run the op.
 inline bool set_seal_op(const MasterKey& mk, Bytes plain, Bytes nonce, MutBytes out,
                         SivOp& op) noexcept {
+  const std::size_t nlen = cookie_nonce_len(mk.key.aead());
   if (mk.key.empty() || plain.empty() || nonce.size() != kCookieNonceLen ||
-      out.size() != kCookieHeaderLen + kSivTagLen + plain.size())
+      out.size() != kCookieKeyIdLen + nlen + kSivTagLen + plain.size())
     return false;
   std::uint8_t* o = out.data();
   o[0] = static_cast<std::uint8_t>(mk.id >> 24);
   o[1] = static_cast<std::uint8_t>(mk.id >> 16);
   o[2] = static_cast<std::uint8_t>(mk.id >> 8);
   o[3] = static_cast<std::uint8_t>(mk.id);
-  std::memcpy(o + kCookieKeyIdLen, nonce.data(), kCookieNonceLen);
+  std::memcpy(o + kCookieKeyIdLen, nonce.data(), nlen);
   op.key = &mk.key;
   // The AD is the nonce copy inside the cookie, which lives as long as `out`.
-  detail::set_cookie_ad(op, Bytes(o + kCookieKeyIdLen, kCookieNonceLen), mk.ad);
+  detail::set_cookie_ad(op, Bytes(o + kCookieKeyIdLen, nlen), mk.ad);
   op.in = plain;
-  op.out = out.subspan(kCookieHeaderLen);
+  op.out = out.subspan(kCookieKeyIdLen + nlen);
   return true;
 }
 
@@ -146,7 +170,8 @@ CookieStatus prepare_open(const KeyRing& ring, Bytes cookie, CookieWork& work) n
 CookieStatus finish_open(SivStatus st, CookieWork& work, CookieKeys& keys) noexcept;
 
 // Sets up work.op to seal keys under master key `mk` into `out`, which must be
-// cookie_len(keys.c2s.aead()) bytes. `nonce` is 16 fresh random bytes.
+// cookie_len(keys.c2s.aead(), mk.key.aead()) bytes. `nonce` is
+// kCookieNonceLen fresh random bytes (a GCM-SIV master key uses 12).
 bool prepare_seal(const MasterKey& mk, const CookieKeys& keys, Bytes nonce, MutBytes out,
                   CookieWork& work) noexcept;
 

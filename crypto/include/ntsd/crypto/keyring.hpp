@@ -22,6 +22,7 @@ namespace ntsd::crypto {
 enum class CookieAd : std::uint8_t {
   // ["", nonce]: chrony 4.3. Its NKS_GenerateCookie passes an empty assoc to
   // nettle's siv_cmac, whose S2V MACs the AD string even when it is empty.
+  // Under a GCM-SIV master key both shapes are AAD = "" (one AAD string).
   // Verified against a real chrony in tests/e2e/ke_client_peers.sh and
   // interop_mixed_keys.sh. The default, so that keys shared with chrony work.
   kEmptyThenNonce,
@@ -29,10 +30,15 @@ enum class CookieAd : std::uint8_t {
   kNonceOnly,
 };
 
+// A cookie master key carries its algorithm, as chrony's ntskeys file does
+// (its third column): the key's AEAD, implied by its length (16 bytes =
+// AES-128-GCM-SIV, id 30; 32 = AES-SIV-CMAC-256, id 15; 64 = id 17). It
+// seals cookies with that AEAD and its nonce length (cookie.hpp).
 struct MasterKey {
   std::uint32_t id = 0;
-  SivKey key;  // AEAD implied by length: 32 bytes = id 15, 64 bytes = id 17
+  SivKey key;
   CookieAd ad = CookieAd::kEmptyThenNonce;
+  AeadId aead() const noexcept { return key.aead(); }
 };
 
 class KeyRing {

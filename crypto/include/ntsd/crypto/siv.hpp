@@ -16,6 +16,14 @@
 //    make_best_engine() picks on CPUs with VAES and AVX-512 (docs/crypto.md).
 // All must agree bit for bit; tests/crypto_mb cross-checks the burst engines
 // against the scalar one.
+//
+// AES-128-GCM-SIV (RFC 8452, NTS AEAD 30) runs behind the same interface: a
+// 16-byte SivKey is a GCM-SIV key, and every engine gives the same result for
+// its ops. The scalar engine does it itself (gcm_siv_ref.hpp, its own
+// POLYVAL on OpenSSL's AES-ECB); the AES-SIV burst engines hand such ops to
+// their fallback; make_gcm_siv_engine() returns the burst GCM-SIV engines
+// (mb_gcm_siv.hpp), and make_best_engine() routes each op to the burst engine
+// of its AEAD, so the protocol core never asks which AEAD a packet uses.
 #pragma once
 
 #include <array>
@@ -36,6 +44,7 @@ enum class AeadId : std::uint16_t {
   kSivCmac256 = 15,  // 32-byte key: K1 (CMAC-AES-128) || K2 (CTR-AES-128)
   kSivCmac384 = 16,  // 48-byte key: AES-192 halves
   kSivCmac512 = 17,  // 64-byte key: AES-256 halves
+  kAesGcmSiv128 = 30,  // 16-byte key: AES-128-GCM-SIV (RFC 8452), 12-byte nonce
 };
 
 inline constexpr std::size_t kSivTagLen = 16;  // the SIV, prepended to the ciphertext
@@ -56,17 +65,35 @@ constexpr std::size_t aead_key_len(AeadId id) noexcept {
       return 48;
     case AeadId::kSivCmac512:
       return 64;
+    case AeadId::kAesGcmSiv128:
+      return 16;
   }
   return 0;
 }
 
-// The AEAD implied by a key length (32/48/64), as chrony does for cookie keys.
-// RFC 5297 §6.1-6.3: a SIV key is two AES keys of equal size. Inline: the
+constexpr bool aead_is_gcm_siv(AeadId id) noexcept {
+  return id == AeadId::kAesGcmSiv128;
+}
+
+// RFC 8452 §4: AES-GCM-SIV takes exactly 12 nonce bytes.
+inline constexpr std::size_t kGcmSivNonceLen = 12;
+// The nonce ntsd sends with an AEAD (NTS authenticators, cookies): 12 bytes
+// for GCM-SIV (its only length), 16 for AES-SIV (RFC 8915 §5.6's N_REQ; any
+// length works, and chrony sends and expects 16).
+constexpr std::size_t aead_nonce_len(AeadId id) noexcept {
+  return aead_is_gcm_siv(id) ? kGcmSivNonceLen : 16;
+}
+
+// The AEAD implied by a key length (16/32/48/64), as chrony does for cookie
+// keys. RFC 5297 §6.1-6.3: a SIV key is two AES keys of equal size, so it is
+// never 16 bytes, which leaves 16 to AES-128-GCM-SIV (RFC 8452). Inline: the
 // cookie path asks per packet, and an out-of-line std::optional return went
 // through the stack as two narrow stores and one wide load (a store-forwarding
 // stall that cost more than the switch).
 constexpr std::optional<AeadId> aead_for_key_len(std::size_t len) noexcept {
   switch (len) {
+    case 16:
+      return AeadId::kAesGcmSiv128;
     case 32:
       return AeadId::kSivCmac256;
     case 48:
@@ -78,7 +105,7 @@ constexpr std::optional<AeadId> aead_for_key_len(std::size_t len) noexcept {
   }
 }
 
-// Whether ntsd negotiates this id in NTS-KE (15 and 17).
+// Whether ntsd negotiates this id in NTS-KE (15, 17 and 30).
 bool aead_supported(std::uint16_t id) noexcept;
 
 // Zeroes key material so that the compiler cannot drop the stores as dead:
@@ -91,17 +118,18 @@ inline void secure_wipe(void* p, std::size_t n) noexcept {
   __asm__ __volatile__("" : : "r"(p) : "memory");
 }
 
-// An AES-SIV key. Owns its bytes and wipes them (secure_wipe) when it dies
-// or is overwritten, so key material never lingers in freed memory.
+// An AES-SIV key, or an AES-128-GCM-SIV key (16 bytes; aead() says which).
+// Owns its bytes and wipes them (secure_wipe) when it dies or is overwritten,
+// so key material never lingers in freed memory.
 class SivKey {
  public:
   SivKey() noexcept = default;
-  // Fails unless key.size() is 32, 48 or 64.
+  // Fails unless key.size() is 16, 32, 48 or 64.
   static std::optional<SivKey> from_bytes(Bytes key) noexcept;
   // Replaces this key with `key` in place, as `*this = *from_bytes(key)`
   // would, but without the temporaries (and their wipes) on the per-packet
   // cookie path. Returns false, leaving this key unchanged, unless
-  // key.size() is 32, 48 or 64.
+  // key.size() is 16, 32, 48 or 64.
   bool assign(Bytes key) noexcept;
   SivKey(const SivKey& other) noexcept;
   SivKey& operator=(const SivKey& other) noexcept;
@@ -112,6 +140,7 @@ class SivKey {
   bool empty() const noexcept { return len_ == 0; }
   Bytes bytes() const noexcept { return {bytes_.data(), len_}; }
   // RFC 5297 §2.2: K1 is the left half (S2V/CMAC), K2 the right half (CTR).
+  // Meaningless for a GCM-SIV key, whose 16 bytes are one AES-128 key.
   Bytes mac_key() const noexcept { return {bytes_.data(), half()}; }
   Bytes ctr_key() const noexcept { return {bytes_.data() + half(), half()}; }
   // Wipes the key now (secure_wipe) and leaves it empty. The destructor
@@ -167,6 +196,14 @@ enum class SivStatus : std::uint8_t {
 // Messages longer than kMaxSivMessage give kBadLength.
 // Ops in one burst may share a key object; an engine may reuse per-key
 // precomputation for ops whose `key` pointers are equal.
+//
+// With a GCM-SIV key (AEAD 30, RFC 8452 §4) the tag comes last, as the RFC
+// outputs it, and the AD list is the RFC 5116 pair [AAD, nonce] (or [nonce]:
+// empty AAD); the nonce must be kGcmSivNonceLen bytes (else kBadInput):
+//   seal: in = plaintext,              out = ciphertext || tag (16)
+//   open: in = ciphertext || tag (16), out = plaintext
+// The sizes are the same as AES-SIV's, so a caller that only moves bytes
+// around (the NTS core) does not care which AEAD it holds.
 struct SivOp {
   const SivKey* key = nullptr;
   std::array<Bytes, kMaxAdComponents> ad{};
@@ -240,6 +277,18 @@ inline SivStatus validate_open_op(const SivOp& op) noexcept {
   return SivStatus::kOk;
 }
 
+// The checks above plus GCM-SIV's own (RFC 8452 §4: one AAD string and a
+// 12-byte nonce): kBadInput unless the key is a GCM-SIV key and the AD list is
+// [nonce] or [AAD, nonce]. Every GCM-SIV engine calls it first.
+inline SivStatus validate_gcm_siv_op(const SivOp& op, bool sealing) noexcept {
+  const SivStatus st = sealing ? validate_seal_op(op) : validate_open_op(op);
+  if (st != SivStatus::kOk) return st;
+  if (!aead_is_gcm_siv(op.key->aead()) || op.ad_count < 1 || op.ad_count > 2 ||
+      op.ad[op.ad_count - 1].size() != kGcmSivNonceLen)
+    return SivStatus::kBadInput;
+  return SivStatus::kOk;
+}
+
 class SivEngine {
  public:
   virtual ~SivEngine() = default;
@@ -259,8 +308,14 @@ class SivEngine {
 std::unique_ptr<SivEngine> make_scalar_engine();
 // The IPsec-MB multi-buffer engine, or null if the CPU lacks what IPsec-MB needs.
 std::unique_ptr<SivEngine> make_mb_engine();
-// The fastest engine available on this machine.
+// The fastest engine available on this machine for every AEAD: AES-SIV ops
+// go to the best AES-SIV burst engine, GCM-SIV ops to the best GCM-SIV one.
 std::unique_ptr<SivEngine> make_best_engine();
+// The best burst AES-128-GCM-SIV engine ("gcmsiv-vaes-x16" with VAES and
+// VPCLMULQDQ on AVX-512, else "gcmsiv-aesni-x8" with AES-NI and PCLMULQDQ),
+// or null without either. Ops it does not take (AES-SIV keys, oversized or
+// malformed ops) go to the scalar engine.
+std::unique_ptr<SivEngine> make_gcm_siv_engine();
 // The hand-interleaved AES-NI burst engine, or null without AES-NI and AVX.
 std::unique_ptr<SivEngine> make_aesni_engine();
 

@@ -91,7 +91,7 @@ struct KeConfig {
   int max_request_bytes = 1024;
   std::string ntp_server;  // "" = send no NTPv4 Server record
   int ntp_port = 123;      // a Port record is sent only if != 123
-  std::vector<std::uint16_t> aeads = {15, 17};
+  std::vector<std::uint16_t> aeads = {30, 15, 17};
   int cookies = 8;
   // NTS pool time source (docs/pool.md): tokens of the pools that may send
   // Support and Fixed Key requests ("" = none), and the connections they may
@@ -133,7 +133,8 @@ struct KeysConfig {
   KeyFormat format = KeyFormat::kNtsd;
   std::int64_t rotation_interval_s = 14400;
   int previous = 6;
-  std::uint16_t aead = 15;
+  // AEAD of the master keys; 0 = the default of the format (master_key_aead).
+  std::uint16_t aead = 0;
   // mode = "derived" (docs/keys.md "Derived keys"); file, format,
   // rotation_interval_s and previous are then unused.
   KeyMode mode = KeyMode::kFile;
@@ -142,6 +143,16 @@ struct KeysConfig {
   int past_periods = 2;            // a cookie opens >= past_periods * period_s
   int future_periods = 1;          // tolerated clock skew between hosts
 };
+
+// The master-key AEAD `keys` asks for: its `aead`, or by default the one that
+// makes the smallest cookies every server sharing the keys can open
+// (docs/keys.md): 30 (AES-128-GCM-SIV) for ntsd's own format, 15
+// (AES-SIV-CMAC-256) for chrony's, which chrony 4.3 shares and which only
+// opens AES-SIV cookies.
+inline std::uint16_t master_key_aead(const KeysConfig& keys) {
+  if (keys.aead != 0) return keys.aead;
+  return keys.format == KeyFormat::kChrony ? 15 : 30;
+}
 
 struct DataplaneConfig {
   Backend backend = Backend::kDpdk;

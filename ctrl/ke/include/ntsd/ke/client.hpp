@@ -27,7 +27,11 @@ struct ClientOptions {
   std::string ca_file;        // "" = system trust store
   std::string socks5;         // "host:port" of a SOCKS5 proxy, "" = direct
   int timeout_ms = 5000;      // whole exchange, connect to last byte
-  std::vector<std::uint16_t> aeads = {15, 17};  // our preference order
+  // Our preference order. With 30 in it the request carries record 1024
+  // unless `compliant_gcm_siv` is false (a chrony 4.4-4.5 client: AEAD-30
+  // keys from the legacy exporter context, id 15).
+  std::vector<std::uint16_t> aeads = {15, 17};
+  bool compliant_gcm_siv = true;
   // NTS pool (docs/pool.md): names of NTP servers we do not want, sent as
   // NTP Server Deny records (ntsgen query --deny NAME).
   std::vector<std::string> deny;
@@ -58,7 +62,15 @@ struct KeResult {
   std::string message;        // human-readable detail
   std::uint16_t error_code = 0;  // with kErrorRecord
   std::uint16_t aead = 0;
+  // The keys, exported with the id records.hpp's exporter_aead() gives.
   crypto::SivKey c2s, s2c;
+  // AEAD 30 only: whether the server echoed record 1024 (c2s/s2c then come
+  // from id 30). If it did not, alt_c2s/alt_s2c are the keys with id 30,
+  // for a server that uses the compliant context without negotiating it: it
+  // answers the first request with an NTS NAK, and a client switches to the
+  // other set (chrony >= 4.6.1 does the same).
+  bool compliant_gcm_siv = false;
+  crypto::SivKey alt_c2s, alt_s2c;
   std::vector<std::vector<std::uint8_t>> cookies;
   std::string ntp_server;     // from the response, else the KE host
   std::uint16_t ntp_port = 123;

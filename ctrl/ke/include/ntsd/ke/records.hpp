@@ -40,6 +40,9 @@ enum RecordType : std::uint16_t {
   kNewCookie = 5,
   kNtpv4Server = 6,
   kNtpv4Port = 7,
+  // "Compliant AES-128-GCM-SIV Exporter Context" (IANA, defined by chrony):
+  // empty, non-critical. See exporter_aead().
+  kCompliantGcmSivExport = 1024,
   // NTS pool (draft-ietf-ntp-nts-keyexchange-pool-00, whose text still has
   // placeholders 0x4000-0x4006): the code points ntpd-rs 1.9 and
   // pendulum-project/nts-pool use ("early allocation"). docs/pool.md.
@@ -84,6 +87,18 @@ bool append_u16_record(std::vector<std::uint8_t>& out, bool critical, std::uint1
 // The 5-byte exporter context of RFC 8915 §5.1: protocol id, AEAD id, 0 (C2S) or 1 (S2C).
 std::array<std::uint8_t, 5> exporter_context(std::uint16_t aead, bool s2c) noexcept;
 
+inline constexpr std::uint16_t kAeadGcmSiv = 30;  // AEAD_AES_128_GCM_SIV
+inline constexpr std::uint16_t kAeadSivCmac256 = 15;
+
+// The AEAD id that goes into the exporter context for the negotiated `aead`
+// (chrony nts_ke_server.c prepare_response, nts_ke_client.c handle_message):
+// with AES-128-GCM-SIV both sides put 15 there, for compatibility with
+// chrony 4.4-4.5, unless the client sent the Compliant AES-128-GCM-SIV
+// Exporter Context record (1024) and the server echoed it; then 30.
+constexpr std::uint16_t exporter_aead(std::uint16_t aead, bool compliant) noexcept {
+  return aead == kAeadGcmSiv && !compliant ? kAeadSivCmac256 : aead;
+}
+
 // Where one message ends: kComplete once an End of Message record arrived
 // (bytes after it are part of what the parser sees), kTooLong when
 // `max_bytes` is exceeded or reached without one (RFC 8915 §4 lets a peer
@@ -103,6 +118,8 @@ struct RequestVerdict {
   Kind kind = Kind::kNeedMore;
   ErrorCode error = ErrorCode::kBadRequest;
   std::uint16_t aead = 0;
+  // The client sent record 1024 (it derives AEAD-30 keys with id 30).
+  bool compliant_gcm_siv = false;
 };
 
 // Evaluates the bytes a client sent so far. `supported` is our AEAD list (the
@@ -113,6 +130,8 @@ RequestVerdict evaluate_request(Bytes received, std::span<const std::uint16_t> s
 
 struct ResponseParams {
   std::uint16_t aead = 15;
+  // Echo record 1024 (only with aead 30 and a client that sent it).
+  bool compliant_gcm_siv = false;
   std::span<const std::vector<std::uint8_t>> cookies;
   std::string server;       // "" = no NTPv4 Server record
   std::uint16_t port = 0;   // 0 = no NTPv4 Port record
@@ -126,9 +145,12 @@ std::vector<std::uint8_t> build_error(ErrorCode code);
 
 // ---- Client side --------------------------------------------------------
 
-// `denied`: NTP Server Deny records (pool draft), one per name.
+// Next Protocol, AEAD Algorithm (our order), record 1024 (empty,
+// non-critical) if 30 is among `aeads` and `compliant`, as chrony >= 4.6
+// does (chrony 4.4-4.5 send none); `denied`: NTP Server Deny records (pool
+// draft), one per name.
 std::vector<std::uint8_t> build_request(std::span<const std::uint16_t> aeads,
-                                        std::span<const std::string> denied = {});
+                                        std::span<const std::string> denied = {}, bool compliant = true);
 
 struct Response {
   enum class Status : std::uint8_t {
@@ -146,6 +168,7 @@ struct Response {
   std::string server;
   std::optional<std::uint16_t> port;
   std::vector<std::uint16_t> warnings;
+  bool compliant_gcm_siv = false;  // the server echoed record 1024
   std::string why;
   bool keep_alive = false;  // the server sent Keep Alive (pool draft)
 };
@@ -183,6 +206,9 @@ struct PoolRequest {
   bool keep_alive = false;
   bool wants_protocols = false;
   bool wants_algorithms = false;
+  // Record 1024 (Compliant AES-128-GCM-SIV Exporter Context): keys for
+  // AEAD 30 are exported with id 30, else 15 (exporter_aead).
+  bool compliant_gcm_siv = false;
   std::vector<Bytes> denied;  // NTP Server Deny bodies, in order
 };
 

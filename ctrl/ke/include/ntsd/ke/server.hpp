@@ -59,7 +59,7 @@ struct ServerOptions {
   std::size_t max_request_bytes = 1024;
   std::string ntp_server;
   std::uint16_t ntp_port = 123;
-  std::vector<std::uint16_t> aeads = {15, 17};
+  std::vector<std::uint16_t> aeads = {30, 15, 17};
   int cookies = 8;
   // Called from the event-loop threads after each completed NTS-KE (for
   // ntsd-ke --verbose). Must be thread-safe and quick.

@@ -14,9 +14,14 @@
 //    NKS0
 //    <aead> <seconds since the last rotation, %.1f>
 //    <id %08X> <hex key>      x4: two previous (oldest first), current, future
+//  chrony >= 4.4 (nts_ke_server.c save_keys/load_keys): each key names its
+//  algorithm, so AES-SIV and AES-128-GCM-SIV master keys can coexist:
+//    NKS1
+//    <seconds since the last rotation, %.1f>
+//    <id %08X> <hex key> <aead>   x4, same order
 //  chrony needs exactly 4 keys whose ids are consecutive modulo 4 (the low two
-//  bits are chrony's slot index); the newer NKS1 ("<id> <key> <aead>" lines,
-//  no aead on line 2) is read too.
+//  bits are chrony's slot index). Both are read; NKS0 is written while all
+//  four keys are AEAD 15 (chrony 4.3 reads nothing else), NKS1 otherwise.
 #pragma once
 
 #include <cstdint>

@@ -28,9 +28,12 @@ struct Relay {
 };
 
 // `r` is the time source's answer as parse_response_records read it (kOk);
-// `protocol`/`aead` what we asked for.
+// `protocol`/`aead` what we asked for. `compliant_gcm_siv`: the user sent
+// record 1024 and its keys were exported with id 30, so the answer echoes
+// it (with AEAD 30 only; chrony nts_ke_server.c prepare_response).
 Relay relay_response(const ke::Response& r, std::uint16_t protocol, std::uint16_t aead,
-                     std::string_view backend_name, std::size_t max_bytes = kMaxMessage);
+                     std::string_view backend_name, bool compliant_gcm_siv = false,
+                     std::size_t max_bytes = kMaxMessage);
 
 // RFC 8915 §4.1.5 for any protocol: Next Protocol, an empty AEAD record.
 std::vector<std::uint8_t> no_aead_response(std::uint16_t protocol);

@@ -5,7 +5,9 @@
 //
 // An NTS request as built here (RFC 8915 §5.7):
 //   header (48) | Unique Identifier EF (36) | Cookie EF (4 + cookie) |
-//   n × Cookie Placeholder EF (4 + cookie) | Authenticator EF (40, empty plaintext)
+//   n × Cookie Placeholder EF (4 + cookie) | Authenticator EF (empty plaintext:
+//   40 bytes with a 16-byte AES-SIV nonce, 36 with GCM-SIV's 12-byte nonce)
+// The AEAD is the C2S/S2C keys' (crypto::SivKey::aead()).
 #pragma once
 
 #include <array>
@@ -91,11 +93,13 @@ std::size_t build_plain_request(NtpTime t1, MutBytes out, PendingRequest& pendin
 // Verifies a plain (unauthenticated) response; T4 is the receive time.
 Response verify_plain_response(Bytes resp, const PendingRequest& pending, NtpTime t4) noexcept;
 
-// Length of the NTS request build_nts_request writes for this cookie length.
-constexpr std::size_t nts_request_len(std::size_t cookie_len, std::size_t placeholders) noexcept {
+// Length of the NTS request build_nts_request writes for this cookie length
+// and session AEAD.
+constexpr std::size_t nts_request_len(std::size_t cookie_len, std::size_t placeholders,
+                                      crypto::AeadId aead = crypto::AeadId::kSivCmac256) noexcept {
   const std::size_t ef = kEfHeaderLen + ((cookie_len + 3) & ~std::size_t{3});
   return kHeaderLen + kEfHeaderLen + kClientUidLen + ef * (1 + placeholders) +
-         auth_ef_len(kNonceLen, crypto::kSivTagLen);
+         auth_ef_len(crypto::aead_nonce_len(aead), crypto::kSivTagLen);
 }
 
 // One association in interleaved client/server mode (RFC 9769 §2), for a
@@ -136,8 +140,8 @@ class Client {
   Client& operator=(const Client&) = delete;
 
   // Builds one NTS request into `out`. Random use: UID (32 bytes), then the
-  // authenticator nonce (16). Returns the length, or 0 on bad input (no key,
-  // empty cookie, out too small).
+  // authenticator nonce (16, or 12 for GCM-SIV). Returns the length, or 0 on
+  // bad input (no key, empty cookie, out too small).
   std::size_t build_nts_request(const NtsRequestSpec& spec, Random& rng, MutBytes out,
                                 PendingRequest& pending) noexcept;
   // Burst form: one engine call seals every authenticator. lens[i] is 0 on failure.

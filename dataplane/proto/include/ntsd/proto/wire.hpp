@@ -142,21 +142,30 @@ std::size_t write_ef(std::uint16_t type, Bytes body, MutBytes out,
 //   |                      Additional Padding                       |
 //   +---------------------------------------------------------------+
 //
-// The ciphertext is SIV (16) || encrypted EFs. Additional padding must bring a
-// nonce shorter than 16 bytes up to 16 (N_REQ = min(16, N_MAX), N_MAX of SIV is
-// unbounded).
-inline constexpr std::size_t kNonceLen = 16;        // what ntsd itself sends
+// The ciphertext is the AEAD's output over the encrypted EFs: SIV (16) ||
+// ciphertext for AES-SIV (AEAD 15/17), ciphertext || tag (16) for
+// AES-128-GCM-SIV (AEAD 30). Additional padding must bring a nonce shorter
+// than N_REQ = min(16, N_MAX) bytes up to N_REQ: N_MAX of AES-SIV is
+// unbounded (N_REQ 16), GCM-SIV's is 12 (N_REQ 12, no padding after its
+// 12-byte nonce, as chrony sends it).
+inline constexpr std::size_t kNonceLen = 16;        // what ntsd itself sends with AES-SIV
 inline constexpr std::size_t kMinUniqueIdLen = 32;  // RFC 8915 §5.3
 
 struct AuthBody {
   Bytes nonce;
   Bytes ciphertext;
+  // Whether the nonce and its padding reach 16 bytes (N_REQ of AES-SIV).
+  // parse_auth_body with n_req 12 accepts a 12-byte nonce without padding;
+  // the AEAD, known once the cookie is open, decides whether that is enough.
+  bool reaches_16 = true;
 };
-// False if the lengths do not fit the body or the padding rule is broken.
-bool parse_auth_body(Bytes body, AuthBody& out) noexcept;
+// False if the lengths do not fit the body or the nonce and its additional
+// padding are shorter than n_req (RFC 8915 §5.6).
+bool parse_auth_body(Bytes body, AuthBody& out, std::size_t n_req = kNonceLen) noexcept;
 
 // Length of the Authenticator EF carrying `nonce_len` nonce bytes and
-// `ct_len` ciphertext bytes, with no additional padding (nonce_len ≥ 16).
+// `ct_len` ciphertext bytes, with no additional padding (nonce_len ≥ N_REQ:
+// 16 for AES-SIV, 12 for AES-128-GCM-SIV).
 constexpr std::size_t auth_ef_len(std::size_t nonce_len, std::size_t ct_len) noexcept {
   return kEfHeaderLen + 4 + ((nonce_len + 3) & ~std::size_t{3}) + ((ct_len + 3) & ~std::size_t{3});
 }
