@@ -329,11 +329,19 @@ TEST(SocketBackend, InterleavedAcrossPortsAndWorkers) {
     }
   }
   EXPECT_EQ(interleaved, 28);
+  // The worker publishes its counters after it read the last response's TX
+  // timestamp, which can be after our recv returned: wait (bounded) for it.
   std::uint64_t answers = 0, stored = 0;
-  for (std::size_t w = 0; w < s.metrics.workers(); ++w) {
-    answers += s.metrics.worker(w).xleave_answers.load();
-    stored += s.metrics.worker(w).tx_timestamps_stored.load();
-  }
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(2);
+  do {
+    answers = stored = 0;
+    for (std::size_t w = 0; w < s.metrics.workers(); ++w) {
+      answers += s.metrics.worker(w).xleave_answers.load();
+      stored += s.metrics.worker(w).tx_timestamps_stored.load();
+    }
+    if (stored >= 29u) break;
+    std::this_thread::sleep_for(std::chrono::milliseconds(5));
+  } while (std::chrono::steady_clock::now() < deadline);
   EXPECT_EQ(answers, 28u);
   EXPECT_GE(stored, 29u);
   const std::string text = s.metrics.render();

@@ -139,6 +139,19 @@ TEST(XleaveTable, ImplausibleTxTimestampsAreRejected) {
   EXPECT_EQ(t.counters().tx_rejected, 3u);  // no ticket is not a rejection
 }
 
+// A TX time the worker does not trust (DPDK: tx_burst took too long) is
+// dropped by the caller: counted as rejected, and the entry answers kNoTx.
+TEST(XleaveTable, RejectedByTheCallerLeavesNoTxTime) {
+  Table t(64, secret());
+  const auto tag = t.tag(ip4(198, 18, 0, 10));
+  const NtpTime rx = 60 * kSec + 1;
+  ASSERT_NE(t.save(tag, 8, rx), kNoTicket);
+  t.reject_tx();
+  EXPECT_EQ(t.counters().tx_rejected, 1u);
+  EXPECT_EQ(t.counters().tx_set, 0u);
+  EXPECT_EQ(t.take(tag, 8, rx).miss, Miss::kNoTx);
+}
+
 // Buckets of 4 ways are a cache: at 1/16 of the entries in use (Poisson
 // 0.25 per bucket) a save finds its bucket full about once in 10^4; at 1/4
 // (docs/configuration.md says size the table from this) about 2 % of the time.

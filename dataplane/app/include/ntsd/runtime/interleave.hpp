@@ -29,6 +29,11 @@ class Interleave {
   void transmitted(xleave::Ticket t, proto::NtpTime tx) noexcept {
     if (table_ && t != xleave::kNoTicket) table_->set_tx(t, tx);
   }
+  // The response with ticket `t` left, but when is not known well enough:
+  // no TX time is stored (counted as rejected).
+  void untimed(xleave::Ticket t) noexcept {
+    if (table_ && t != xleave::kNoTicket) table_->reject_tx();
+  }
 
   // Once per burst: publish the core's and the table's counters (the worker
   // is their only writer; plain stores, as sync_reasons does).

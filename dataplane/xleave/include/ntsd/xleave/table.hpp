@@ -126,6 +126,9 @@ class Table {
   // The response named by `t` left at `tx`. False (and counted) if the entry
   // was reused since, or tx is implausible for its receive timestamp.
   bool set_tx(Ticket t, NtpTime tx) noexcept;
+  // A response's TX time was dropped by the caller (too uncertain): counted
+  // with the rejected ones; its entry keeps no TX time.
+  void reject_tx() noexcept { ++counters_.tx_rejected; }
 
   const Counters& counters() const noexcept { return counters_; }
   std::size_t entries() const noexcept { return mask_ + 1; }
