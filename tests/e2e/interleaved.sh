@@ -7,7 +7,8 @@
 # Proves:
 # - chrony 4.3 with `xleave`, as an NTS client and as a plain NTP client,
 #   gets interleaved answers (`chronyc ntpdata`: "Interleaved : Yes") and
-#   selects ntsd;
+#   selects ntsd; so does Debian 13's chrony 4.6.1 with `xleave` as an NTS
+#   client on AEAD 30 (AES-128-GCM-SIV);
 # - ntsgen --interleaved at a steady rate, plain and NTS: >= 99 % of the
 #   answers after warm-up are interleaved, none invalid (every interleaved
 #   T3 lies between the previous exchange's T2 and its arrival);
@@ -20,6 +21,7 @@ set -euo pipefail
 MODE=${1:-socket}
 e2e_init "xleave_$MODE"
 e2e_require_peers
+e2e_require_trixie
 e2e_require_bin ntsd ntsd-ke ntsgen
 NTSGEN=$(e2e_bin ntsgen)
 probe=$NTSD_SOURCE/tests/e2e/xleave_probe.py
@@ -38,10 +40,13 @@ sum() {
   metrics | awk -v n="$1" -v l="${2:-}" 'index($0, n "{") == 1 && index($0, l) { s += $NF } END { print s + 0 }'
 }
 
-# --- chrony 4.3 with xleave: NTS, and plain NTP from a second instance
+# --- chrony 4.3 with xleave: NTS, and plain NTP from a second instance;
+# chrony 4.6.1 with xleave: NTS on AEAD 30
 chrony_interleaved() { chronyc_in "$1" ntpdata 2>/dev/null | grep -Eq '^Interleaved +: Yes'; }
 CHRONY_SERVER_OPTS="xleave" chrony_nts_client "$NS_C" ntsd.test "$PKI_CA"
 nts=$E2E_INST
+CHRONY=4.6 CHRONY_SERVER_OPTS="xleave" chrony_nts_client "$NS_C" ntsd.test "$PKI_CA"
+nts46=$E2E_INST
 _e2e_new_inst chrony-plain
 plain=$E2E_INST
 cat >"$plain/chrony.conf" <<EOT
@@ -55,20 +60,22 @@ EOT
 echo "$NS_C" >"$plain/ns"
 e2e_spawn chrony-plain "$NS_C" "$CHRONYD" -f "$plain/chrony.conf" -x -d -u root
 echo "$E2E_LAST_PID" >"$plain/pid"
-for c in "$nts" "$plain"; do
+for c in "$nts" "$plain" "$nts46"; do
   wait_for "chrony_interleaved $c" 40 ||
     e2e_fail "chrony ($(basename "$c")): no interleaved answers: $(chronyc_in "$c" ntpdata 2>&1 | grep -E 'Interleaved|RX|Mode');" \
       "ntsd: $(metrics | grep -E '^ntsd_(interleaved|tx_timestamps)' | tr '\n' ' ')"
   wait_for "chrony_selected $c" 30 || e2e_fail "chrony ($(basename "$c")) did not select ntsd: $(chronyc_in "$c" sources 2>&1)"
 done
 chrony_authdata_ok "$nts" || e2e_fail "chrony NTS: no NTS authentication: $(chronyc_in "$nts" -N authdata 2>&1)"
+chrony_authdata_ok "$nts46" 1 30 || e2e_fail "chrony 4.6.1 NTS: not AEAD 30: $(chronyc_in "$nts46" -N authdata 2>&1)"
 sleep 2
-for c in "$nts" "$plain"; do
+for c in "$nts" "$plain" "$nts46"; do
   chrony_interleaved "$c" || e2e_fail "chrony ($(basename "$c")) fell back to basic mode"
 done
-e2e_log "chrony xleave: NTS and plain interleaved and selected; NTS offset $(chrony_offset "$nts") s, plain $(chrony_offset "$plain") s"
+e2e_log "chrony xleave: 4.3 NTS and plain, 4.6.1 NTS (AEAD 30) interleaved and selected; offsets: 4.3 NTS $(chrony_offset "$nts") s," \
+  "plain $(chrony_offset "$plain") s, 4.6.1 $(chrony_offset "$nts46") s"
 [ "$(sum ntsd_interleaved_answers_total)" -gt 0 ] || e2e_fail "ntsd_interleaved_answers_total did not move"
-for c in "$nts" "$plain"; do e2e_stop "$(cat "$c/pid" 2>/dev/null || echo 0)" 2>/dev/null || true; done
+for c in "$nts" "$plain" "$nts46"; do e2e_stop "$(cat "$c/pid" 2>/dev/null || echo 0)" 2>/dev/null || true; done
 
 # --- ntsgen --interleaved at a steady rate: >= 99 % interleaved, none invalid
 steady() {  # steady NAME MIN_SHARE ARGS...
@@ -117,4 +124,4 @@ e2e_log "evict: 256 clients, 16 entries: $valid valid, $invalid invalid, interle
 python3 -c "import sys; sys.exit(0 if float(sys.argv[1]) < 50 else 1)" "$share" || e2e_fail "evict: $share % interleaved with 16 entries for 256 clients?"
 [ "$evictions" -gt 0 ] || e2e_fail "evict: no evictions counted"
 
-e2e_pass "$MODE: chrony xleave (NTS and plain) interleaved and selected, ntsgen >= 99 % interleaved (NTP, NTS), spoofed origin answered basic, eviction gives basic answers"
+e2e_pass "$MODE: chrony xleave (4.3 NTS and plain, 4.6.1 NTS AEAD 30) interleaved and selected, ntsgen >= 99 % interleaved (NTP, NTS), spoofed origin answered basic, eviction gives basic answers"
