@@ -7,6 +7,9 @@
 #    chosen stack's ntsd (both stacks get users); --deny a.test gets b.test;
 #  - chrony 4.3 and ntpsec 1.2 use pool.test as an ordinary NTS server and
 #    synchronise with authenticated NTS to one stack's ntsd;
+#  - AEAD 30 through the pool: ntsgen query --aead 30 (record 1024 echoed,
+#    keys from exporter id 30) and Debian 13's chrony 4.6.1 (AEAD 30, no NAK:
+#    the pool exports the user's keys in the context the user asked for);
 #  - hostile inputs against ntsd-ke's pool role (wrong token, bad key length,
 #    two AEADs, unknown critical, support mixed with Next Protocol) and
 #    against ntsd-pool (Fixed Key / support requests from a user, unknown
@@ -22,6 +25,7 @@ set -euo pipefail
 . "$(dirname "$0")/lib.sh"
 e2e_init pool
 e2e_require_peers
+e2e_require_trixie
 e2e_require_bin ntsd-ke ntsd ntsd-pool ntsgen
 ns_pair
 A=192.0.2.11 B=192.0.2.12
@@ -145,10 +149,16 @@ for i in $(seq 6); do
     e2e_fail "--deny a.test: $(cat "$E2E_DIR/deny$i.log")"
 done
 e2e_log "--deny a.test: 6 of 6 got b.test"
+# AEAD 30 with the compliant exporter context (record 1024) through the pool.
+query q30.log --aead 30
+grep -q '^NTS-KE: ok, AEAD 30' "$E2E_DIR/q30.log" && grep -q 'compliant exporter context' "$E2E_DIR/q30.log" &&
+  grep -q '^NTP: ok' "$E2E_DIR/q30.log" || e2e_fail "--aead 30 through the pool: $(cat "$E2E_DIR/q30.log")"
+e2e_log "--aead 30: record 1024 echoed by the pool, authenticated NTS from the stack"
 
 # 3. chrony 4.3 and ntpsec 1.2 with pool.test as an ordinary NTS server.
 chrony_nts_client "$NS_C" pool.test "$POOL_CA"; cli=$E2E_INST
 ntpsec_nts_client "$NS_C" pool.test "$POOL_CA"; nsec=$E2E_INST
+CHRONY=4.6 chrony_nts_client "$NS_C" pool.test "$POOL_CA"; c46=$E2E_INST
 wait_for "chrony_authdata_ok $cli 1 && chrony_got_samples $cli 4" 30 ||
   e2e_fail "chrony did not get authenticated NTS samples: $(chronyc_in "$cli" -N authdata | tail -1)"
 remote=$(chronyc_in "$cli" ntpdata | awk '/^Remote address/ { print $4 }')
@@ -156,6 +166,11 @@ remote=$(chronyc_in "$cli" ntpdata | awk '/^Remote address/ { print $4 }')
 wait_for "chrony_selected $cli" 20 || e2e_fail "chrony did not select its pool source"
 chronyc_in "$cli" -N authdata | awk '$2 == "NTS" && $8 != 0 { exit 1 }' || e2e_fail "chrony saw NTS NAKs"
 e2e_log "chrony: NTS-KE with pool.test, synchronised to $remote with authenticated NTS ($(chronyc_in "$cli" ntpdata | grep 'Total valid RX'))"
+wait_for "chrony_authdata_ok $c46 1 30 && chrony_got_samples $c46 4" 30 ||
+  e2e_fail "chrony 4.6.1 did not get authenticated AEAD-30 samples: $(chronyc_in "$c46" -N authdata | tail -1)"
+chronyc_in "$c46" -N authdata | awk '$2 == "NTS" && $8 != 0 { exit 1 }' ||
+  e2e_fail "chrony 4.6.1 saw NTS NAKs (keys exported in the wrong context?): $(chronyc_in "$c46" -N authdata | tail -1)"
+e2e_log "chrony 4.6.1: AEAD-30 NTS-KE with pool.test, no NAK ($(chronyc_in "$c46" ntpdata | grep 'Total valid RX' | tr -s ' '))"
 wait_for "ntpsec_ntske_ok $nsec && ntpsec_peer_ok $nsec 2" 40 ||
   e2e_fail "ntpsec did not sync over NTS: $(grep -i nts "$nsec/ntpd.log" | tail -3)"
 e2e_log "ntpsec: $(grep -o 'NTSc: Got [0-9]* cookies.*' "$nsec/ntpd.log" | head -1); $(wc -l <"$nsec/peerstats") authenticated updates"
