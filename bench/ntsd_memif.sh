@@ -3,6 +3,17 @@
 # ntsgen (DPDK, core 0) over net_memif, no NIC and no hugepages needed.
 #
 #   bench/ntsd_memif.sh [--build DIR] [--quick] [--burst N] [--modes "ntp nts nts30"] [--copy] [--at RATE]
+#                       [--interleaved] [--server-basic]
+#
+# --interleaved: ntsgen's clients send interleaved requests (RFC 9769, ntsgen
+# --interleaved; 4096 clients on 4096 addresses, so one request out per
+# client at these rates, and no two clients share a receive timestamp)
+# and the row gets the share of interleaved answers in the fixed-rate run.
+# --server-basic: [server] interleaved = false (the core without a table).
+# CLIENTS, SRC_ADDRS (environment) override ntsgen's --clients and
+# --src-addrs (default 1024 on 1 address; 4096 on 4096 with --interleaved).
+# NTS_RAMP="START FACTOR STEPS" (environment) replaces the NTS ramp's
+# 500000 x1.25, 10 steps, e.g. "1000000 1.06 10" to tell close knees apart.
 #
 # --burst sets ntsd's [dataplane] burst (default 32): smaller bursts trade
 # multi-buffer throughput for a shorter T3 - T2, since every request of a
@@ -46,6 +57,9 @@ burst=32
 modes="ntp nts nts30"
 copy=0
 at=""
+gen_interleaved=""
+server_interleaved=true
+clients=1024 src_addrs=1
 while [ $# -gt 0 ]; do
   case $1 in
     --build) BUILD=$2; shift 2 ;;
@@ -54,7 +68,9 @@ while [ $# -gt 0 ]; do
     --modes) modes=$2; shift 2 ;;
     --copy) copy=1; shift ;;
     --at) at=$2; shift 2 ;;
-    *) echo "usage: $0 [--build DIR] [--quick] [--burst N] [--modes \"ntp nts nts30\"] [--copy] [--at RATE]" >&2; exit 2 ;;
+    --interleaved) gen_interleaved="--interleaved"; clients=4096 src_addrs=4096; shift ;;
+    --server-basic) server_interleaved=false; shift ;;
+    *) echo "usage: $0 [--build DIR] [--quick] [--burst N] [--modes \"ntp nts nts30\"] [--copy] [--at RATE] [--interleaved] [--server-basic]" >&2; exit 2 ;;
   esac
 done
 BIN=$BUILD/bin
@@ -89,6 +105,7 @@ metrics_port=$((ke_port + 1))
 cat >"$work/ntsd.toml" <<EOT
 [server]
 local_stratum = 1
+interleaved = $server_interleaved
 
 [ke]
 listen = ["127.0.0.1"]
@@ -159,9 +176,9 @@ load() {
   # that preempted the two pollers for about a millisecond each, ten times
   # a second (the RTT p99 went from ~50 us to ~1 ms).
   # shellcheck disable=SC2086
-  exec 4< <("$BIN/ntsgen" --transport dpdk --mode "$mode" $extra $args \
+  exec 4< <("$BIN/ntsgen" --transport dpdk --mode "$mode" $extra $args $gen_interleaved \
     --eal "-l 0 --no-huge -m 512 --no-shconf --no-pci --no-telemetry --file-prefix=gen$$ --vdev=$gen_port" \
-    --src-ip 198.18.0.1 --dst-ip 198.18.0.2 --clients 1024 --threshold 0.1 --json "$work/$tag.json" \
+    --src-ip 198.18.0.1 --dst-ip 198.18.0.2 --clients ${CLIENTS:-$clients} --src-addrs ${SRC_ADDRS:-$src_addrs} --threshold 0.1 --json "$work/$tag.json" \
     --quiet --linger 30 2>&1 >"$work/$tag.out")
   local gen=$!
   if [ $copy = 0 ]; then
@@ -202,11 +219,14 @@ run() {
   fi
   load "$row-fixed" "$mode" "--rate $fixed_rate --steps 1 --duration $fixed_dur" "$extra"
   local f=$work/$row-fixed.json m0=$work/$row-fixed.m0 m1=$work/$row-fixed.m1
-  printf '| %s | %s | %s | %s | %s | %s | %s | %s |\n' "$row" "$knee_valid" "$fixed_rate" \
+  local share=""
+  [ -n "$gen_interleaved" ] && share=" $(json_get "$f" 'round(r["steps"][0]["interleaved"]["share_pct"], 2)') |"
+  printf '| %s | %s | %s | %s | %s | %s | %s | %s |%s\n' "$row" "$knee_valid" "$fixed_rate" \
     "$(json_get "$f" 'r["steps"][0]["sent"] + r["steps"][0]["send_errors"] - r["steps"][0]["valid"]')" \
     "$(json_get "$f" 'round(100 * (1 - r["steps"][0]["valid"] / max(1, r["steps"][0]["sent"] + r["steps"][0]["send_errors"])), 3)')" \
     "$(proc_quantile "$m0" "$m1" 0.5)" "$(proc_quantile "$m0" "$m1" 0.99)" \
-    "$(metric_delta "$m0" "$m1" 'ntsd_worker_stalls_total{worker="0",over="0.001"}') / $(awk -v s="$(metric_delta "$m0" "$m1" 'ntsd_worker_stalled_seconds_total{worker="0"}')" 'BEGIN { printf "%.1f", s * 1000 }')"
+    "$(metric_delta "$m0" "$m1" 'ntsd_worker_stalls_total{worker="0",over="0.001"}') / $(awk -v s="$(metric_delta "$m0" "$m1" 'ntsd_worker_stalled_seconds_total{worker="0"}')" 'BEGIN { printf "%.1f", s * 1000 }')" \
+    "$share"
 }
 
 # Columns: the knee of the ramp; then the fixed-rate run at that offered
@@ -214,13 +234,21 @@ run() {
 # T3 - T2, and how often ntsd's worker lost its core meanwhile (poll-loop
 # iterations over 1 ms / the time of all those over 0.25 ms): its RX ring
 # (2^rsize descriptors) is its only buffer while that lasts.
-echo "| mode | valid/s at the knee (<0.1 % not valid) | fixed run at (offered/s) | not valid | not valid (%) | T3-T2 p50 (us) | T3-T2 p99 (us) | worker stalls > 1 ms / stalled (ms) |"
-echo "|---|---|---|---|---|---|---|---|"
+if [ -n "$gen_interleaved" ]; then
+  echo "| mode | valid/s at the knee (<0.1 % not valid) | fixed run at (offered/s) | not valid | not valid (%) | T3-T2 p50 (us) | T3-T2 p99 (us) | worker stalls > 1 ms / stalled (ms) | interleaved (%) |"
+  echo "|---|---|---|---|---|---|---|---|---|"
+else
+  echo "| mode | valid/s at the knee (<0.1 % not valid) | fixed run at (offered/s) | not valid | not valid (%) | T3-T2 p50 (us) | T3-T2 p99 (us) | worker stalls > 1 ms / stalled (ms) |"
+  echo "|---|---|---|---|---|---|---|---|"
+fi
 for m in $modes; do
   case $m in
     ntp) run ntp 1000000 1.15 12 "" ;;
-    nts) run nts 500000 1.25 10 "--ke 127.0.0.1:$ke_port --ca $work/cert.pem --sessions 256" ;;
-    nts30) run nts30 500000 1.25 10 "--ke 127.0.0.1:$ke_port --ca $work/cert.pem --sessions 256 --aead 30,15" ;;
+    # NTS_RAMP="START FACTOR STEPS" (env) for a finer ramp, e.g. "1000000 1.06 10".
+    # shellcheck disable=SC2086
+    nts) run nts ${NTS_RAMP:-500000 1.25 10} "--ke 127.0.0.1:$ke_port --ca $work/cert.pem --sessions 256" ;;
+    # shellcheck disable=SC2086
+    nts30) run nts30 ${NTS_RAMP:-500000 1.25 10} "--ke 127.0.0.1:$ke_port --ca $work/cert.pem --sessions 256 --aead 30,15" ;;
     *) echo "unknown mode $m" >&2; exit 2 ;;
   esac
 done

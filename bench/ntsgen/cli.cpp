@@ -74,12 +74,15 @@ void print_usage(std::FILE* f) {
       "         --aead ID[,ID] (AEADs offered in NTS-KE, our order; default 15,17;\n"
       "           30 = AES-128-GCM-SIV, sent with record 1024)\n"
       "socket:  --transport socket  --sockets N (16)  --bind ADDR\n"
+      "         --sources N (N clients on consecutive addresses from --bind, one socket)\n"
       "dpdk:    --transport dpdk --eal 'EAL ARGS' --src-ip A --dst-ip A [--dst-mac M]\n"
       "         --clients N (1024, source address x port pairs)  --src-addrs K (1)\n"
       "         --port P (destination port, default 123)\n"
       "load:    --rate R (1000)  --ramp FACTOR  --steps N (1; ramp: 10)  --duration S (1, per step)\n"
       "         --count N (per step)  --threshold PCT (1)  --drain S (0.25)  --burst N (32)\n"
       "         --attempts N (1: runs of a step over the threshold before a ramp ends)\n"
+      "mode:    --interleaved (interleaved requests, RFC 9769; as ntpperf -I)\n"
+      "         --offsets (T4 - T3 per answer: the server's transmit timestamp against our RX time)\n"
       "output:  --json FILE|-  --plot FILE.png  --quiet\n"
       "exit:    --linger S (0: keep the port open, idle, S s after the results or until SIGTERM)\n",
       f);
@@ -105,6 +108,7 @@ std::optional<Options> parse_cli(int argc, char** argv, std::string& err, bool& 
       {"--transport", [&](const std::string& v) { o.transport = v; return v == "socket" || v == "dpdk"; }},
       {"--sockets", [&](const std::string& v) { return to_uint(v, o.sock.sockets, 4096) && o.sock.sockets; }},
       {"--bind", [&](const std::string& v) { o.sock.bind = v; return true; }},
+      {"--sources", [&](const std::string& v) { return to_uint(v, o.sock.sources, 65536) && o.sock.sources; }},
       {"--eal", [&](const std::string& v) { o.dpdk_args = v; return true; }},
       {"--src-ip", [&](const std::string& v) { o.src_ip = v; return true; }},
       {"--dst-ip", [&](const std::string& v) { o.dst_ip = v; return true; }},
@@ -135,6 +139,10 @@ std::optional<Options> parse_cli(int argc, char** argv, std::string& err, bool& 
       o.quiet = true;
       continue;
     }
+    if (a == "--interleaved" || a == "--offsets") {
+      (a == "--interleaved" ? o.interleaved : o.offsets) = true;
+      continue;
+    }
     const auto it = opts.find(a);
     if (it == opts.end()) {
       err = "unknown option " + a;
@@ -159,6 +167,9 @@ std::optional<Options> parse_cli(int argc, char** argv, std::string& err, bool& 
   }
   if (o.run.factor > 1 && !steps_given) o.run.max_steps = 10;
   if (o.ke.host.empty()) o.ke.host = o.sock.server.empty() ? o.dst_ip : o.sock.server;
+  if (o.interleaved) o.offsets = true;
+  o.sock.rx_timestamps = o.offsets;  // T4 from the kernel for the offsets
+  o.sock.spread = o.interleaved && o.sock.sources == 0;  // one request out per client at a time
   return o;
 }
 

@@ -34,6 +34,11 @@ struct Options {
   std::string src_ip, dst_ip;
   unsigned clients = 1024;
   unsigned src_addrs = 1;
+  // Interleaved requests (RFC 9769, as ntpperf -I) and the share of
+  // interleaved answers; T3 offsets (T4 - T3) with either, or with --offsets
+  // alone for basic requests (interleave.hpp).
+  bool interleaved = false;
+  bool offsets = false;
 };
 
 // Parses argv (without the program name). nullopt with `err` set on a bad

@@ -94,6 +94,12 @@ int run(const Options& o) {
   std::signal(SIGTERM, on_signal);
   RunOptions ro = o.run;
   ro.stop = &g_stop;
+  std::unique_ptr<Interleaver> xleave;
+  if (o.offsets) {
+    xleave = std::make_unique<Interleaver>(transport->clients(), o.interleaved);
+    codec->set_interleaver(xleave.get());
+    ro.interleaver = xleave.get();
+  }
   ProgressFn progress;
   if (!o.quiet) progress = [](const StepResult& s) { print_progress(stderr, s); };
   RunResult res = run_load(*transport, *codec, tracker, ro, progress);
@@ -101,7 +107,7 @@ int run(const Options& o) {
   if (!o.quiet) std::fputc('\n', stderr);
 
   RunInfo info{o.mode, transport->describe(), static_cast<unsigned>(sessions.size()), o.placeholders,
-               o.run.loss_threshold};
+               o.run.loss_threshold, o.interleaved, o.offsets};
   if (o.json == "-") {
     std::puts(to_json(info, res).c_str());
   } else {

@@ -36,22 +36,28 @@ class NtpCodec final : public Codec {
 
   void build(std::span<TxBuf> bufs, std::uint64_t now_ns, Tracker& tr, Counters& c) noexcept override {
     for (auto& b : bufs) {
-      write_client_header(b.data, tr.issue(now_ns, 0, c));
+      const std::uint64_t tag = tr.issue(now_ns, 0, c, b.client);
+      write_client_header(b.data, tag);
+      std::uint64_t origin = 0, receive = 0;
+      request_fields(tr.slot_of(tag), tag, origin, receive);
+      store_be64(b.data + kOriginOff, origin);
+      store_be64(b.data + kReceiveOff, receive);
       b.len = kNtpHeaderLen;
     }
   }
 
   void verify(std::span<const RxPkt> pkts, Tracker& tr, Counters& c, Histogram& lat) noexcept override {
-    for (const auto& p : pkts) one(std::span(p.data, p.len), p.rx_ns, tr, c, lat);
+    for (const auto& p : pkts) one(p, tr, c, lat);
   }
 
  private:
-  static void one(std::span<const std::uint8_t> pkt, std::uint64_t rx_ns, Tracker& tr, Counters& c,
-                  Histogram& lat) noexcept {
+  void one(const RxPkt& p, Tracker& tr, Counters& c, Histogram& lat) noexcept {
+    const std::span<const std::uint8_t> pkt(p.data, p.len);
     const HeaderClass hc = classify_header(pkt);
     if (hc == HeaderClass::kMalformed) return c.add_invalid(Invalid::kMalformed);
     Slot* s = nullptr;
-    switch (tr.lookup(load_be64(pkt.data() + kOriginOff), s)) {
+    bool interleaved = false;
+    switch (lookup_origin(tr, load_be64(pkt.data() + kOriginOff), s, interleaved)) {
       case Tracker::Match::kForeign: return c.add_invalid(Invalid::kUnmatched);
       case Tracker::Match::kStale: ++c.stale; return;
       case Tracker::Match::kDuplicate: return c.add_invalid(Invalid::kDuplicate);
@@ -63,8 +69,9 @@ class NtpCodec final : public Codec {
       return c.add_invalid(Invalid::kMalformed);
     }
     if (hc == HeaderClass::kOk) {
+      if (!answered(*s, pkt, interleaved, p.rx_real_ns)) return c.add_invalid(Invalid::kInterleavedT3);
       ++c.valid;
-      lat.record(rx_ns > s->tx_ns ? rx_ns - s->tx_ns : 0);
+      lat.record(p.rx_ns > s->tx_ns ? p.rx_ns - s->tx_ns : 0);
     } else if (hc == HeaderClass::kNtsNak) {
       ++c.nak;
     } else {

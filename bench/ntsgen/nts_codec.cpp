@@ -66,7 +66,8 @@ class NtsCodec final : public Codec {
       specs_[i].c2s = &s.c2s;
       specs_[i].cookie = s.jar.take();
       specs_[i].placeholders = opt_.placeholders;
-      specs_[i].t1 = tr.issue(now_ns, sid, c);
+      specs_[i].t1 = tr.issue(now_ns, sid, c, bufs[i].client);
+      request_fields(tr.slot_of(specs_[i].t1), specs_[i].t1, specs_[i].origin, specs_[i].receive);
       outs_[i] = proto::MutBytes(bufs[i].data, max_len_);
     }
     client_.build_nts_burst(std::span(specs_.data(), n), rng_, std::span(outs_.data(), n),
@@ -93,26 +94,27 @@ class NtsCodec final : public Codec {
         continue;
       }
       Slot* s = nullptr;
-      const std::uint64_t tag = load_be64(p.data + kOriginOff);
-      switch (tr.lookup(tag, s)) {
+      bool interleaved = false;
+      switch (lookup_origin(tr, load_be64(p.data + kOriginOff), s, interleaved)) {
         case Tracker::Match::kForeign: c.add_invalid(Invalid::kUnmatched); continue;
         case Tracker::Match::kStale: ++c.stale; continue;
         case Tracker::Match::kDuplicate: c.add_invalid(Invalid::kDuplicate); continue;
         case Tracker::Match::kLive: break;
       }
-      jobs_[n] = proto::Client::VerifyJob{b, &pending_[tr.index_of(tag)],
+      jobs_[n] = proto::Client::VerifyJob{b, &pending_[tr.index_of(s->tag)],
                                           &sessions_[s->session].s2c, 0};
       slots_[n] = s;
       rx_ns_[n] = p.rx_ns;
+      rx_real_ns_[n] = p.rx_real_ns;
       ++n;
     }
     if (n == 0) return;
     client_.verify_nts_burst(std::span(jobs_.data(), n), std::span(results_.data(), n));
-    for (std::size_t i = 0; i < n; ++i) account(results_[i], *slots_[i], rx_ns_[i], tr, c, lat);
+    for (std::size_t i = 0; i < n; ++i) account(results_[i], jobs_[i].resp, *slots_[i], rx_ns_[i], rx_real_ns_[i], tr, c, lat);
   }
 
-  void account(const proto::Response& r, Slot& s, std::uint64_t rx_ns, Tracker& tr, Counters& c,
-               Histogram& lat) noexcept {
+  void account(const proto::Response& r, proto::Bytes resp, Slot& s, std::uint64_t rx_ns, std::uint64_t rx_real_ns,
+               Tracker& tr, Counters& c, Histogram& lat) noexcept {
     // Two answers to one request in the same burst both passed the lookup;
     // the first one to get here completes the request.
     if (!s.live) {
@@ -139,6 +141,10 @@ class NtsCodec final : public Codec {
     }
     Session& sess = sessions_[s.session];
     for (std::size_t k = 0; k < r.cookie_count; ++k) sess.jar.put(r.cookies[k]);
+    if (!answered(s, resp, r.interleaved, rx_real_ns)) {
+      c.add_invalid(Invalid::kInterleavedT3);
+      return;
+    }
     ++c.valid;
     lat.record(rx_ns > s.tx_ns ? rx_ns - s.tx_ns : 0);
   }
@@ -158,6 +164,7 @@ class NtsCodec final : public Codec {
   std::array<proto::Response, kChunk> results_{};
   std::array<Slot*, kChunk> slots_{};
   std::array<std::uint64_t, kChunk> rx_ns_{};
+  std::array<std::uint64_t, kChunk> rx_real_ns_{};
 };
 
 }  // namespace

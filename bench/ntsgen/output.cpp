@@ -18,6 +18,23 @@ void print_progress(std::FILE* f, const StepResult& s) {
   std::fflush(f);
 }
 
+// The interleaved share and the T3 offsets of one step.
+static void print_xleave(std::FILE* f, const RunInfo& info, const XleaveStats& x) {
+  if (info.interleaved)
+    std::fprintf(f, "     interleaved %.2f%% of answers after warm-up (%llu interleaved, %llu basic, %llu warm-up)\n",
+                 x.share_pct(), static_cast<unsigned long long>(x.interleaved), static_cast<unsigned long long>(x.basic),
+                 static_cast<unsigned long long>(x.warmup));
+  const auto line = [&](const char* what, const SignedHistogram& h) {
+    if (h.count() == 0) return;
+    std::fprintf(f, "     T4-T3 %-11s n=%llu  min %.2f  p50 %.2f  p99 %.2f  max %.2f us\n", what,
+                 static_cast<unsigned long long>(h.count()), static_cast<double>(h.min()) / 1000.0,
+                 static_cast<double>(h.quantile(0.5)) / 1000.0, static_cast<double>(h.quantile(0.99)) / 1000.0,
+                 static_cast<double>(h.max()) / 1000.0);
+  };
+  line("basic", x.t3_basic);
+  line("interleaved", x.t3_interleaved);
+}
+
 void print_table(std::FILE* f, const RunInfo& info, const RunResult& r) {
   std::fprintf(f, "\nntsgen %s over %s", info.mode.c_str(), info.transport.c_str());
   if (info.mode == "nts") std::fprintf(f, ", %u sessions, %u placeholders", info.sessions, info.placeholders);
@@ -40,6 +57,7 @@ void print_table(std::FILE* f, const RunInfo& info, const RunResult& r) {
       }
       std::fprintf(f, "\n");
     }
+    if (info.offsets) print_xleave(f, info, s.x);
     if (s.attempt > 1) std::fprintf(f, "     (attempt %u of step %u)\n", s.attempt, s.step);
   }
   if (r.knee >= 0) {
@@ -61,6 +79,7 @@ std::string to_json(const RunInfo& info, const RunResult& r) {
   j["placeholders"] = info.placeholders;
   j["threshold_pct"] = info.threshold;
   j["knee"] = r.knee;
+  j["interleaved_requests"] = info.interleaved;
   j["cookie_reuses"] = r.cookie_reuses;
   auto& steps = j["steps"] = nlohmann::json::array();
   for (const auto& s : r.steps) {
@@ -76,6 +95,15 @@ std::string to_json(const RunInfo& info, const RunResult& r) {
                      {"latency_ns", {{"p50", s.latency.quantile(0.5)}, {"p99", s.latency.quantile(0.99)},
                                      {"p999", s.latency.quantile(0.999)}, {"max", s.latency.max()},
                                      {"count", s.latency.count()}}}});
+    if (info.offsets) {
+      const auto offs = [](const SignedHistogram& h) {
+        return nlohmann::json{{"count", h.count()}, {"min", h.min()}, {"p50", h.quantile(0.5)},
+                              {"p99", h.quantile(0.99)}, {"max", h.max()}};
+      };
+      steps.back()["interleaved"] = {{"interleaved", s.x.interleaved}, {"basic", s.x.basic},
+                                     {"warmup", s.x.warmup}, {"share_pct", s.x.share_pct()}};
+      steps.back()["t3_offset_ns"] = {{"basic", offs(s.x.t3_basic)}, {"interleaved", offs(s.x.t3_interleaved)}};
+    }
   }
   return j.dump(1);
 }

@@ -16,6 +16,8 @@ struct RunInfo {
   unsigned sessions = 0;
   unsigned placeholders = 0;
   double threshold = 0;
+  bool interleaved = false;  // --interleaved
+  bool offsets = false;      // T3 offsets were measured
 };
 
 void print_progress(std::FILE* f, const StepResult& s);

@@ -56,6 +56,7 @@ StepResult run_step(Transport& t, Codec& codec, Tracker& tr, const RunOptions& o
   r.step = step;
   r.offered_rate = ramp_rate(opt.rate, opt.factor, step);
   tr.begin_step(static_cast<std::uint8_t>(step));
+  if (opt.interleaver) opt.interleaver->begin_step();
   const auto dur = static_cast<std::uint64_t>(opt.step_seconds * 1e9);
   const std::uint64_t t0 = t.now_ns();
   const double cpu0 = thread_cpu_s();
@@ -83,6 +84,7 @@ StepResult run_step(Transport& t, Codec& codec, Tracker& tr, const RunOptions& o
   const std::uint64_t drain_end = now + static_cast<std::uint64_t>(opt.drain_seconds * 1e9);
   while (tr.live() > 0 && t.now_ns() < drain_end) receive(t, codec, tr, r, opt.burst);
   r.c.lost += tr.expire_all();
+  if (opt.interleaver) r.x = opt.interleaver->step();
   return r;
 }
 

@@ -34,6 +34,9 @@ struct RunOptions {
   // Set (e.g. by SIGINT) to end the current step early and stop the run; the
   // steps so far are still reported.
   const std::atomic<bool>* stop = nullptr;
+  // Interleaved mode / T3 offsets (interleave.hpp): its per-step stats go
+  // into StepResult::x. Null: none.
+  Interleaver* interleaver = nullptr;
 };
 
 struct RunResult {

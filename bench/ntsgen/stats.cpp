@@ -12,6 +12,7 @@ std::string_view invalid_name(Invalid r) noexcept {
     case Invalid::kAuthFail: return "auth";
     case Invalid::kCookieCount: return "cookies";
     case Invalid::kDuplicate: return "duplicate";
+    case Invalid::kInterleavedT3: return "interleaved_t3";
     case Invalid::kCount_: break;
   }
   return "?";

@@ -8,6 +8,7 @@
 #include <string_view>
 
 #include "histogram.hpp"
+#include "interleave.hpp"
 
 namespace ntsgen {
 
@@ -21,6 +22,7 @@ enum class Invalid : std::uint8_t {
   kAuthFail,       // the Authenticator did not verify under S2C
   kCookieCount,    // wrong number of fresh cookies (RFC 8915 §5.7: one per cookie + placeholder)
   kDuplicate,      // a second response for a request already answered
+  kInterleavedT3,  // interleaved answer whose T3 cannot be the previous answer's TX time
   kCount_,
 };
 inline constexpr std::size_t kInvalidReasons = static_cast<std::size_t>(Invalid::kCount_);
@@ -53,6 +55,7 @@ struct StepResult {
   double cpu_s = 0;          // CPU time the sending thread used meanwhile
   Counters c;
   Histogram latency;         // of valid responses only, in ns
+  XleaveStats x;             // interleaved share and T3 offsets (--interleaved / --offsets)
 
   double sent_rate() const noexcept { return duration_s > 0 ? c.sent / duration_s : 0; }
   double valid_rate() const noexcept { return duration_s > 0 ? c.valid / duration_s : 0; }

@@ -14,7 +14,7 @@ void Tracker::begin_step(std::uint8_t step) noexcept {
   seq_ = 0;
 }
 
-std::uint64_t Tracker::issue(std::uint64_t now_ns, std::uint32_t session, Counters& c) noexcept {
+std::uint64_t Tracker::issue(std::uint64_t now_ns, std::uint32_t session, Counters& c, std::uint32_t client) noexcept {
   const std::uint64_t tag = (static_cast<std::uint64_t>(run_tag_) << 40) |
                             (static_cast<std::uint64_t>(step_) << 32) | seq_;
   Slot& s = slots_[seq_ & mask_];
@@ -25,6 +25,8 @@ std::uint64_t Tracker::issue(std::uint64_t now_ns, std::uint32_t session, Counte
   s.tag = tag;
   s.tx_ns = now_ns;
   s.session = session;
+  s.client = client;
+  s.origin = 0;
   s.live = true;
   ++live_;
   ++seq_;

@@ -17,6 +17,8 @@ struct Slot {
   std::uint64_t tag = 0;      // tag of the request occupying the slot
   std::uint64_t tx_ns = 0;    // when it was handed to the transport
   std::uint32_t session = 0;  // NTS session that sent it
+  std::uint32_t client = 0;   // the transport's client that sent it (TxBuf::client)
+  std::uint64_t origin = 0;   // its origin field (interleaved mode)
   bool live = false;          // still waiting for its response
 };
 
@@ -30,7 +32,9 @@ class Tracker {
 
   // Claims the slot for the next request and returns its tag.
   // `c` receives a lost count if the slot still held a live request.
-  std::uint64_t issue(std::uint64_t now_ns, std::uint32_t session, Counters& c) noexcept;
+  std::uint64_t issue(std::uint64_t now_ns, std::uint32_t session, Counters& c, std::uint32_t client = 0) noexcept;
+  // The slot of a tag just issued.
+  Slot& slot_of(std::uint64_t tag) noexcept { return slots_[seq_of(tag) & mask_]; }
 
   // Looks a returned tag up. On kValid the slot is returned (still live; the
   // caller completes it with finish()). Otherwise says why it cannot match.

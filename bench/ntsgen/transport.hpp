@@ -26,6 +26,8 @@ class Transport {
   // A clock on the same timebase the transport stamps receptions with.
   virtual std::uint64_t now_ns() const noexcept = 0;
   virtual std::string describe() const = 0;
+  // How many clients (source address and port pairs) TxBuf::client counts.
+  virtual std::uint32_t clients() const noexcept { return 1; }
 };
 
 struct SocketOptions {
@@ -33,6 +35,16 @@ struct SocketOptions {
   std::uint16_t port = 123;
   std::string bind;            // local address to send from (empty: any)
   unsigned sockets = 16;       // distinct source ports
+  bool rx_timestamps = false;  // the kernel's RX timestamps as RxPkt::rx_real_ns
+  // Each request of a burst from the next socket, not the whole burst from
+  // one: an interleaved client has one request out at a time (RFC 9769 §2),
+  // at the cost of one sendmmsg per socket in the burst.
+  bool spread = false;
+  // > 0: that many clients on consecutive source addresses from `bind` on
+  // (which the host must have), all on one unconnected socket, each
+  // message's source set with IP_PKTINFO / IPV6_PKTINFO: a burst of requests
+  // from different clients in one sendmmsg (interleaved mode at high rates).
+  unsigned sources = 0;
 };
 
 // Kernel UDP sockets with sendmmsg/recvmmsg. Null (and a message in err) on failure.

@@ -11,6 +11,7 @@
 
 #include <array>
 #include <cstring>
+#include <ctime>
 #include <sstream>
 #include <vector>
 
@@ -47,6 +48,8 @@ class DpdkTransport final : public Transport {
     for (std::size_t i = 0; i < n; ++i) {
       tx_[i].data = rte_pktmbuf_mtod(txm_[i], std::uint8_t*) + fb_->header_len();
       tx_[i].len = 0;
+      tx_[i].client = next_client_;
+      next_client_ = next_client_ + 1 == fb_->config().clients ? 0 : next_client_ + 1;
     }
     ntx_ = n;
     return {tx_.data(), n};
@@ -60,8 +63,7 @@ class DpdkTransport final : public Transport {
         rte_pktmbuf_free(mb);
         continue;
       }
-      const std::size_t flen = fb_->write(rte_pktmbuf_mtod(mb, std::uint8_t*), next_client_, bufs[i].len);
-      next_client_ = next_client_ + 1 == fb_->config().clients ? 0 : next_client_ + 1;
+      const std::size_t flen = fb_->write(rte_pktmbuf_mtod(mb, std::uint8_t*), bufs[i].client, bufs[i].len);
       mb->data_len = static_cast<std::uint16_t>(flen);
       mb->pkt_len = static_cast<std::uint32_t>(flen);
       txm_[m++] = mb;
@@ -80,13 +82,18 @@ class DpdkTransport final : public Transport {
     const std::uint16_t n = rte_eth_rx_burst(port_, 0, rxm_.data(), static_cast<std::uint16_t>(max));
     if (n == 0) return {};
     const std::uint64_t now = now_ns();
+    // T4 on the real-time clock for the transmit-timestamp offsets: read
+    // once per burst, right after rx_burst (interleave.hpp).
+    timespec rt{};
+    clock_gettime(CLOCK_REALTIME, &rt);
+    const std::uint64_t real = static_cast<std::uint64_t>(rt.tv_sec) * 1'000'000'000u + static_cast<std::uint64_t>(rt.tv_nsec);
     std::size_t got = 0;
     for (std::uint16_t i = 0; i < n; ++i) {
       rte_mbuf* mb = rxm_[i];
       const std::span<const std::uint8_t> frame(rte_pktmbuf_mtod(mb, const std::uint8_t*), mb->data_len);
       const auto payload = fb_->response_payload(frame);
       if (!payload.empty()) {
-        rx_[got++] = RxPkt{payload.data(), static_cast<std::uint16_t>(payload.size()), now};
+        rx_[got++] = RxPkt{payload.data(), static_cast<std::uint16_t>(payload.size()), now, real};
         keep_[nkeep_++] = mb;
       } else if (!answer_neighbour(mb)) {
         rte_pktmbuf_free(mb);
@@ -102,6 +109,7 @@ class DpdkTransport final : public Transport {
     return static_cast<std::uint64_t>((static_cast<unsigned __int128>(rte_rdtsc() - tsc0_) * tsc_mult_) >> 32);
   }
   std::string describe() const override { return desc_; }
+  std::uint32_t clients() const noexcept override { return fb_->config().clients; }
 
  private:
   void free_unsent() noexcept {

@@ -6,6 +6,8 @@
 // (items_per_second) and cycles per packet (thread CPU time at the TSC rate).
 // Run: build/bin/bench_proto --benchmark_repetitions=5
 // --benchmark_report_aggregates_only=true
+// BM_BurstInterleaved: the same with an interleaved-mode table (RFC 9769),
+// every request looking interleaved.
 #include <benchmark/benchmark.h>
 #include <time.h>
 #include <x86intrin.h>
@@ -50,7 +52,9 @@ class NullEngine final : public crypto::SivEngine {
 // a cookie under the GCM-SIV master key, which is current (new cookies are
 // GCM-SIV-sealed too).
 struct Fixture {
-  Fixture(int aead, int placeholders)
+  // `xleave`: requests carry a flagged origin and a receive field, as an
+  // interleaved client's do (32 clients, one address each).
+  Fixture(int aead, int placeholders, bool xleave = false)
       : ring(aead == 30 ? *testing::aead30_ring() : *testing::example_ring()) {
     const auto c2s = testing::key_from_hex(aead == 30 ? testing::kAead30C2s : testing::kExampleC2s);
     const auto cookie =
@@ -61,16 +65,19 @@ struct Fixture {
       PendingRequest p;
       if (placeholders < 0) {
         reqs[i].resize(kHeaderLen);
-        build_plain_request(0xe5f0'0000'0000'0000ull + i, reqs[i], p);
+        build_plain_request(0xe5f0'0000'0000'0000ull + i, reqs[i], p, 4, 0, xleave ? 0xe5f0'0000'0000'0001ull : 0,
+                            xleave ? 77 + i : 0);
       } else {
         reqs[i].resize(
             nts_request_len(cookie.size(), static_cast<std::size_t>(placeholders), c2s.aead()));
         const NtsRequestSpec spec{&c2s, cookie, static_cast<std::uint8_t>(placeholders), 0x1000 + i,
-                                  0};
+                                  0, xleave ? 0xe5f0'0000'0000'0001ull : 0, xleave ? 77 + i : 0};
         client.build_nts_request(spec, rng, reqs[i], p);
       }
       outs[i].resize(reqs[i].size());
       burst[i] = Request{reqs[i], 0xe5f0'0000'0000'0000ull + i, outs[i]};
+      burst[i].client = limit::Address::from_ip4(std::array<std::uint8_t, 4>{10, 0, 0, static_cast<std::uint8_t>(i)});
+      burst[i].port = static_cast<std::uint16_t>(1000 + i);
     }
     state.leap = 0;
     state.stratum = 1;
@@ -204,6 +211,60 @@ void BM_BurstPhases(benchmark::State& st) {
   st.counters["cyc_core"] = st.counters["cycles_per_pkt"].value - crypto;
 }
 
+// Interleaved mode, every request looking interleaved, 32 clients, the TX
+// time stored for every answer as a worker does. Plain NTP: each request's
+// origin is patched to the receive timestamp of its client's previous
+// answer, so every answer after the first burst is interleaved (a take that
+// hits, a save, no T3 clock read). NTS: the origin is sealed into the
+// request, so every request misses the table (a take that misses, a save,
+// T3 read): the same table work. Counters: the share of interleaved answers.
+void BM_BurstInterleaved(benchmark::State& st) {
+  Fixture f(static_cast<int>(st.range(0)), static_cast<int>(st.range(1)), true);
+  Server server(crypto::make_best_engine());
+  limit::Secret secret;
+  secret.k0 = 1;
+  secret.k1 = 2;
+  xleave::Table table(65536, secret);
+  CounterClock clock;
+  runtime::BufferedRandom rng;
+  std::array<Outcome, kBurst> out{};
+  const bool plain = st.range(1) < 0;
+  tsc_hz();
+  const std::uint64_t t0 = cpu_ns();
+  for (auto _ : st) {
+    for (std::size_t i = 0; i < kBurst; ++i) {
+      f.burst[i].rx += NtpTime{1} << 24;  // the next exchange's T2
+      // Origin = the receive field of the client's previous answer.
+      if (plain && out[i].len != 0) std::copy_n(f.outs[i].begin() + 32, 8, f.reqs[i].begin() + 24);
+    }
+    server.handle_burst(f.burst, f.state, &f.ring, clock, rng, out, &table);
+    for (std::size_t i = 0; i < kBurst; ++i) table.set_tx(out[i].tx_ticket, f.burst[i].rx + 0x1000);
+    benchmark::DoNotOptimize(out);
+  }
+  report(st, cpu_ns() - t0, plain ? Reason::kOkPlain : Reason::kOkNts, server);
+  st.counters["interleaved_pct"] = 100.0 * static_cast<double>(server.interleaved_counters().answers) /
+                                   static_cast<double>(st.iterations() * kBurst);
+}
+
+// A table, basic clients (origin 0): what interleaved mode costs everyone
+// else (the flag bits, a test per request).
+void BM_BurstTableBasic(benchmark::State& st) {
+  Fixture f(static_cast<int>(st.range(0)), static_cast<int>(st.range(1)));
+  Server server(crypto::make_best_engine());
+  limit::Secret secret;
+  xleave::Table table(65536, secret);
+  CounterClock clock;
+  runtime::BufferedRandom rng;
+  std::array<Outcome, kBurst> out{};
+  tsc_hz();
+  const std::uint64_t t0 = cpu_ns();
+  for (auto _ : st) {
+    server.handle_burst(f.burst, f.state, &f.ring, clock, rng, out, &table);
+    benchmark::DoNotOptimize(out);
+  }
+  report(st, cpu_ns() - t0, st.range(1) < 0 ? Reason::kOkPlain : Reason::kOkNts, server);
+}
+
 // AEAD 15 and AEAD 30 side by side (plain NTP once: it has no AEAD).
 BENCHMARK(BM_BurstPhases)
     ->ArgNames({"aead", "placeholders"})
@@ -219,6 +280,15 @@ BENCHMARK(BM_Single)
     ->ArgNames({"aead", "placeholders"})
     ->Args({15, -1})
     ->ArgsProduct({{15, 30}, {0, 3}});
+// Interleaved mode: plain NTP and NTS with one cookie, AEAD 15 and 30.
+BENCHMARK(BM_BurstInterleaved)
+    ->ArgNames({"aead", "placeholders"})
+    ->Args({15, -1})
+    ->ArgsProduct({{15, 30}, {0}});
+BENCHMARK(BM_BurstTableBasic)
+    ->ArgNames({"aead", "placeholders"})
+    ->Args({15, -1})
+    ->ArgsProduct({{15, 30}, {0}});
 
 }  // namespace
 }  // namespace ntsd::proto

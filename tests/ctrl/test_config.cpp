@@ -309,6 +309,29 @@ TEST(Config, LoadConfigPrefixesThePath) {
   EXPECT_EQ(err, "/nonexistent/ntsd.toml: cannot open");
 }
 
+// [server] interleaved and interleaved_table_size (issue 14, RFC 9769).
+TEST(Config, InterleavedKeys) {
+  std::string err;
+  auto def = parse_config("", err);
+  ASSERT_TRUE(def) << err;
+  EXPECT_TRUE(def->server.interleaved);
+  EXPECT_EQ(def->server.interleaved_table_size, 65536);
+  auto cfg = parse_config("[server]\ninterleaved = false\ninterleaved_table_size = 1024\n", err);
+  ASSERT_TRUE(cfg) << err;
+  EXPECT_FALSE(cfg->server.interleaved);
+  EXPECT_EQ(cfg->server.interleaved_table_size, 1024);
+  const std::pair<const char*, const char*> bad[] = {
+      {"[server]\ninterleaved = 1\n", "[server] interleaved: must be a boolean"},
+      {"[server]\ninterleaved_table_size = 1000\n", "[server] interleaved_table_size: must be a power of two"},
+      {"[server]\ninterleaved_table_size = 2\n", "[server] interleaved_table_size: must be between 4 and 16777216"},
+      {"[server]\ninterleaved_table_size = 33554432\n", "[server] interleaved_table_size: must be between"},
+  };
+  for (const auto& [text, want] : bad) {
+    EXPECT_FALSE(parse_config(text, err)) << text;
+    EXPECT_NE(err.find(want), std::string::npos) << text << " -> " << err;
+  }
+}
+
 // Issue 19: the exception path, the VLAN, and ntsd-ke's metrics endpoint.
 TEST(Config, ExceptionVlanAndKeMetricsKeys) {
   std::string err;

@@ -45,7 +45,13 @@ struct Server {
   int port = 0;
 
   // With `rl`, per-client rate limiting is on (runtime/ratelimit.hpp).
-  explicit Server(const limit::Params* rl = nullptr) : sclock(cfg(), cal, src, nullptr) {
+  // With `xleave`, interleaved mode is on (runtime/interleave.hpp).
+  explicit Server(const limit::Params* rl = nullptr, bool xleave = false) : sclock(cfg(), cal, src, nullptr) {
+    if (xleave) {
+      shared.interleaved = true;
+      shared.interleaved_entries = 1024;
+      shared.interleaved_secret = limit::Secret::random();
+    }
     if (rl != nullptr) {
       shared.ratelimit = true;
       shared.ratelimit_params = *rl;
@@ -292,4 +298,53 @@ TEST(SocketBackend, RateLimitKissesPlainAndDropsNts) {
   EXPECT_EQ(s.metrics.total_reason(proto::Reason::kOkPlain), 5u);
   const std::string text = s.metrics.render();
   EXPECT_NE(text.find("action=\"kod\"} "), std::string::npos);
+}
+
+// Interleaved mode over loopback with two workers, a client that opens a new
+// socket (a new port) for every request as chrony does: from the third
+// exchange on every answer is interleaved, and its T3 is the kernel's TX
+// timestamp of the previous response, between that exchange's T2 (the
+// kernel's RX timestamp) and T4 (read after the client's recv).
+TEST(SocketBackend, InterleavedAcrossPortsAndWorkers) {
+  Server s(nullptr, true);
+  proto::InterleavedAssociation a;
+  int interleaved = 0;
+  for (int i = 0; i < 30; ++i) {
+    Udp c(s.port);
+    std::array<std::uint8_t, 48> req{};
+    proto::PendingRequest p;
+    const proto::NtpTime t1 = now();
+    ASSERT_EQ(proto::build_plain_request(t1, req, p, 4, 0, a.next_origin(), a.next_receive()), 48u);
+    const auto resp = c.ask(req);
+    const proto::NtpTime t4 = now();
+    const auto r = proto::verify_plain_response(resp, p, t4);
+    ASSERT_EQ(r.status, proto::ClientStatus::kOk) << proto::client_status_name(r.status);
+    proto::Response sample;
+    const bool have = a.update(r, t1, sample);
+    EXPECT_EQ(r.interleaved, i >= 2) << i;
+    if (have && r.interleaved) {
+      ++interleaved;
+      EXPECT_GT(proto::ntp_diff(sample.t3, sample.t2), 0) << i;
+      EXPECT_LT(proto::ntp_diff(sample.t3, sample.t4), 0) << i;
+    }
+  }
+  EXPECT_EQ(interleaved, 28);
+  // The worker publishes its counters after it read the last response's TX
+  // timestamp, which can be after our recv returned: wait (bounded) for it.
+  std::uint64_t answers = 0, stored = 0;
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(2);
+  do {
+    answers = stored = 0;
+    for (std::size_t w = 0; w < s.metrics.workers(); ++w) {
+      answers += s.metrics.worker(w).xleave_answers.load();
+      stored += s.metrics.worker(w).tx_timestamps_stored.load();
+    }
+    if (stored >= 29u) break;
+    std::this_thread::sleep_for(std::chrono::milliseconds(5));
+  } while (std::chrono::steady_clock::now() < deadline);
+  EXPECT_EQ(answers, 28u);
+  EXPECT_GE(stored, 29u);
+  const std::string text = s.metrics.render();
+  EXPECT_NE(text.find("ntsd_interleaved_answers_total{worker=\"0\"}"), std::string::npos);
+  EXPECT_NE(text.find("ntsd_interleaved_basic_total{worker=\"1\",reason=\"unknown\"}"), std::string::npos);
 }

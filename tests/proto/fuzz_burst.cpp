@@ -4,11 +4,14 @@
 // (multi-buffer) engine on the other, and once more answering in place.
 // Half of the inputs (by the top bit of data[8]) mix AEAD-30 requests in
 // (AES-128-GCM-SIV sessions, cookies under a GCM-SIV or AES-SIV master key).
+// Then interleaved mode: rounds of traffic from the seed through a table
+// (xleave_mix.hpp), single against burst.
 #include <algorithm>
 #include <cstdlib>
 #include <vector>
 
 #include "burst_mix.hpp"
+#include "xleave_mix.hpp"
 
 using namespace ntsd::proto;
 
@@ -70,5 +73,15 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     require(out1[i].reason == out2[i].reason && out1[i].len == out2[i].len);
     require(std::equal(o1[i].begin(), o1[i].begin() + out1[i].len, inplace[i].begin()));
   }
+  // Interleaved mode: a table of 4..64 entries (evictions), up to 24 clients.
+  const std::size_t clients = 1 + data[8] % 24, entries = std::size_t{4} << (data[8] >> 5) % 5;
+  const auto xa = testing::run_xleave_rounds(seed, false, ntsd::crypto::make_scalar_engine(), clients, 4, entries);
+  const auto xb = testing::run_xleave_rounds(seed, true, ntsd::crypto::make_best_engine(), clients, 4, entries);
+  require(xa.responses == xb.responses && xa.outcomes.size() == xb.outcomes.size());
+  for (std::size_t i = 0; i < xa.outcomes.size(); ++i)
+    require(xa.outcomes[i].reason == xb.outcomes[i].reason && xa.outcomes[i].interleaved == xb.outcomes[i].interleaved &&
+            xa.outcomes[i].tx_ticket == xb.outcomes[i].tx_ticket);
+  require(xa.counters.answers == xb.counters.answers && xa.counters.basic == xb.counters.basic);
+  require(xa.clock_calls == xb.clock_calls && xa.random_bytes == xb.random_bytes);
   return 0;
 }

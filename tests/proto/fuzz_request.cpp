@@ -2,7 +2,11 @@
 // the response it reports, and never answers with more bytes than it got.
 // Inputs starting 0xff instead build a correctly authenticated NTS request
 // around fuzz bytes (an unknown EF and the placeholder count), so the
-// authenticated path is fuzzed too, not only the NAK path.
+// authenticated path is fuzzed too, not only the NAK path. Every input is
+// also handled in interleaved mode, through a small table that the inputs
+// themselves fill (the origin of one input may be the receive timestamp of an
+// earlier answer): the same bounds hold, and an interleaved answer echoes the
+// request's receive field.
 #include <cstdlib>
 #include <cstring>
 #include <vector>
@@ -16,6 +20,12 @@ using namespace ntsd::proto;
 namespace {
 void require(bool ok) {
   if (!ok) std::abort();
+}
+
+std::uint64_t get_be64(const std::uint8_t* p) {
+  std::uint64_t v = 0;
+  for (int i = 0; i < 8; ++i) v = v << 8 | p[i];
+  return v;
 }
 
 std::vector<std::uint8_t> authenticated(const std::uint8_t* d, std::size_t n) {
@@ -65,6 +75,22 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     require(parse_header(std::span(out).first(o.len), h));
     require(h.mode == Mode::kServer && h.receive == 77);
     require((o.verdict == Verdict::kNak) == (h.stratum == 0 && h.refid == kKissNtsNak));
+  }
+  // Interleaved mode. The receive timestamp 77 | 1 is what answers carry, so
+  // inputs with origin 77 | 1 find entries (or ambiguous twins) from earlier ones.
+  static ntsd::xleave::Table table(16, ntsd::limit::Secret{1, 2, 3});
+  std::vector<std::uint8_t> out2(req.size() + kGuard, 0xab);
+  Request q{req, 77, std::span(out2).first(req.size())};
+  q.port = size > 1 ? data[size - 1] : 0;
+  const Outcome x = server.handle_request(q, st, &ring, clock, rng, &table);
+  if (x.tx_ticket != ntsd::xleave::kNoTicket && size % 3 != 0) table.set_tx(x.tx_ticket, 99);
+  require(x.verdict == o.verdict && x.reason == o.reason && x.len == o.len);
+  for (std::size_t i = req.size(); i < out2.size(); ++i) require(out2[i] == 0xab);
+  if (x.verdict == Verdict::kRespond) {
+    NtpHeader h;
+    require(parse_header(std::span(out2).first(x.len), h));
+    require(h.receive == (77 | 1) && (h.transmit & 1) == 0);
+    if (x.interleaved) require(h.transmit == 98 && h.origin == get_be64(req.data() + 32));
   }
   return 0;
 }

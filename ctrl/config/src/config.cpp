@@ -188,6 +188,12 @@ void read_server(Section& s, ServerConfig& c) {
   s.integer("lock_max_age_s", c.lock_max_age_s, 1, 86400);
   s.integer("holdover_s", c.holdover_s, 0, 30LL * 86400);
   s.number("dispersion_rate_ppm", c.dispersion_rate_ppm, 0, 500);
+  s.boolean("interleaved", c.interleaved);
+  // 32 bytes per entry (dataplane/xleave): 2^24 entries is 512 MiB per worker.
+  s.integer("interleaved_table_size", c.interleaved_table_size, 4, std::int64_t{1} << 24);
+  s.check("interleaved_table_size", (c.interleaved_table_size & (c.interleaved_table_size - 1)) != 0
+                                        ? "must be a power of two (got " + std::to_string(c.interleaved_table_size) + ")"
+                                        : "");
   s.check("root_dispersion_us", c.root_dispersion_us >= c.max_root_dispersion_ms * 1000
                                     ? "must be below max_root_dispersion_ms"
                                     : "");

@@ -55,6 +55,12 @@ std::optional<sock::Options> socket_options(const Options& o, std::string& error
     return std::nullopt;
   }
   so.kernel_rx_timestamps = o.cfg.server.clock == "system" && ts == config::RxTimestamps::kAuto;
+  // Kernel TX timestamps (interleaved mode): software ones are on the system
+  // clock; with a PHC as the clock, that NIC's hardware ones are on it.
+  const bool tai = o.cfg.server.phc_timescale == config::PhcTimescale::kTai;
+  so.tx_source = o.cfg.server.clock == "system"      ? sock::TxSource::kSystem
+                 : o.cfg.server.clock.starts_with("phc:") ? (tai ? sock::TxSource::kPhcTai : sock::TxSource::kPhcUtc)
+                                                         : sock::TxSource::kOther;
   return so;
 }
 

@@ -45,6 +45,20 @@ bool configure_ratelimit(const config::RateLimitConfig& r, runtime::Shared& shar
   return true;
 }
 
+// [server] interleaved into the workers' settings (RFC 9769): each worker
+// allocates its own table at start; the hash key is drawn once here.
+void configure_interleaved(const config::ServerConfig& c, runtime::Shared& shared) {
+  if (!c.interleaved) {
+    runtime::log("interleaved mode off: basic answers only");
+    return;
+  }
+  shared.interleaved = true;
+  shared.interleaved_entries = static_cast<std::size_t>(c.interleaved_table_size);
+  shared.interleaved_secret = limit::Secret::random();
+  runtime::log("interleaved mode (RFC 9769): " + std::to_string(shared.interleaved_entries) + " entries per worker (" +
+               std::to_string(xleave::Table::bytes(shared.interleaved_entries) >> 10) + " KiB each)");
+}
+
 // [keys] mode = "derived": the secret file (mode 0600, >= 32 bytes) and the
 // window; nullptr and `error` if either is wrong.
 std::unique_ptr<keys::DerivedKeys> make_derived(const config::KeysConfig& k, std::string& error) {
@@ -115,6 +129,7 @@ int main(int argc, char** argv) {
     std::fprintf(stderr, "ntsd: [ratelimit] %s\n", error.c_str());
     return 1;
   }
+  configure_interleaved(cfg.server, shared);
   // The key ring: from the key file ntsd-ke writes, or derived here.
   runtime::KeyWatcher keys(opt->keys_file, rcu, metrics.gauges());
   std::unique_ptr<runtime::DerivedKeySource> derived_keys;

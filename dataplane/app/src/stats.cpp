@@ -80,6 +80,39 @@ std::uint64_t Metrics::total_reason(proto::Reason r) const noexcept {
   return t;
 }
 
+// Interleaved mode (RFC 9769; docs/dataplane.md "Transmit timestamps").
+void Metrics::render_interleaved(std::string& out) const {
+  header(out, "ntsd_interleaved_answers_total", "counter",
+         "Answers in interleaved mode (RFC 9769): transmit timestamp = the actual TX time of the client's previous response.");
+  for (std::size_t w = 0; w < n_; ++w)
+    sample(out, "ntsd_interleaved_answers_total", "worker=\"" + std::to_string(w) + "\"",
+           workers_[w].xleave_answers.load(std::memory_order_relaxed));
+  header(out, "ntsd_interleaved_basic_total", "counter",
+         "Basic answers to requests that looked interleaved, by reason: unknown = no entry for (client address, origin) "
+         "(first interleaved request, evicted, already used, or not this client's), ambiguous = two responses to one "
+         "address shared a receive timestamp, no_tx_timestamp = the previous response's TX time was not captured.");
+  for (std::size_t w = 0; w < n_; ++w)
+    for (std::size_t m = 1; m < xleave::kMissCount; ++m)
+      sample(out, "ntsd_interleaved_basic_total",
+             "worker=\"" + std::to_string(w) + "\",reason=\"" + xleave::miss_name(static_cast<xleave::Miss>(m)) + "\"",
+             workers_[w].xleave_basic[m].load(std::memory_order_relaxed));
+  header(out, "ntsd_interleaved_evictions_total", "counter",
+         "Interleaved-mode table entries replaced before their client came back (table full in that bucket).");
+  for (std::size_t w = 0; w < n_; ++w)
+    sample(out, "ntsd_interleaved_evictions_total", "worker=\"" + std::to_string(w) + "\"",
+           workers_[w].xleave_evictions.load(std::memory_order_relaxed));
+  header(out, "ntsd_tx_timestamps_total", "counter",
+         "Actual TX times of responses an interleaved client will ask about: stored, rejected (entry reused or "
+         "implausible time), unmatched (a kernel TX timestamp that matched no response sent).");
+  for (std::size_t w = 0; w < n_; ++w) {
+    const WorkerStats& ws = workers_[w];
+    const std::string wl = "worker=\"" + std::to_string(w) + "\",result=";
+    sample(out, "ntsd_tx_timestamps_total", wl + "\"stored\"", ws.tx_timestamps_stored.load(std::memory_order_relaxed));
+    sample(out, "ntsd_tx_timestamps_total", wl + "\"rejected\"", ws.tx_timestamps_rejected.load(std::memory_order_relaxed));
+    sample(out, "ntsd_tx_timestamps_total", wl + "\"unmatched\"", ws.tx_timestamps_unmatched.load(std::memory_order_relaxed));
+  }
+}
+
 // Derived keys (docs/keys.md "Derived keys"): all 0 in file mode. Signed
 // values go through text: sample() takes unsigned counters.
 static void render_derived(std::string& out, const Gauges& g) {
@@ -158,6 +191,7 @@ std::string Metrics::render() const {
   for (std::size_t w = 0; w < n_; ++w)
     sample(out, "ntsd_ratelimit_evictions_total", "worker=\"" + std::to_string(w) + "\"",
            workers_[w].ratelimit_evictions.load(std::memory_order_relaxed));
+  render_interleaved(out);
   header(out, "ntsd_worker_keyring_generation", "gauge", "Key-ring generation the worker last picked up.");
   for (std::size_t w = 0; w < n_; ++w)
     sample(out, "ntsd_worker_keyring_generation", "worker=\"" + std::to_string(w) + "\"",

@@ -204,7 +204,11 @@ bool setup_port(DpdkBackend::Impl& b, const std::string& spec, std::string& erro
   rte_eth_conf conf{};
   if (nq > 1 && info.flow_type_rss_offloads != 0) {
     conf.rxmode.mq_mode = RTE_ETH_MQ_RX_RSS;
-    conf.rx_adv_conf.rss_conf.rss_hf = (RTE_ETH_RSS_IP | RTE_ETH_RSS_UDP) & info.flow_type_rss_offloads;
+    // Interleaved mode: hash on the addresses only, so that a client whose
+    // port changes per request (chrony) stays on the worker holding its
+    // entry (docs/dataplane.md, "Transmit timestamps").
+    const std::uint64_t l4 = b.cfg.server.interleaved ? 0 : RTE_ETH_RSS_UDP;
+    conf.rx_adv_conf.rss_conf.rss_hf = (RTE_ETH_RSS_IP | l4) & info.flow_type_rss_offloads;
   }
   rx_offloads(b, info, p, conf);
   tx_offloads(b, info, p, conf);

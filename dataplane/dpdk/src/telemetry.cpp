@@ -3,6 +3,7 @@
 #include <rte_telemetry.h>
 
 #include <cstdlib>
+#include <string>
 
 #include "impl.hpp"
 
@@ -25,6 +26,13 @@ void add_worker(rte_tel_data* d, const runtime::WorkerStats& w) {
   rte_tel_data_add_dict_u64(d, "ratelimit_dropped", w.ratelimit_dropped.load());
   rte_tel_data_add_dict_u64(d, "ratelimit_leaked", w.ratelimit_leaked.load());
   rte_tel_data_add_dict_u64(d, "ratelimit_evictions", w.ratelimit_evictions.load());
+  rte_tel_data_add_dict_u64(d, "interleaved_answers", w.xleave_answers.load());
+  for (std::size_t m = 1; m < xleave::kMissCount; ++m)
+    rte_tel_data_add_dict_u64(d, (std::string("interleaved_basic_") + xleave::miss_name(static_cast<xleave::Miss>(m))).c_str(),
+                              w.xleave_basic[m].load());
+  rte_tel_data_add_dict_u64(d, "interleaved_evictions", w.xleave_evictions.load());
+  rte_tel_data_add_dict_u64(d, "tx_timestamps_stored", w.tx_timestamps_stored.load());
+  rte_tel_data_add_dict_u64(d, "tx_timestamps_rejected", w.tx_timestamps_rejected.load());
   for (std::size_t r = 0; r < proto::kReasonCount; ++r)
     rte_tel_data_add_dict_u64(d, proto::reason_name(static_cast<proto::Reason>(r)), w.reasons[r].load());
   for (std::size_t r = 1; r < net::kDropCount; ++r)

@@ -16,6 +16,7 @@
 #include "impl.hpp"
 #include "ntsd/clock/ntp_time.hpp"
 #include "ntsd/crypto/siv.hpp"
+#include "ntsd/runtime/interleave.hpp"
 #include "ntsd/runtime/ratelimit.hpp"
 
 namespace ntsd::dpdk {
@@ -34,7 +35,7 @@ class Worker {
  public:
   Worker(DpdkBackend::Impl& b, std::size_t index)
       : b_(b), index_(index), stats_(b.shared.metrics.worker(index)),
-        server_(crypto::make_best_engine()), txclock_(b.shared.tsc), gate_(b.shared, stats_),
+        server_(crypto::make_best_engine()), txclock_(b.shared.tsc), gate_(b.shared, stats_), xleave_(b.shared, stats_),
         burst_(std::min<std::size_t>(static_cast<std::size_t>(b.cfg.dataplane.burst), kMaxBurst)),
         out_(new std::array<std::uint8_t, proto::kMaxPacketLen>[kMaxBurst]) {
     local_.ip4 = b.addrs.ip4;
@@ -64,6 +65,7 @@ class Worker {
     stats_.record_stall(now - last_poll_ns_);
     last_poll_ns_ = now;
     n_tx_ = 0;
+    n_tickets_ = n_queued_ = 0;
     if (n == 0) {
       if (p.exc != nullptr && index_ == 0) from_kernel(p);
       flush(p);
@@ -189,8 +191,10 @@ class Worker {
   // The rate-limit gate (runtime/ratelimit.hpp), before the core sees the
   // request: the core's burst, a RATE kiss after it, or a silent drop.
   void admit(const Port& p, rte_mbuf* m, const net::Classified& c, net::Bytes frame, proto::NtpTime burst_t2) {
-    const proto::Request r{frame.subspan(c.payload, c.payload_len), hw_t2(p, m, burst_t2), proto::MutBytes(out_[n_req_])};
-    switch (gate_.admit(source(frame, c), r.rx, r.bytes)) {
+    proto::Request r{frame.subspan(c.payload, c.payload_len), hw_t2(p, m, burst_t2), proto::MutBytes(out_[n_req_])};
+    r.client = source(frame, c);
+    r.port = static_cast<std::uint16_t>(frame[c.l4] << 8 | frame[c.l4 + 1]);  // UDP source port
+    switch (gate_.admit(r.client, r.rx, r.bytes)) {
       case runtime::Admit::kCore:
         pending_[n_req_] = {m, c};
         reqs_[n_req_++] = r;
@@ -237,10 +241,12 @@ class Worker {
   void answer(const Port& p) {
     const proto::ServerState state = runtime::server_state(b_.shared);
     server_.handle_burst(std::span(reqs_.data(), n_req_), state, ring_, txclock_, rng_,
-                         std::span(outcomes_.data(), n_req_));
+                         std::span(outcomes_.data(), n_req_), xleave_.table());
     for (std::size_t i = 0; i < n_req_; ++i) {
       const proto::Outcome& o = outcomes_[i];
-      if (o.verdict == proto::Verdict::kRespond) stats_.record_processing(reqs_[i].rx, net::Bytes(out_[i].data(), o.len));
+      // An interleaved answer's T3 is the previous response's: not this one's processing time.
+      if (o.verdict == proto::Verdict::kRespond && !o.interleaved)
+        stats_.record_processing(reqs_[i].rx, net::Bytes(out_[i].data(), o.len));
       reply(p, pending_[i], o, out_[i].data());
     }
     // Over the limit, plain: a 48-byte RATE kiss (never longer than the request).
@@ -251,6 +257,7 @@ class Worker {
       reply(p, kiss_[i], o, kiss_out_.data());
     }
     stats_.sync_reasons(server_.counters());
+    xleave_.sync(server_);
   }
 
   // Sends the core's answer `o` (bytes at `ntp`) in the request's own mbuf, or frees it.
@@ -271,21 +278,25 @@ class Worker {
       m->l3_len = c.ip6 ? net::kIp6Len : net::kIp4Len;
       m->ol_flags = RTE_MBUF_F_TX_UDP_CKSUM | (c.ip6 ? RTE_MBUF_F_TX_IPV6 : RTE_MBUF_F_TX_IPV4);
     }
-    queue(p, m, len);
+    queue(p, m, len, o.tx_ticket);
   }
 
   static net::MutBytes writable(rte_mbuf* m) {
     return {rte_pktmbuf_mtod(m, std::uint8_t*), static_cast<std::size_t>(rte_pktmbuf_data_len(m)) + rte_pktmbuf_tailroom(m)};
   }
 
-  void queue(const Port& p, rte_mbuf* m, std::size_t len) {
+  // `ticket`: where the frame's TX time goes (interleaved mode), if anywhere.
+  void queue(const Port& p, rte_mbuf* m, std::size_t len, xleave::Ticket ticket = xleave::kNoTicket) {
     m->data_len = static_cast<std::uint16_t>(len);
     m->pkt_len = static_cast<std::uint32_t>(len);
     if (!tag(p, m)) {
       drop(m, net::Drop::kTruncated);  // no headroom for the tag: never with RX mbufs
       return;
     }
+    tx_ticket_[n_tx_] = ticket;
+    n_tickets_ += ticket != xleave::kNoTicket;
     tx_[n_tx_++] = m;
+    n_queued_ = n_tx_;  // frames from the kernel follow: they have no tickets
   }
 
   void drop(rte_mbuf* m, net::Drop why) {
@@ -296,10 +307,39 @@ class Worker {
   void flush(const Port& p) {
     if (n_tx_ == 0) return;
     const auto q = static_cast<std::uint16_t>(index_);
+    const clock::UnixNs before = n_tickets_ != 0 ? b_.shared.tsc.now() : 0;
     const std::uint16_t sent = rte_eth_tx_burst(p.id, q, tx_.data(), static_cast<std::uint16_t>(n_tx_));
+    if (n_tickets_ != 0) transmitted(sent, before);
     for (std::size_t i = sent; i < n_tx_; ++i) rte_pktmbuf_free(tx_[i]);  // what the device did not take
     runtime::bump(stats_.tx, sent);
     runtime::bump(stats_.tx_failed, n_tx_ - sent);
+  }
+
+  // Interleaved mode: the TX time of the frames the device took. No PMD of
+  // DPDK 22.11 reports a per-packet TX timestamp for UDP (timesync's
+  // rte_eth_timesync_read_tx_timestamp is for PTP frames, one at a time), so
+  // it is the TSC read right after rte_eth_tx_burst took them: one read for
+  // the burst, later and truer than the T3 stamped before sealing. The burst
+  // index names each frame's table entry (its ticket): no lookup.
+  // The frames left between `before` (the TSC just before tx_burst) and that
+  // read. A wider window than kMaxTxWindowNs means the worker lost its core
+  // in between (a PMD that sends in a syscall, net_af_packet, can be
+  // preempted inside it; measured: 3 ms on a loaded 2-vCPU VM): the read is
+  // then no TX time, so none is stored and the client's next answer is basic
+  // (no_tx_timestamp), never a wrong interleaved one.
+  static constexpr clock::UnixNs kMaxTxWindowNs = 250'000;
+  void transmitted(std::uint16_t sent, clock::UnixNs before) noexcept {
+    const clock::UnixNs after = b_.shared.tsc.now();
+    const bool timed = after - before <= kMaxTxWindowNs;
+    const proto::NtpTime tx = clock::to_ntp64(after);
+    for (std::size_t i = 0; i < std::min<std::size_t>(sent, n_queued_); ++i) {
+      if (timed) {
+        xleave_.transmitted(tx_ticket_[i], tx);
+      } else {
+        xleave_.untimed(tx_ticket_[i]);
+      }
+    }
+    n_tickets_ = 0;
   }
 
   DpdkBackend::Impl& b_;
@@ -309,6 +349,7 @@ class Worker {
   runtime::TscTxClock txclock_;
   runtime::BufferedRandom rng_;
   runtime::RateGate gate_;
+  runtime::Interleave xleave_;
   std::size_t burst_;
   std::unique_ptr<std::array<std::uint8_t, proto::kMaxPacketLen>[]> out_;
   net::LocalAddrs local_;
@@ -317,6 +358,8 @@ class Worker {
   std::array<proto::Request, kMaxBurst> reqs_{};
   std::array<proto::Outcome, kMaxBurst> outcomes_{};
   std::array<rte_mbuf*, kMaxBurst> tx_{};
+  std::array<xleave::Ticket, kMaxBurst> tx_ticket_{};  // tx_[i]'s table entry (interleaved mode)
+  std::size_t n_tickets_ = 0, n_queued_ = 0;
   std::array<Pending, kMaxBurst> kiss_{};  // over the limit, plain: RATE kiss
   std::array<proto::Request, kMaxBurst> kiss_reqs_{};
   std::array<std::uint8_t, proto::kHeaderLen> kiss_out_{};

@@ -74,6 +74,10 @@ Secret Secret::random() noexcept {
   return s;
 }
 
+std::uint64_t keyed_hash(const Secret& s, std::uint64_t w0, std::uint64_t w1, std::uint8_t domain) noexcept {
+  return siphash13(s, w0, w1, domain);
+}
+
 Address Address::from_ip4(std::span<const std::uint8_t, 4> a) noexcept {
   Address r;
   std::memcpy(r.bytes.data(), a.data(), 4);

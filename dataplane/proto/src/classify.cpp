@@ -135,6 +135,8 @@ Reason classify(Bytes req, Parsed& p) noexcept {
   p.hdr.mode = static_cast<Mode>(h[0] & 7);
   p.hdr.poll = static_cast<std::int8_t>(h[2]);
   p.hdr.transmit = get64(h + 40);
+  p.hdr.origin = get64(h + 24);
+  p.hdr.receive = get64(h + 32);
   // RFC 5905 §9.2: only client requests get an answer; never answer a response.
   if (p.hdr.mode != Mode::kClient) return Reason::kNotClientMode;
   if (p.hdr.version < 1 || p.hdr.version > 4) return Reason::kBadVersion;

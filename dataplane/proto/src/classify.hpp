@@ -14,6 +14,10 @@ struct RequestHeader {
   Mode mode = Mode::kReserved;
   std::int8_t poll = 0;
   NtpTime transmit = 0;  // echoed as the origin timestamp
+  // Interleaved mode (RFC 9769 §2): a request echoing one of our receive
+  // timestamps as its origin gets its own receive field echoed instead.
+  NtpTime origin = 0;
+  NtpTime receive = 0;
 };
 
 struct Parsed {

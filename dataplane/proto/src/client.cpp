@@ -46,13 +46,23 @@ const char* client_status_name(ClientStatus s) noexcept {
 
 namespace {
 
-NtpHeader request_header(NtpTime t1, std::uint8_t version, std::int8_t poll) noexcept {
+NtpHeader request_header(NtpTime t1, std::uint8_t version, std::int8_t poll, NtpTime origin = 0,
+                         NtpTime receive = 0) noexcept {
   NtpHeader h;
   h.version = version;
   h.mode = Mode::kClient;
   h.poll = poll;
+  h.origin = origin;
+  h.receive = receive;
   h.transmit = t1;
   return h;
+}
+
+// RFC 5905 §8: θ = ((T2 − T1) + (T3 − T4)) / 2, δ = (T4 − T1) − (T3 − T2).
+// Halve each term first so the sum cannot overflow.
+void compute_sample(Response& r) noexcept {
+  r.offset = ntp_diff(r.t2, r.t1) / 2 + ntp_diff(r.t3, r.t4) / 2;
+  r.delay = ntp_diff(r.t4, r.t1) - ntp_diff(r.t3, r.t2);
 }
 
 // Header checks shared by plain and NTS (RFC 5905 §8): mode 4, origin = T1.
@@ -61,8 +71,11 @@ ClientStatus check_header(Bytes resp, const PendingRequest& pending, NtpTime t4,
                           Response& out) noexcept {
   NtpHeader h;
   if (!parse_header(resp, h) || h.mode != Mode::kServer) return ClientStatus::kMalformed;
-  // The origin check is what ties an unauthenticated answer to our request.
-  if (h.origin != pending.t1) return ClientStatus::kOriginMismatch;
+  // The origin check is what ties an unauthenticated answer to our request:
+  // T1 for a basic answer, our receive field for an interleaved one (RFC 9769 §2).
+  const bool interleaved = pending.receive != 0 && h.origin == pending.receive && h.origin != pending.t1;
+  if (h.origin != pending.t1 && !interleaved) return ClientStatus::kOriginMismatch;
+  out.interleaved = interleaved;
   out.leap = h.leap;
   out.version = h.version;
   out.stratum = h.stratum;
@@ -76,10 +89,7 @@ ClientStatus check_header(Bytes resp, const PendingRequest& pending, NtpTime t4,
   out.t2 = h.receive;
   out.t3 = h.transmit;
   out.t4 = t4;
-  // RFC 5905 §8: θ = ((T2 − T1) + (T3 − T4)) / 2, δ = (T4 − T1) − (T3 − T2).
-  // Halve each term first so the sum cannot overflow.
-  out.offset = ntp_diff(out.t2, out.t1) / 2 + ntp_diff(out.t3, out.t4) / 2;
-  out.delay = ntp_diff(out.t4, out.t1) - ntp_diff(out.t3, out.t2);
+  compute_sample(out);
   return h.stratum == 0 ? ClientStatus::kKod : ClientStatus::kOk;
 }
 
@@ -118,11 +128,35 @@ ClientStatus extract_cookies(Bytes plain, Response& out) noexcept {
 }  // namespace
 
 std::size_t build_plain_request(NtpTime t1, MutBytes out, PendingRequest& pending,
-                                std::uint8_t version, std::int8_t poll) noexcept {
-  if (!write_header(request_header(t1, version, poll), out)) return 0;
+                                std::uint8_t version, std::int8_t poll, NtpTime origin,
+                                NtpTime receive) noexcept {
+  if (!write_header(request_header(t1, version, poll, origin, receive), out)) return 0;
   pending = PendingRequest{};
   pending.t1 = t1;
+  pending.receive = receive;
   return kHeaderLen;
+}
+
+bool InterleavedAssociation::update(const Response& r, NtpTime t1, Response& sample) noexcept {
+  if (r.status != ClientStatus::kOk) return false;
+  Response cur = r;
+  cur.t1 = t1;  // the actual TX time if the caller has it (chrony uses its own TX timestamp)
+  bool have = false;
+  if (!r.interleaved) {
+    sample = cur;
+    compute_sample(sample);
+    have = true;
+  } else if (have_prev_) {
+    // RFC 9769 §2: T3 of the previous exchange arrives with this answer.
+    sample = prev_;
+    sample.t3 = r.t3;
+    sample.interleaved = true;
+    compute_sample(sample);
+    have = true;
+  }
+  prev_ = cur;
+  have_prev_ = cur.t4 != 0;
+  return have;
 }
 
 Response verify_plain_response(Bytes resp, const PendingRequest& pending, NtpTime t4) noexcept {
@@ -159,8 +193,9 @@ void Client::build_nts_burst(std::span<const NtsRequestSpec> specs, Random& rng,
       PendingRequest& pr = pending[i];
       pr.t1 = s.t1;
       pr.nts = true;
+      pr.receive = s.receive;
       rng.fill(pr.uid);
-      write_header(request_header(s.t1, 4, s.poll), out);
+      write_header(request_header(s.t1, 4, s.poll, s.origin, s.receive), out);
       std::size_t pos = kHeaderLen;
       pos += write_ef(kEfUniqueId, pr.uid, out.subspan(pos));
       pos += write_ef(kEfCookie, s.cookie, out.subspan(pos));

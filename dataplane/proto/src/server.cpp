@@ -6,7 +6,8 @@
 //   3 engine.open  all authenticators       (C2S)
 //   4 size checks, random, prepare seals    (packet order; one Random call)
 //   5 engine.seal  all new cookies          (current master key)
-//   6 T3 = clock.now(), write headers/EFs   (packet order)
+//   6 T3 = clock.now(), write headers/EFs   (packet order; interleaved
+//     mode: the table's take/save, and T3 from it where the client asks)
 //   7 engine.seal  all responses            (S2C)
 #include "ntsd/proto/server.hpp"
 
@@ -39,7 +40,13 @@ class HeaderTemplate {
  public:
   void update(const ServerState& state, bool nak) noexcept;
   // `out` has at least kHeaderLen bytes (checked against resp_len before).
-  void write(const detail::Parsed& p, NtpTime rx, NtpTime tx, std::uint8_t* out) const noexcept;
+  void write(const detail::Parsed& p, NtpTime rx, NtpTime tx, std::uint8_t* out) const noexcept {
+    write(p, p.hdr.transmit, rx, tx, out);  // origin = the client's transmit (RFC 5905 §7.3)
+  }
+  // With the origin given: an interleaved answer echoes the request's
+  // receive field instead (RFC 9769 §2).
+  void write(const detail::Parsed& p, NtpTime origin, NtpTime rx, NtpTime tx,
+             std::uint8_t* out) const noexcept;
 
  private:
   static bool same_state(const ServerState& a, const ServerState& b) noexcept {
@@ -63,6 +70,13 @@ struct Server::Scratch {
     std::uint16_t resp_len = 0;
     std::uint16_t random_off = 0;        // in random: cookie nonces, then the response nonce
     std::uint8_t* resp_plain = nullptr;  // in resp_arena: the new cookie EFs
+    // Interleaved mode (phase 6): whether the request looked interleaved,
+    // what the table said, and where the response's TX time goes.
+    bool xleave_looked = false;
+    bool interleaved = false;
+    std::uint64_t xleave_tag = 0;  // the client address's keyed hash (phase 1)
+    xleave::Miss miss = xleave::Miss::kNone;
+    xleave::Ticket ticket = xleave::kNoTicket;
     crypto::CookieKeys keys;
     // The opened cookie, C2S || S2C: the keys come out of it and every new
     // cookie seals it again (RFC 8915 §6: new cookies carry the same keys).
@@ -154,12 +168,12 @@ void detail::HeaderTemplate::update(const ServerState& state, bool nak) noexcept
   ready_ = true;
 }
 
-void detail::HeaderTemplate::write(const detail::Parsed& p, NtpTime rx, NtpTime tx,
+void detail::HeaderTemplate::write(const detail::Parsed& p, NtpTime origin, NtpTime rx, NtpTime tx,
                                    std::uint8_t* out) const noexcept {
   std::memcpy(out, bytes_.data(), 24);
   out[0] = static_cast<std::uint8_t>(bytes_[0] | (p.hdr.version & 7) << 3);
   out[2] = static_cast<std::uint8_t>(echoed_poll(p));
-  detail::put64(out + 24, p.hdr.transmit);  // origin = the client's transmit
+  detail::put64(out + 24, origin);
   detail::put64(out + 32, rx);
   detail::put64(out + 40, tx);
 }
@@ -169,17 +183,24 @@ Outcome Server::handle_request(Bytes req, NtpTime rx, const ServerState& state,
                                MutBytes out) noexcept {
   const Request r{req, rx, out};
   Outcome o;
-  run_chunk({&r, 1}, state, ring, clock, rng, {&o, 1});
+  run_chunk({&r, 1}, state, ring, clock, rng, {&o, 1}, nullptr);
+  return o;
+}
+
+Outcome Server::handle_request(const Request& req, const ServerState& state, const crypto::KeyRing* ring,
+                               TxClock& clock, Random& rng, xleave::Table* xleave) noexcept {
+  Outcome o;
+  run_chunk({&req, 1}, state, ring, clock, rng, {&o, 1}, xleave);
   return o;
 }
 
 void Server::handle_burst(std::span<const Request> reqs, const ServerState& state,
                           const crypto::KeyRing* ring, TxClock& clock, Random& rng,
-                          std::span<Outcome> outcomes) noexcept {
+                          std::span<Outcome> outcomes, xleave::Table* xleave) noexcept {
   const std::size_t n = std::min(reqs.size(), outcomes.size());
   for (std::size_t i = 0; i < n; i += kMaxBurst) {
     const std::size_t m = std::min(kMaxBurst, n - i);
-    run_chunk(reqs.subspan(i, m), state, ring, clock, rng, outcomes.subspan(i, m));
+    run_chunk(reqs.subspan(i, m), state, ring, clock, rng, outcomes.subspan(i, m), xleave);
   }
 }
 
@@ -190,8 +211,8 @@ namespace {
 class Chunk {
  public:
   Chunk(Server::Scratch& sc, crypto::SivEngine& eng, std::span<const Request> reqs,
-        const crypto::KeyRing* ring) noexcept
-      : sc_(sc), eng_(eng), reqs_(reqs), ring_(ring) {}
+        const crypto::KeyRing* ring, xleave::Table* xleave) noexcept
+      : sc_(sc), eng_(eng), reqs_(reqs), ring_(ring), xleave_(xleave) {}
 
   // Phase 1: structure, and set up the cookie opens (RFC 8915 §5.7 step 1).
   void classify() noexcept;
@@ -210,18 +231,26 @@ class Chunk {
   void write(const ServerState& state, TxClock& clock) noexcept;
   // Phase 7: seal every response with its S2C key.
   void seal_responses() noexcept;
-  void finish(std::span<Outcome> outcomes, ReasonCounters& counters) noexcept;
+  void finish(std::span<Outcome> outcomes, ReasonCounters& counters,
+              InterleavedCounters& xcounters) noexcept;
 
  private:
   void add_op(std::size_t slot) noexcept { sc_.owner[nops_++] = static_cast<std::uint16_t>(slot); }
   // Runs ops[0, nops) and marks the owners of failed ops with `fail`.
   void run(bool seal, Reason fail) noexcept;
   void write_nts(Slot& s, const Request& r) noexcept;
+  // Interleaved mode, phase 1: does the request look interleaved? If so, its
+  // address's tag, and both its table buckets on their way into the cache.
+  void look_interleaved(Slot& s, const Request& r) noexcept;
+  // Interleaved mode: the header of an answer, with the table's take/save.
+  void write_interleaved(Slot& s, const Request& r, const detail::HeaderTemplate& t,
+                         TxClock& clock) noexcept;
 
   Server::Scratch& sc_;
   crypto::SivEngine& eng_;
   std::span<const Request> reqs_;
   const crypto::KeyRing* ring_;
+  xleave::Table* xleave_;
   std::size_t nops_ = 0;
 };
 
@@ -244,6 +273,10 @@ void Chunk::classify() noexcept {
   for (std::size_t i = 0; i < reqs_.size(); ++i) {
     Slot& s = sc_.slots[i];
     s.reason = detail::classify(reqs_[i].bytes, s.p);
+    s.xleave_looked = s.interleaved = false;
+    s.miss = xleave::Miss::kNone;
+    s.ticket = xleave::kNoTicket;
+    if (xleave_ != nullptr) look_interleaved(s, reqs_[i]);
     if (!is_nts_pending(s.reason)) continue;
     if (!have_ring) {
       s.reason = Reason::kNoKeyRing;
@@ -398,7 +431,11 @@ void Chunk::write(const ServerState& state, TxClock& clock) noexcept {
     const Verdict v = reason_verdict(s.reason);
     if (v == Verdict::kDrop) continue;
     const detail::HeaderTemplate& t = v == Verdict::kNak ? sc_.nak_header : sc_.resp_header;
-    t.write(s.p, r.rx, clock.now(), r.out.data());
+    if (xleave_ != nullptr && v == Verdict::kRespond) {
+      write_interleaved(s, r, t, clock);
+    } else {
+      t.write(s.p, r.rx, clock.now(), r.out.data());
+    }
     if (s.reason == Reason::kOkPlain) continue;
     std::uint8_t* p = r.out.data() + kHeaderLen;
     // In place (out == request) the UID is already where it belongs. Nothing
@@ -409,6 +446,50 @@ void Chunk::write(const ServerState& state, TxClock& clock) noexcept {
     if (v == Verdict::kNak) continue;
     write_nts(s, r);
     add_op(i);
+  }
+}
+
+// RFC 9769 §2 and chrony's ntp_core.c (NCR_ProcessRxUnknown, transmit_packet):
+//  - every answer's receive timestamp has the low bit set and its transmit
+//    timestamp the low bit clear, so a request can echo one of our receive
+//    timestamps as its origin only if that origin has the bit set: requests
+//    without it (basic clients echo our transmit, or send 0) never touch the
+//    table, so basic clients cost no memory;
+//  - an NTPv4 request with such an origin and receive != transmit looks
+//    interleaved: the table is asked for (client address, origin). Found with
+//    a TX time: origin = the request's receive field, receive = this T2,
+//    transmit = the previous response's TX time. Else a basic answer, and why;
+//  - such a request's response is saved (address, T2), so that its TX time
+//    can answer the next one. A client's first interleaved request (origin =
+//    the receive timestamp of a basic answer) therefore gets a basic answer
+//    too, and its third request the first interleaved one, as with chrony.
+void Chunk::look_interleaved(Slot& s, const Request& r) noexcept {
+  const detail::RequestHeader& h = s.p.hdr;
+  const bool answerable = s.reason == Reason::kOkPlain || s.reason == Reason::kOkNts;
+  if (!answerable || h.version != 4 || (h.origin & 1) == 0 || h.receive == h.transmit) return;
+  s.xleave_looked = true;
+  s.xleave_tag = xleave_->tag(r.client);
+  xleave_->prefetch(s.xleave_tag, h.origin);  // the take
+  xleave_->prefetch(s.xleave_tag, r.rx | 1);  // the save
+}
+
+void Chunk::write_interleaved(Slot& s, const Request& r, const detail::HeaderTemplate& t,
+                              TxClock& clock) noexcept {
+  const NtpTime rx = r.rx | 1;
+  const detail::RequestHeader& h = s.p.hdr;
+  if (!s.xleave_looked) {
+    t.write(s.p, rx, clock.now() & ~NtpTime{1}, r.out.data());
+    return;
+  }
+  const std::uint64_t tag = s.xleave_tag;
+  const xleave::Table::Taken got = xleave_->take(tag, r.port, h.origin);
+  s.miss = got.miss;
+  s.ticket = xleave_->save(tag, r.port, rx);
+  if (got.miss == xleave::Miss::kNone) {
+    s.interleaved = true;
+    t.write(s.p, h.receive, rx, got.tx & ~NtpTime{1}, r.out.data());
+  } else {
+    t.write(s.p, rx, clock.now() & ~NtpTime{1}, r.out.data());
   }
 }
 
@@ -440,12 +521,22 @@ void Chunk::seal_responses() noexcept {
   run(true, Reason::kInternal);
 }
 
-void Chunk::finish(std::span<Outcome> outcomes, ReasonCounters& counters) noexcept {
+void Chunk::finish(std::span<Outcome> outcomes, ReasonCounters& counters,
+                   InterleavedCounters& xcounters) noexcept {
   for (std::size_t i = 0; i < reqs_.size(); ++i) {
     Slot& s = sc_.slots[i];
     const Verdict v = reason_verdict(s.reason);
     outcomes[i] = Outcome{v, s.reason, v == Verdict::kDrop ? std::uint16_t{0} : s.resp_len};
     ++counters.n[static_cast<std::size_t>(s.reason)];
+    if (s.xleave_looked && v == Verdict::kRespond) {
+      outcomes[i].interleaved = s.interleaved;
+      outcomes[i].tx_ticket = s.ticket;
+      if (s.interleaved) {
+        ++xcounters.answers;
+      } else {
+        ++xcounters.basic[static_cast<std::size_t>(s.miss)];
+      }
+    }
     // Session keys (RFC 8915 §6) must not outlive the burst in scratch the
     // next burst may not reuse: the opened cookie and the keys out of it.
     if (s.open_len != 0) {
@@ -469,8 +560,8 @@ void Chunk::finish(std::span<Outcome> outcomes, ReasonCounters& counters) noexce
 
 void Server::run_chunk(std::span<const Request> reqs, const ServerState& state,
                        const crypto::KeyRing* ring, TxClock& clock, Random& rng,
-                       std::span<Outcome> outcomes) noexcept {
-  Chunk c(*scratch_, *engine_, reqs, ring);
+                       std::span<Outcome> outcomes, xleave::Table* xleave) noexcept {
+  Chunk c(*scratch_, *engine_, reqs, ring, xleave);
   c.classify();
   c.open_cookies();
   c.verify();
@@ -478,7 +569,7 @@ void Server::run_chunk(std::span<const Request> reqs, const ServerState& state,
   c.seal_cookies();
   c.write(state, clock);
   c.seal_responses();
-  c.finish(outcomes, counters_);
+  c.finish(outcomes, counters_, xleave_counters_);
 }
 
 Outcome Server::kiss(Bytes req, NtpTime rx, const ServerState& state, TxClock& clock,

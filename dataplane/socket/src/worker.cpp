@@ -1,11 +1,14 @@
 // One socket worker: poll -> recvmmsg -> source checks -> rate-limit gate
-// (runtime/ratelimit.hpp) -> handle_burst (+ RATE kisses) -> sendmmsg.
-// All buffers, and the rate-limit table, are allocated once when the worker
-// starts.
+// (runtime/ratelimit.hpp) -> handle_burst (+ RATE kisses) -> sendmmsg
+// (-> interleaved mode: the burst's kernel TX timestamps, one
+// recvmmsg(MSG_ERRQUEUE), into the table; tx_timestamps.hpp).
+// All buffers, and the rate-limit and interleaved tables, are allocated once
+// when the worker starts.
 #include <netinet/in.h>
 #include <poll.h>
 #include <sys/socket.h>
 #include <linux/errqueue.h>
+#include <linux/net_tstamp.h>
 
 #include <array>
 #include <cerrno>
@@ -15,8 +18,10 @@
 
 #include "ntsd/clock/ntp_time.hpp"
 #include "ntsd/crypto/siv.hpp"
+#include "ntsd/runtime/interleave.hpp"
 #include "ntsd/runtime/ratelimit.hpp"
 #include "ntsd/socket/backend.hpp"
+#include "tx_timestamps.hpp"
 
 namespace ntsd::sock {
 namespace {
@@ -36,16 +41,18 @@ struct Slot {
   bool have_dst4 = false, have_dst6 = false;
   in_pktinfo dst4;
   in6_pktinfo dst6;
+  limit::Address from;  // the client (IPv4-mapped IPv6 as IPv4)
 };
 
 class Worker {
  public:
   Worker(std::size_t index, const std::vector<int>& fds, const Options& opt, runtime::Shared& shared)
       : index_(index), fds_(fds), opt_(opt), shared_(shared), stats_(shared.metrics.worker(index)),
-        server_(crypto::make_best_engine()), txclock_(shared.tsc), gate_(shared, stats_),
+        server_(crypto::make_best_engine()), txclock_(shared.tsc), gate_(shared, stats_), xleave_(shared, stats_),
+        txs_(fds.size(), static_cast<std::size_t>(opt.burst)),
         burst_(static_cast<std::size_t>(opt.burst)), slots_(new Slot[burst_]),
         rx_msgs_(burst_), tx_msgs_(burst_), reqs_(burst_), slot_of_(burst_), outcomes_(burst_),
-        kiss_reqs_(burst_), kiss_slot_(burst_), pfds_(fds.size()) {
+        kiss_reqs_(burst_), kiss_slot_(burst_), msg_out_(burst_), pfds_(fds.size()) {
     for (std::size_t i = 0; i < fds_.size(); ++i) pfds_[i] = {fds_[i], POLLIN, 0};
   }
 
@@ -57,14 +64,18 @@ class Worker {
       const crypto::KeyRing* ring = shared_.keys.quiescent(index_);
       stats_.keyring_generation.store(shared_.keys.generation(), std::memory_order_relaxed);
       if (ready <= 0) continue;
-      for (std::size_t i = 0; i < pfds_.size(); ++i)
-        if (pfds_[i].revents & POLLIN) burst(fds_[i], ring);
+      for (std::size_t i = 0; i < pfds_.size(); ++i) {
+        if (pfds_[i].revents & POLLIN) burst(i, ring);
+        // TX timestamps that came after their burst's drain (hardware ones).
+        if (pfds_[i].revents & POLLERR) drain_tx_timestamps(i);
+      }
     }
     shared_.keys.offline(index_);
   }
 
  private:
-  void burst(int fd, const crypto::KeyRing* ring) {
+  void burst(std::size_t sock, const crypto::KeyRing* ring) {
+    const int fd = fds_[sock];
     const std::size_t received = receive(fd);
     if (received == 0) return;
     // Fallback T2 for packets without a kernel timestamp, read once per burst.
@@ -77,8 +88,11 @@ class Worker {
       const proto::NtpTime t2 = parse_ctrl(rx_msgs_[i].msg_hdr, s);
       const limit::Address from = client(s);  // IPv4-mapped IPv6 comes back as IPv4
       if (!answerable(s, from)) continue;     // counted in answerable()
+      s.from = from;
       const std::size_t len = std::min<std::size_t>(rx_msgs_[i].msg_len, kRxBuf);
-      const proto::Request r{proto::Bytes(s.rx.data(), len), t2 != 0 ? t2 : t_after, proto::MutBytes(s.out)};
+      proto::Request r{proto::Bytes(s.rx.data(), len), t2 != 0 ? t2 : t_after, proto::MutBytes(s.out)};
+      r.client = from;
+      r.port = ntohs(peer_port(s));
       switch (gate_.admit(from, r.rx, r.bytes)) {
         case runtime::Admit::kCore:
           reqs_[count] = r;
@@ -94,11 +108,65 @@ class Worker {
     runtime::bump(stats_.rx, received);
     runtime::bump(stats_.bursts);
     server_.handle_burst(std::span(reqs_.data(), count), state, ring, txclock_, rng_,
-                         std::span(outcomes_.data(), count));
+                         std::span(outcomes_.data(), count), xleave_.table());
     count = append_kisses(count, kisses, state);
     gate_.sync();
     stats_.sync_reasons(server_.counters());  // before the replies leave: a client that got one sees it counted
-    send(fd, count);
+    xleave_.sync(server_);
+    // Software TX timestamps are taken as the driver takes the packet, so
+    // they are on the error queue by the time sendmmsg returns.
+    if (send(sock, count) > 0) drain_tx_timestamps(sock);
+  }
+
+  // Reads the socket's error queue in batches of a burst (bounded) and puts
+  // each TX time in the table entry of the response it belongs to.
+  void drain_tx_timestamps(std::size_t sock) noexcept {
+    // Served clock - CLOCK_REALTIME, once per drain, for software
+    // timestamps when the clock is not the system clock.
+    std::int64_t offset = 0;
+    if (opt_.tx_source != TxSource::kSystem) offset = shared_.tsc.now() - clock::system_now();
+    const clock::LeapStep tai = shared_.tsc.load().leap;
+    for (int round = 0; round < 4; ++round) {
+      const std::span<mmsghdr> msgs = txs_.prepare();
+      const int n = ::recvmmsg(fds_[sock], msgs.data(), static_cast<unsigned>(msgs.size()), MSG_ERRQUEUE | MSG_DONTWAIT,
+                               nullptr);
+      if (n <= 0) break;
+      for (int k = 0; k < n; ++k) one_tx_timestamp(sock, static_cast<std::size_t>(k), msgs[static_cast<std::size_t>(k)], offset, tai);
+      if (static_cast<std::size_t>(n) < msgs.size()) break;
+    }
+    xleave_.sync(server_);
+  }
+
+  void one_tx_timestamp(std::size_t sock, std::size_t k, mmsghdr& m, std::int64_t offset,
+                        const clock::LeapStep& tai) noexcept {
+    TxTimes times;
+    bool have_id = false;
+    std::uint32_t id = 0;
+    msghdr& h = m.msg_hdr;
+    for (cmsghdr* c = CMSG_FIRSTHDR(&h); c != nullptr; c = CMSG_NXTHDR(&h, c)) {
+      if (c->cmsg_level == SOL_SOCKET && c->cmsg_type == SCM_TIMESTAMPING) {
+        scm_timestamping ts;
+        std::memcpy(&ts, CMSG_DATA(c), sizeof ts);
+        if (ts.ts[0].tv_sec != 0) times.software = clock::from_timespec(ts.ts[0]);
+        if (ts.ts[2].tv_sec != 0) times.hardware = clock::from_timespec(ts.ts[2]);
+      } else if ((c->cmsg_level == SOL_IP && c->cmsg_type == IP_RECVERR) ||
+                 (c->cmsg_level == SOL_IPV6 && c->cmsg_type == IPV6_RECVERR)) {
+        sock_extended_err e;
+        std::memcpy(&e, CMSG_DATA(c), sizeof e);
+        if (e.ee_origin == SO_EE_ORIGIN_TIMESTAMPING) {
+          have_id = true;
+          id = e.ee_data;
+        }
+      }
+    }
+    if (!have_id) return;
+    const xleave::Ticket t = txs_.match(sock, id, txs_.data(k, m));
+    if (t == xleave::kNoTicket) {
+      runtime::bump(stats_.tx_timestamps_unmatched);
+      return;
+    }
+    const clock::UnixNs tx = tx_time(times, opt_.tx_source, offset, tai);
+    if (tx != 0) xleave_.transmitted(t, clock::to_ntp64(tx));
   }
 
   // One recvmmsg into the slots; returns how many datagrams arrived.
@@ -133,6 +201,12 @@ class Worker {
     return count;
   }
 
+  static in_port_t peer_port(const Slot& s) noexcept {
+    if (s.peer.ss_family == AF_INET) return reinterpret_cast<const sockaddr_in&>(s.peer).sin_port;
+    if (s.peer.ss_family == AF_INET6) return reinterpret_cast<const sockaddr_in6&>(s.peer).sin6_port;
+    return 0;
+  }
+
   static limit::Address client(const Slot& s) noexcept {
     if (s.peer.ss_family == AF_INET6) {
       const auto& a = reinterpret_cast<const sockaddr_in6&>(s.peer).sin6_addr;
@@ -149,13 +223,7 @@ class Worker {
   // core spends any crypto on them.
   bool answerable(const Slot& s, const limit::Address& from) noexcept {
     if (!good_source(s, from)) return false;
-    in_port_t port = 0;
-    if (s.peer.ss_family == AF_INET) {
-      port = reinterpret_cast<const sockaddr_in&>(s.peer).sin_port;
-    } else if (s.peer.ss_family == AF_INET6) {
-      port = reinterpret_cast<const sockaddr_in6&>(s.peer).sin6_port;
-    }
-    if (port == 0) {
+    if (peer_port(s) == 0) {
       runtime::bump(stats_.net_drops[static_cast<std::size_t>(net::Drop::kUdpPort)]);
       return false;
     }
@@ -210,9 +278,13 @@ class Worker {
     return t2;
   }
 
-  void set_source(msghdr& h, Slot& s) noexcept {
+  // The reply's control messages: its source address, and for a response
+  // an interleaved client will ask about, a TX timestamp request (software;
+  // hardware too where the clock is the NIC's PHC).
+  void set_control(msghdr& h, Slot& s, bool tx_timestamp) noexcept {
     h.msg_control = s.tx_ctrl.data();
-    cmsghdr* c = reinterpret_cast<cmsghdr*>(s.tx_ctrl.data());
+    h.msg_controllen = 0;
+    auto* c = reinterpret_cast<cmsghdr*>(s.tx_ctrl.data());
     if (s.have_dst4) {
       in_pktinfo pi{};
       pi.ipi_spec_dst = s.dst4.ipi_addr;  // reply from the address the client used
@@ -227,20 +299,33 @@ class Worker {
       c->cmsg_len = CMSG_LEN(sizeof s.dst6);
       std::memcpy(CMSG_DATA(c), &s.dst6, sizeof s.dst6);
       h.msg_controllen = CMSG_SPACE(sizeof s.dst6);
-    } else {
-      h.msg_control = nullptr;
-      h.msg_controllen = 0;
     }
+    if (tx_timestamp) {
+      auto* t = reinterpret_cast<cmsghdr*>(s.tx_ctrl.data() + h.msg_controllen);
+      const bool hw = opt_.tx_source == TxSource::kPhcUtc || opt_.tx_source == TxSource::kPhcTai;
+      const int flags = SOF_TIMESTAMPING_TX_SOFTWARE | (hw ? SOF_TIMESTAMPING_TX_HARDWARE : 0);
+      t->cmsg_level = SOL_SOCKET;
+      t->cmsg_type = SO_TIMESTAMPING;
+      t->cmsg_len = CMSG_LEN(sizeof flags);
+      std::memcpy(CMSG_DATA(t), &flags, sizeof flags);
+      h.msg_controllen += CMSG_SPACE(sizeof flags);
+    }
+    if (h.msg_controllen == 0) h.msg_control = nullptr;
   }
 
-  void send(int fd, std::size_t count) {
+  // Sends the burst's replies; returns how many of them asked for a TX
+  // timestamp and were sent.
+  std::size_t send(std::size_t sock, std::size_t count) {
+    const int fd = fds_[sock];
     std::size_t m = 0;
     for (std::size_t j = 0; j < count; ++j) {
       const proto::Outcome& o = outcomes_[j];
       if (o.verdict == proto::Verdict::kDrop || o.len == 0) continue;
       const std::size_t i = slot_of_[j];
       Slot& s = slots_[i];
-      if (o.verdict == proto::Verdict::kRespond) stats_.record_processing(reqs_[j].rx, proto::Bytes(s.out.data(), o.len));
+      // An interleaved answer's T3 is the previous response's: not this one's processing time.
+      if (o.verdict == proto::Verdict::kRespond && !o.interleaved)
+        stats_.record_processing(reqs_[j].rx, proto::Bytes(s.out.data(), o.len));
       s.tx_iov = {s.out.data(), o.len};
       msghdr& h = tx_msgs_[m].msg_hdr;
       h = {};
@@ -248,18 +333,20 @@ class Worker {
       h.msg_namelen = rx_msgs_[i].msg_hdr.msg_namelen;
       h.msg_iov = &s.tx_iov;
       h.msg_iovlen = 1;
-      set_source(h, s);
+      set_control(h, s, o.tx_ticket != xleave::kNoTicket);
+      msg_out_[m] = j;
       ++m;
     }
     // sendmmsg stops at the first message the kernel refuses and reports only
     // those before it. A refused message (EINVAL, EACCES, unreachable, ...)
     // is skipped so that it cannot take the rest of the burst with it; a
     // full socket (EAGAIN/ENOBUFS) ends the burst after one more try.
-    std::size_t pos = 0, sent = 0;
+    std::size_t pos = 0, sent = 0, stamped = 0;
     int full_tries = 0;
     while (pos < m) {
       const int r = ::sendmmsg(fd, tx_msgs_.data() + pos, static_cast<unsigned>(m - pos), MSG_DONTWAIT);
       if (r > 0) {
+        for (std::size_t k = pos; k < pos + static_cast<std::size_t>(r); ++k) stamped += expect_tx_timestamp(sock, k);
         pos += static_cast<std::size_t>(r);
         sent += static_cast<std::size_t>(r);
       } else if (errno == EAGAIN || errno == EWOULDBLOCK || errno == ENOBUFS || errno == EINTR) {
@@ -270,6 +357,22 @@ class Worker {
     }
     runtime::bump(stats_.tx, sent);
     runtime::bump(stats_.tx_failed, m - sent);
+    return stamped;
+  }
+
+  // Message k went out: if it asked for a TX timestamp, note what the
+  // kernel will hand back for it (tx_timestamps.hpp).
+  bool expect_tx_timestamp(std::size_t sock, std::size_t k) noexcept {
+    const std::size_t j = msg_out_[k];
+    const proto::Outcome& o = outcomes_[j];
+    if (o.tx_ticket == xleave::kNoTicket) return false;
+    const Slot& s = slots_[slot_of_[j]];
+    Looped expect;
+    expect.to = s.from;
+    expect.port = ntohs(peer_port(s));
+    for (std::size_t b = 32; b < 40; ++b) expect.receive = expect.receive << 8 | s.out[b];  // the receive field sent
+    txs_.sent(sock, o.tx_ticket, expect);
+    return true;
   }
 
   std::size_t index_;
@@ -281,6 +384,8 @@ class Worker {
   runtime::TscTxClock txclock_;
   runtime::BufferedRandom rng_;
   runtime::RateGate gate_;
+  runtime::Interleave xleave_;
+  TxTimestamps txs_;
   std::size_t burst_;
   std::unique_ptr<Slot[]> slots_;
   std::vector<mmsghdr> rx_msgs_, tx_msgs_;
@@ -289,6 +394,7 @@ class Worker {
   std::vector<proto::Outcome> outcomes_;
   std::vector<proto::Request> kiss_reqs_;  // over the limit, answered with a RATE kiss
   std::vector<std::size_t> kiss_slot_;
+  std::vector<std::size_t> msg_out_;  // tx_msgs_[m] answers reqs_[msg_out_[m]]
   std::vector<pollfd> pfds_;
 };
 

@@ -62,6 +62,11 @@ struct ServerConfig {
   std::int64_t lock_max_age_s = 10;
   std::int64_t holdover_s = 3600;
   double dispersion_rate_ppm = 15;  // RFC 5905 §11.2 PHI
+  // Interleaved mode (RFC 9769): answer clients that ask for it with the
+  // actual TX time of their previous response. The table holds one entry
+  // (32 bytes) per interleaved client per worker; a power of two.
+  bool interleaved = true;
+  std::int64_t interleaved_table_size = 65536;
 };
 
 struct KeConfig {

@@ -36,6 +36,13 @@ struct Shared {
   bool ratelimit = false;
   limit::Params ratelimit_params{};
   limit::Secret ratelimit_secret{};
+  // Interleaved mode ([server] interleaved, RFC 9769): each worker builds its
+  // own table of this many entries (runtime/interleave.hpp); one hash key per
+  // process. The socket backend needs to know whether the served clock is the
+  // system clock (kernel TX timestamps are on it) or a PHC (hardware ones are).
+  bool interleaved = false;
+  std::size_t interleaved_entries = 0;
+  limit::Secret interleaved_secret{};
 };
 
 // The state to put in responses for the next burst.

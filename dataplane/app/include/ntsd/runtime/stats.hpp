@@ -16,6 +16,7 @@
 #include "ntsd/net/packet.hpp"
 #include "ntsd/runtime/clock_metrics.hpp"
 #include "ntsd/proto/server.hpp"
+#include "ntsd/xleave/table.hpp"
 
 namespace ntsd::runtime {
 
@@ -49,6 +50,17 @@ struct alignas(64) WorkerStats {
   Counter ratelimit_dropped{0};
   Counter ratelimit_leaked{0};
   Counter ratelimit_evictions{0};
+  // Interleaved mode (RFC 9769, runtime/interleave.hpp): interleaved answers;
+  // basic answers to requests that looked interleaved, by why (index
+  // xleave::Miss); table entries evicted; actual TX times captured for saved
+  // responses (stored, or dropped as implausible / entry reused), and kernel
+  // TX timestamps that matched no response sent (socket backend).
+  Counter xleave_answers{0};
+  std::array<Counter, xleave::kMissCount> xleave_basic{};
+  Counter xleave_evictions{0};
+  Counter tx_timestamps_stored{0};
+  Counter tx_timestamps_rejected{0};
+  Counter tx_timestamps_unmatched{0};
   std::array<Counter, proto::kReasonCount> reasons{};
   std::array<Counter, net::kDropCount> net_drops{};
   // Server processing time T3 - T2 of answered requests: 100 buckets of
@@ -161,6 +173,8 @@ class Metrics {
   std::uint64_t total_reason(proto::Reason r) const noexcept;
 
  private:
+  void render_interleaved(std::string& out) const;
+
   std::unique_ptr<WorkerStats[]> workers_;
   std::size_t n_;
   Gauges gauges_;

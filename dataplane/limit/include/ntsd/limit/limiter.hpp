@@ -64,6 +64,11 @@ struct Secret {
   static Secret random() noexcept;
 };
 
+// SipHash-1-3 of the 17-byte message w0 || w1 || domain under s's key: the
+// keyed hash behind the limiter's buckets, shared with the interleaved-mode
+// table (dataplane/xleave) so that there is one implementation.
+std::uint64_t keyed_hash(const Secret& s, std::uint64_t w0, std::uint64_t w1, std::uint8_t domain) noexcept;
+
 // A client key: an address masked to its prefix. Build it with from_ip4 /
 // from_ip6 (or from the raw bytes of a packet header).
 struct Address {

@@ -28,6 +28,9 @@ struct PendingRequest {
   NtpTime t1 = 0;  // transmit timestamp written in the request (the origin the answer echoes)
   std::array<std::uint8_t, kClientUidLen> uid{};
   bool nts = false;
+  // Interleaved mode (RFC 9769 §2): the receive field written in the
+  // request, which an interleaved answer echoes as its origin. 0 = none.
+  NtpTime receive = 0;
 };
 
 // Inputs for one NTS request. `c2s` must outlive the build call.
@@ -37,6 +40,11 @@ struct NtsRequestSpec {
   std::uint8_t placeholders = 0;  // asks for 1 + placeholders new cookies
   NtpTime t1 = 0;
   std::int8_t poll = 0;
+  // Interleaved mode (RFC 9769 §2): origin = the receive timestamp of the
+  // server's last answer, receive = a value of the client's own that an
+  // interleaved answer echoes (InterleavedAssociation gives both). 0 = basic.
+  NtpTime origin = 0;
+  NtpTime receive = 0;
 };
 
 enum class ClientStatus : std::uint8_t {
@@ -61,6 +69,11 @@ struct Response {
   NtpTime t1 = 0, t2 = 0, t3 = 0, t4 = 0;
   std::int64_t offset = 0;  // θ = ((T2 − T1) + (T3 − T4)) / 2, signed 32.32
   std::int64_t delay = 0;   // δ = (T4 − T1) − (T3 − T2), signed 32.32
+  // Interleaved answer (RFC 9769 §2): its origin is the request's receive
+  // field and t3 is the TX time of the server's previous answer, so t1..t4,
+  // offset and delay above are not one exchange's:
+  // InterleavedAssociation::sample() pairs t3 with the previous exchange.
+  bool interleaved = false;
   // New cookies (NTS only). They point into the Client's scratch and stay
   // valid until the next verify call on the same Client.
   std::uint8_t cookie_count = 0;
@@ -71,9 +84,11 @@ struct Response {
 };
 
 // Plain NTP needs no engine and no state beyond PendingRequest.
-// Returns 48, or 0 if `out` is too small.
+// Returns 48, or 0 if `out` is too small. `origin` and `receive` are for
+// interleaved mode (NtsRequestSpec says what they carry).
 std::size_t build_plain_request(NtpTime t1, MutBytes out, PendingRequest& pending,
-                                std::uint8_t version = 4, std::int8_t poll = 0) noexcept;
+                                std::uint8_t version = 4, std::int8_t poll = 0, NtpTime origin = 0,
+                                NtpTime receive = 0) noexcept;
 
 // Verifies a plain (unauthenticated) response; T4 is the receive time.
 Response verify_plain_response(Bytes resp, const PendingRequest& pending, NtpTime t4) noexcept;
@@ -86,6 +101,34 @@ constexpr std::size_t nts_request_len(std::size_t cookie_len, std::size_t placeh
   return kHeaderLen + kEfHeaderLen + kClientUidLen + ef * (1 + placeholders) +
          auth_ef_len(crypto::aead_nonce_len(aead), crypto::kSivTagLen);
 }
+
+// One association in interleaved client/server mode (RFC 9769 §2), for a
+// client with one request out at a time, as chrony's `xleave` does it:
+//   request:  origin = the receive timestamp of the last answer (the
+//             server's T2 of that exchange), receive = when that answer
+//             arrived here (T4, never 0: an interleaved answer echoes it),
+//             transmit = T1 of this request (a basic answer echoes it);
+//   answer:   basic (origin = T1): a sample of this exchange;
+//             interleaved (origin = our receive field): its transmit is the
+//             actual TX time of the previous answer, so the sample is
+//             (T1, T2, T4 of the previous exchange, T3 from this answer).
+// Feed it every verified answer in order; a lost answer just means the next
+// request is answered in basic mode (the server finds no match), after
+// which the association is back in step.
+class InterleavedAssociation {
+ public:
+  NtpTime next_origin() const noexcept { return have_prev_ ? prev_.t2 : 0; }
+  NtpTime next_receive() const noexcept { return have_prev_ ? prev_.t4 : 0; }
+  // `r` verified (kOk), answering the request sent at `t1` (as written in
+  // it, or its actual TX time); sets `sample` and returns true when the
+  // answer gives a sample (every basic answer; an interleaved one whose
+  // previous exchange is known).
+  bool update(const Response& r, NtpTime t1, Response& sample) noexcept;
+
+ private:
+  Response prev_{};
+  bool have_prev_ = false;
+};
 
 class Client {
  public:

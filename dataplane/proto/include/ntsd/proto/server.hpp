@@ -15,6 +15,16 @@
 // drawn in one Random::fill call, in packet order, and TxClock::now() is
 // called once per answered packet in packet order, so a burst is
 // byte-identical to the same requests handled one by one.
+//
+// Interleaved mode (RFC 9769 §2, docs/protocol.md "Interleaved mode"): given
+// an xleave::Table, the server stamps its receive timestamps with the low bit
+// set and its transmit timestamps with it clear (chrony's flag, so that only
+// a request whose origin has the bit set can be one that echoes a receive
+// timestamp), looks up a request that looks interleaved in the table, and
+// answers it with origin = the request's receive field and transmit = the
+// actual TX time of the previous response; else a basic answer. The table
+// operations happen in phase 6 in packet order, so single and burst stay
+// identical for the same table state.
 #pragma once
 
 #include <array>
@@ -26,6 +36,7 @@
 #include "ntsd/crypto/keyring.hpp"
 #include "ntsd/crypto/siv.hpp"
 #include "ntsd/proto/wire.hpp"
+#include "ntsd/xleave/table.hpp"
 
 namespace ntsd::proto {
 
@@ -119,12 +130,26 @@ struct Outcome {
   Verdict verdict = Verdict::kDrop;
   Reason reason = Reason::kTooShort;
   std::uint16_t len = 0;  // response bytes written to the out buffer (0 on drop)
+  // Interleaved mode (only with a table): the transmit timestamp is the TX
+  // time of the client's previous response (RFC 9769 §2), not this one's T3.
+  bool interleaved = false;
+  // Where this response's actual TX time goes (xleave::Table::set_tx), for
+  // the client's next, interleaved request; kNoTicket when nobody will ask.
+  xleave::Ticket tx_ticket = xleave::kNoTicket;
 };
 
 // Per worker; plain counters, no atomics (readers snapshot between bursts).
 struct ReasonCounters {
   std::array<std::uint64_t, kReasonCount> n{};
   std::uint64_t operator[](Reason r) const noexcept { return n[static_cast<std::size_t>(r)]; }
+};
+
+// Interleaved mode, over answered requests (per worker, like ReasonCounters).
+struct InterleavedCounters {
+  std::uint64_t answers = 0;  // interleaved answers
+  // Basic answers to requests that looked interleaved, by why (index
+  // xleave::Miss; kNone stays 0).
+  std::array<std::uint64_t, xleave::kMissCount> basic{};
 };
 
 // One request of a burst. `out` should be at least bytes.size() long (the
@@ -135,6 +160,9 @@ struct Request {
   Bytes bytes;
   NtpTime rx = 0;  // T2, taken as early as possible by the adapter
   MutBytes out;
+  // Who sent it; read only in interleaved mode (a table is passed).
+  limit::Address client{};
+  std::uint16_t port = 0;
 };
 
 // Most new cookies one response carries (one per cookie and per placeholder;
@@ -158,9 +186,14 @@ class Server {
   // N requests, N outcomes (outcomes.size() must be ≥ reqs.size(); extra
   // entries are untouched). All AES-SIV work of the burst runs through the
   // engine in one call per phase.
+  // With `xleave` (interleaved mode on): see the file comment; the table is
+  // read and written in packet order, nothing else about it is kept here.
   void handle_burst(std::span<const Request> reqs, const ServerState& state,
                     const crypto::KeyRing* ring, TxClock& clock, Random& rng,
-                    std::span<Outcome> outcomes) noexcept;
+                    std::span<Outcome> outcomes, xleave::Table* xleave = nullptr) noexcept;
+  // One request, with its client for interleaved mode: a burst of one.
+  Outcome handle_request(const Request& req, const ServerState& state, const crypto::KeyRing* ring,
+                         TxClock& clock, Random& rng, xleave::Table* xleave) noexcept;
 
   // A RATE Kiss-o'-Death (RFC 5905 §7.4) for a plain or NTS request the
   // caller's rate limiter refused. For an NTS request the UID is not echoed and
@@ -170,6 +203,7 @@ class Server {
                MutBytes out) noexcept;
 
   const ReasonCounters& counters() const noexcept { return counters_; }
+  const InterleavedCounters& interleaved_counters() const noexcept { return xleave_counters_; }
   crypto::SivEngine& engine() noexcept { return *engine_; }
 
   struct Scratch;  // per-burst working memory, defined in the .cpp
@@ -177,11 +211,12 @@ class Server {
  private:
   void run_chunk(std::span<const Request> reqs, const ServerState& state,
                  const crypto::KeyRing* ring, TxClock& clock, Random& rng,
-                 std::span<Outcome> outcomes) noexcept;
+                 std::span<Outcome> outcomes, xleave::Table* xleave) noexcept;
 
   std::unique_ptr<crypto::SivEngine> engine_;
   std::unique_ptr<Scratch> scratch_;
   ReasonCounters counters_{};
+  InterleavedCounters xleave_counters_{};
 };
 
 }  // namespace ntsd::proto
