@@ -45,6 +45,8 @@
 #     upper bounds 0.1 us up to 10 us, 1 us up to 100 us), and ntsd's worker
 #     stalls over 1 ms meanwhile.
 # KEEP=1 keeps the work directory (logs, ntsgen JSON, metrics scrapes).
+# MASTER_AEAD=15 seals cookies under AES-SIV master keys (100-byte AEAD-15
+# cookies) instead of ntsd-ke's default AES-128-GCM-SIV ones.
 # Prints a Markdown table row per mode. Needs root (DPDK memif sockets).
 set -euo pipefail
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
@@ -114,6 +116,7 @@ threads = 1
 
 [keys]
 file = "$work/ntskeys"
+${MASTER_AEAD:+aead = $MASTER_AEAD}
 
 [dataplane]
 backend = "dpdk"

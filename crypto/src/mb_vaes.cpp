@@ -12,6 +12,9 @@
 // (slli/srli/shuffle/broadcast), which -Wuninitialized flags at every inlined
 // use; the value is never read. Nothing else in this file relies on the warning.
 #pragma GCC diagnostic ignored "-Wuninitialized"
+#if !defined(__clang__)  // clang has no such group (and no such false positive)
+#pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
+#endif
 
 #define NTSD_VAES_TARGET "aes,vaes,avx512f,avx512bw,avx512vl,avx512dq"
 #define NTSD_VAES __attribute__((target(NTSD_VAES_TARGET)))
@@ -264,6 +267,245 @@ NTSD_VAES_INLINE std::size_t emit(LaneBlocks& b, std::size_t l, std::size_t s,
   return s + nb;
 }
 
+// ---- Uniform chunks: the lanes' bytes gathered straight into registers ----
+
+// Block `off` of the four lanes p[0..3] (16 bytes each).
+NTSD_VAES_INLINE __m512i gather_full(const std::uint8_t* const* p, std::size_t off) {
+  const auto l = [off](const std::uint8_t* q) {
+    return _mm_loadu_si128(reinterpret_cast<const __m128i*>(q + off));
+  };
+  __m512i v = _mm512_castsi128_si512(l(p[0]));
+  v = _mm512_inserti32x4(v, l(p[1]), 1);
+  v = _mm512_inserti32x4(v, l(p[2]), 2);
+  return _mm512_inserti32x4(v, l(p[3]), 3);
+}
+
+// The first bytes (mask m) of block `off` of the four lanes, zeros after;
+// reads nothing past them.
+NTSD_VAES_INLINE __m512i gather_part(const std::uint8_t* const* p, std::size_t off, __mmask16 m) {
+  // No lambda: it would not inherit the target attribute the masked load needs.
+  __m512i v = _mm512_castsi128_si512(_mm_maskz_loadu_epi8(m, p[0] + off));
+  v = _mm512_inserti32x4(v, _mm_maskz_loadu_epi8(m, p[1] + off), 1);
+  v = _mm512_inserti32x4(v, _mm_maskz_loadu_epi8(m, p[2] + off), 2);
+  return _mm512_inserti32x4(v, _mm_maskz_loadu_epi8(m, p[3] + off), 3);
+}
+
+// Writes the bytes (mask m) of each lane of v to p[i] + off; null p[i]: an
+// idle lane, nothing written.
+NTSD_VAES_INLINE void scatter(std::uint8_t* const* p, std::size_t off, __m512i v, __mmask16 m) {
+  const __m128i l[4] = {_mm512_castsi512_si128(v), _mm512_extracti32x4_epi32(v, 1),
+                        _mm512_extracti32x4_epi32(v, 2), _mm512_extracti32x4_epi32(v, 3)};
+  NTSD_UNROLL(4)
+  for (int i = 0; i < 4; ++i)
+    if (p[i] != nullptr) _mm_mask_storeu_epi8(p[i] + off, m, l[i]);
+}
+
+// The 10* pad of RFC 4493 §2.4 after rem (0..15) bytes, in every lane;
+// zero for a complete block (rem 16).
+NTSD_VAES_INLINE __m512i pad_at(std::size_t rem) {
+  const std::uint64_t bit = rem < 16 ? std::uint64_t{1} << rem : 0;
+  return _mm512_maskz_set1_epi8(bit * 0x0001'0001'0001'0001ull, static_cast<char>(0x80));
+}
+
+NTSD_VAES_INLINE __mmask16 bytes_mask(std::size_t n) {
+  return static_cast<__mmask16>((std::uint32_t{1} << n) - 1);
+}
+
+// Where the uniform kernels take round keys from: the table (per-lane keys)
+// or registers (Shared: every lane has one key, cookies under the master
+// key, so group 0's 11 round keys serve all groups).
+template <std::size_t G, bool Shared>
+struct RegKeys;
+
+// Per-lane keys: read from the table at every use (memory operands of
+// vaesenc); holding 44 registers' worth spilled, which measured slower.
+template <std::size_t G>
+struct RegKeys<G, false> {
+  const LaneKeys* kt;
+};
+
+// One key for every lane: its 11 round keys live in registers.
+template <std::size_t G>
+struct RegKeys<G, true> {
+  __m512i k[kRounds + 1];
+};
+
+// The lane group whose subkeys and D0 serve group g: with one key for every
+// lane only group 0's are set up (setup() for 1 group).
+template <bool S>
+constexpr std::size_t grp(std::size_t g) {
+  return S ? 0 : g;
+}
+
+template <std::size_t G>
+NTSD_VAES_INLINE void load_keys(const LaneKeys& kt, RegKeys<G, false>& rk) {
+  rk.kt = &kt;
+}
+
+template <std::size_t G>
+NTSD_VAES_INLINE void load_keys(const LaneKeys& kt, RegKeys<G, true>& rk) {
+  NTSD_UNROLL(11)
+  for (std::size_t r = 0; r <= kRounds; ++r) rk.k[r] = ld(&kt.rk[r][0]);
+}
+
+template <std::size_t G>
+NTSD_VAES_INLINE __m512i key(const RegKeys<G, false>& rk, std::size_t r, std::size_t g) {
+  return ld(&rk.kt->rk[r][4 * g]);
+}
+
+template <std::size_t G>
+NTSD_VAES_INLINE __m512i key(const RegKeys<G, true>& rk, std::size_t r, std::size_t) {
+  return rk.k[r];
+}
+
+// Rounds 1..10 of every lane (round 0's XOR is folded in by the caller).
+template <std::size_t G, bool S>
+NTSD_VAES_INLINE void rounds(const RegKeys<G, S>& rk, __m512i (&x)[4]) {
+  NTSD_UNROLL(10)
+  for (std::size_t r = 1; r < kRounds; ++r) {
+    NTSD_UNROLL(4)
+    for (std::size_t g = 0; g < G; ++g) x[g] = _mm512_aesenc_epi128(x[g], key(rk, r, g));
+  }
+  NTSD_UNROLL(4)
+  for (std::size_t g = 0; g < G; ++g) x[g] = _mm512_aesenclast_epi128(x[g], key(rk, kRounds, g));
+}
+
+// CMAC (RFC 4493) of the n bytes at p[l] of every lane into x, with D (if
+// given; then n >= 16) XORed into the last 16 bytes first (RFC 5297 §2.4's
+// xorend). Complete last block: sk1; padded: sk2.
+template <std::size_t G, bool S>
+NTSD_VAES_INLINE void absorb(const RegKeys<G, S>& rk, const std::uint8_t* const* p, std::size_t n,
+                             const Block* sk1, const Block* sk2, const __m512i* d,
+                             __m512i (&x)[4]) {
+  const std::size_t nb = n == 0 ? 1 : (n + 15) / 16;
+  const std::size_t rem = n - 16 * (nb - 1);
+  NTSD_UNROLL(4)
+  for (std::size_t g = 0; g < G; ++g) x[g] = _mm512_setzero_si512();
+  // D straddles the last two blocks unless n is a multiple of 16: D << rem
+  // bytes into the one before the last, the rest into the last.
+  const bool straddle = d != nullptr && rem != 16;
+  const __m512i up = _mm512_broadcast_i32x4(window(kShiftUp, rem & 15));
+  const __m512i down = _mm512_broadcast_i32x4(window(kShiftDown, rem & 15));
+  for (std::size_t k = 0; k + 1 < nb; ++k) {
+    NTSD_UNROLL(4)
+    for (std::size_t g = 0; g < G; ++g) {
+      __m512i m = gather_full(p + 4 * g, 16 * k);
+      if (straddle && k + 2 == nb) m = _mm512_xor_si512(m, _mm512_shuffle_epi8(d[g], up));
+      x[g] = _mm512_ternarylogic_epi64(x[g], m, key(rk, 0, g), 0x96);  // x ^ m ^ rk0
+    }
+    rounds(rk, x);
+  }
+  const __m512i pad = pad_at(rem);
+  const Block* sk = rem == 16 ? sk1 : sk2;
+  NTSD_UNROLL(4)
+  for (std::size_t g = 0; g < G; ++g) {
+    __m512i m = gather_part(p + 4 * g, 16 * (nb - 1), bytes_mask(rem));
+    if (d != nullptr) m = _mm512_xor_si512(m, rem == 16 ? d[g] : _mm512_shuffle_epi8(d[g], down));
+    m = _mm512_ternarylogic_epi64(m, pad, ld(&sk[4 * grp<S>(g)]), 0x96);  // m ^ pad ^ sk
+    x[g] = _mm512_ternarylogic_epi64(x[g], m, key(rk, 0, g), 0x96);
+  }
+  rounds(rk, x);
+}
+
+// S2V (RFC 5297 §2.4) of every lane into v: D from D0 through each AD
+// component, then T = Sn xorend D (|Sn| >= 16) or dbl(D) xor pad(Sn).
+template <std::size_t G, bool S>
+NTSD_VAES_INLINE void s2v(const LaneKeys& mac, const Block* sk1, const Block* sk2, const Block* d0,
+                          const UniformOps& u, __m512i (&v)[4]) {
+  RegKeys<G, S> rk;
+  load_keys(mac, rk);
+  __m512i d[4], x[4];
+  NTSD_UNROLL(4)
+  for (std::size_t g = 0; g < G; ++g) d[g] = ld(&d0[4 * grp<S>(g)]);
+  for (std::size_t j = 0; j < u.ad_count; ++j) {
+    absorb(rk, u.ad[j], u.ad_len[j], sk1, sk2, nullptr, x);
+    NTSD_UNROLL(4)
+    for (std::size_t g = 0; g < G; ++g) d[g] = _mm512_xor_si512(dbl4(d[g]), x[g]);
+  }
+  const std::size_t n = u.msg_len;
+  if (n >= 16) return absorb(rk, u.msg, n, sk1, sk2, d, v);
+  // One complete block, so sk1.
+  const __m512i pad = pad_at(n);
+  NTSD_UNROLL(4)
+  for (std::size_t g = 0; g < G; ++g) {
+    const __m512i t = _mm512_xor_si512(dbl4(d[g]), gather_part(u.msg + 4 * g, 0, bytes_mask(n)));
+    v[g] = _mm512_ternarylogic_epi64(t, pad, ld(&sk1[4 * grp<S>(g)]), 0x96);
+    v[g] = _mm512_xor_si512(v[g], key(rk, 0, g));
+  }
+  rounds(rk, v);
+}
+
+// out[l] = in[l] xor CTR(K2, Q) (RFC 5297 §2.5) for n bytes; q holds the
+// counter blocks V with bits 63 and 31 cleared.
+template <std::size_t G, bool S>
+NTSD_VAES_INLINE void ctr_xor(const LaneKeys& kt, const __m512i (&q)[4], const UniformOps& u) {
+  RegKeys<G, S> rk;
+  load_keys(kt, rk);
+  const __m512i rev =
+      _mm512_broadcast_i32x4(_mm_set_epi8(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15));
+  const __m512i one = _mm512_set4_epi32(0, 0, 0, 1);
+  __m512i c[4], x[4];
+  NTSD_UNROLL(4)
+  for (std::size_t g = 0; g < G; ++g) c[g] = _mm512_shuffle_epi8(q[g], rev);
+  const std::size_t n = u.msg_len;
+  for (std::size_t o = 0; o < n; o += 16) {
+    NTSD_UNROLL(4)
+    for (std::size_t g = 0; g < G; ++g) {
+      x[g] = _mm512_xor_si512(_mm512_shuffle_epi8(c[g], rev), key(rk, 0, g));
+      c[g] = _mm512_add_epi32(c[g], one);
+    }
+    rounds(rk, x);
+    const __mmask16 m = bytes_mask(n - o < 16 ? n - o : 16);
+    NTSD_UNROLL(4)
+    for (std::size_t g = 0; g < G; ++g)
+      scatter(u.out + 4 * g, o, _mm512_xor_si512(x[g], gather_part(u.in + 4 * g, o, m)), m);
+  }
+}
+
+// RFC 5297 §2.5: Q = V with the top bits of bytes 8 and 12 cleared.
+NTSD_VAES_INLINE __m512i ctr_block(__m512i v) {
+  // Bytes 8 and 12 are the low bytes of the little-endian words 2 and 3.
+  const __m512i keep = _mm512_set4_epi32(static_cast<int>(0xffffff7fu),
+                                         static_cast<int>(0xffffff7fu), -1, -1);
+  return _mm512_and_si512(v, keep);
+}
+
+template <std::size_t G, bool S>
+NTSD_VAES void seal_uniform_g(const LaneKeys& mac, const LaneKeys* ctr, const Block* sk1,
+                              const Block* sk2, const Block* d0, const UniformOps& u) {
+  __m512i v[4];
+  s2v<G, S>(mac, sk1, sk2, d0, u, v);
+  NTSD_UNROLL(4)
+  for (std::size_t g = 0; g < G; ++g) {
+    scatter(u.tag_out + 4 * g, 0, v[g], 0xffff);
+    v[g] = ctr_block(v[g]);
+  }
+  if (u.msg_len != 0) ctr_xor<G, S>(*ctr, v, u);
+}
+
+template <std::size_t G, bool S>
+NTSD_VAES std::uint32_t open_uniform_g(const LaneKeys& mac, const LaneKeys* ctr, const Block* sk1,
+                                       const Block* sk2, const Block* d0, const UniformOps& u) {
+  const std::uint8_t* const* siv = u.tag_in;
+  __m512i v[4], s[4];
+  NTSD_UNROLL(4)
+  for (std::size_t g = 0; g < G; ++g) s[g] = gather_full(siv + 4 * g, 0);
+  if (u.msg_len != 0) {
+    NTSD_UNROLL(4)
+    for (std::size_t g = 0; g < G; ++g) v[g] = ctr_block(s[g]);
+    ctr_xor<G, S>(*ctr, v, u);
+  }
+  s2v<G, S>(mac, sk1, sk2, d0, u, v);
+  // Both 64-bit halves of a lane equal: bits 2l and 2l+1 of the mask.
+  std::uint32_t eq = 0;
+  NTSD_UNROLL(4)
+  for (std::size_t g = 0; g < G; ++g)
+    eq |= static_cast<std::uint32_t>(_mm512_cmpeq_epi64_mask(v[g], s[g])) << (8 * g);
+  std::uint32_t ok = 0;
+  for (std::size_t l = 0; l < 4 * G; ++l) ok |= ((eq >> (2 * l)) & (eq >> (2 * l + 1)) & 1u) << l;
+  return ok;
+}
+
 }  // namespace
 
 NTSD_VAES std::size_t emit_ad(LaneBlocks& b, std::size_t l, const std::span<const std::uint8_t>* ad,
@@ -298,6 +540,8 @@ NTSD_VAES void xor_keystream(const LaneBlocks& b, std::size_t l, const std::uint
     _mm_mask_storeu_epi8(dst + o, mask, x);
   }
 }
+
+const std::uint8_t kZeros[kMaxSteps * 16] = {};
 
 bool cpu_supported() noexcept {
   // __builtin_cpu_supports checks that the OS saves the AVX-512 state too;
@@ -347,6 +591,43 @@ void ctr_keystream(const LaneKeys& kt, std::size_t groups, const Block (&q)[kLan
   NTSD_BY_GROUPS(ctr_g, kt, q, b, steps)
 }
 
+// One instantiation per group count and key sharing.
+#define NTSD_UNIFORM(fn, ...)                                              \
+  switch (groups * 2 + (shared ? 1 : 0)) {                                 \
+    case 2:                                                                \
+      return fn<1, false>(__VA_ARGS__);                                    \
+    case 3:                                                                \
+      return fn<1, true>(__VA_ARGS__);                                     \
+    case 4:                                                                \
+      return fn<2, false>(__VA_ARGS__);                                    \
+    case 5:                                                                \
+      return fn<2, true>(__VA_ARGS__);                                     \
+    case 6:                                                                \
+      return fn<3, false>(__VA_ARGS__);                                    \
+    case 7:                                                                \
+      return fn<3, true>(__VA_ARGS__);                                     \
+    case 8:                                                                \
+      return fn<4, false>(__VA_ARGS__);                                    \
+    case 9:                                                                \
+      return fn<4, true>(__VA_ARGS__);                                     \
+    default:                                                               \
+      break;                                                               \
+  }
+
+void seal_uniform(const LaneKeys& mac, const LaneKeys* ctr, std::size_t groups, bool shared,
+                  const Block (&sk1)[kLanes], const Block (&sk2)[kLanes],
+                  const Block (&d0)[kLanes], const UniformOps& u) noexcept {
+  NTSD_UNIFORM(seal_uniform_g, mac, ctr, sk1, sk2, d0, u)
+}
+
+std::uint32_t open_uniform(const LaneKeys& mac, const LaneKeys* ctr, std::size_t groups,
+                           bool shared, const Block (&sk1)[kLanes], const Block (&sk2)[kLanes],
+                           const Block (&d0)[kLanes], const UniformOps& u) noexcept {
+  NTSD_UNIFORM(open_uniform_g, mac, ctr, sk1, sk2, d0, u)
+  return 0;
+}
+
+#undef NTSD_UNIFORM
 #undef NTSD_BY_GROUPS
 
 }  // namespace ntsd::crypto::mb::vaes

@@ -89,4 +89,48 @@ std::size_t emit_t(LaneBlocks& b, std::size_t l, const std::uint8_t* p, std::siz
 void xor_keystream(const LaneBlocks& b, std::size_t l, const std::uint8_t* src, std::uint8_t* dst,
                    std::size_t n) noexcept;
 
+// ---- Uniform chunks (issue 17) ---------------------------------------------
+// A chunk whose lanes all have one shape (the same AD component count, the
+// same length for each component and the same message length) is the NTS hot
+// path: the requests of a burst, their responses and the cookies have one
+// shape each. Such a chunk needs no LaneBlocks: the kernels below read each
+// lane's bytes from its own buffers (4 lanes per zmm register, one insert per
+// lane), pad and XOR the last blocks in registers, combine D with dbl in
+// registers, and write the SIV and the CTR output straight to the lanes'
+// buffers. One call does a whole seal or open, so V and D never leave the
+// registers and the keystream is never stored.
+struct UniformOps {
+  std::size_t ad_count = 0;
+  std::size_t ad_len[4] = {};  // kMaxAdComponents
+  std::size_t msg_len = 0;     // plaintext bytes (seal: |in|, open: |out|)
+  // Per lane; idle lanes read kZeros and have null out and (seal) siv.
+  const std::uint8_t* ad[4][kLanes] = {};
+  const std::uint8_t* in[kLanes] = {};   // seal: plaintext; open: ciphertext after the SIV
+  std::uint8_t* out[kLanes] = {};        // seal: ciphertext after the SIV; open: plaintext
+  const std::uint8_t* msg[kLanes] = {};  // what S2V reads as Sn: seal in, open out
+  std::uint8_t* tag_out[kLanes] = {};       // seal: where V goes (null: idle lane)
+  const std::uint8_t* tag_in[kLanes] = {};  // open: the received SIV
+};
+
+// Zero bytes for idle lanes to read: at least a lane's whole pass.
+extern const std::uint8_t kZeros[kMaxSteps * 16];
+
+// Seal (RFC 5297 §2.6): V = S2V(K1, AD..., P) to tag_out[l], then
+// out[l] = in[l] xor CTR(K2, V with bits 63 and 31 cleared). ctr may be null
+// if msg_len is 0.
+// shared: every lane has the same key, so the kernel keeps one set of round
+// keys in registers and reads only lane group 0 of the tables, subkeys and
+// D0 (the engine then sets up group 0 only).
+void seal_uniform(const LaneKeys& mac, const LaneKeys* ctr, std::size_t groups, bool shared,
+                  const Block (&sk1)[kLanes], const Block (&sk2)[kLanes],
+                  const Block (&d0)[kLanes], const UniformOps& u) noexcept;
+
+// Open (RFC 5297 §2.7): out[l] = in[l] xor CTR(K2, tag_in[l] with the bits
+// cleared), then V = S2V(K1, AD..., out[l]). Returns the lanes (bit l) whose
+// V equals tag_in[l] (compared without a data-dependent branch); the caller
+// zeroes the others' plaintext.
+std::uint32_t open_uniform(const LaneKeys& mac, const LaneKeys* ctr, std::size_t groups,
+                           bool shared, const Block (&sk1)[kLanes], const Block (&sk2)[kLanes],
+                           const Block (&d0)[kLanes], const UniformOps& u) noexcept;
+
 }  // namespace ntsd::crypto::mb::vaes

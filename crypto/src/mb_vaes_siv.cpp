@@ -81,6 +81,7 @@ void VaesSiv::wipe_used() noexcept {
   wipe_groups_ = 0;
   setup_groups_ = 0;  // nothing set up any more
   setup_keys_ = {};
+  setup_compact_ = false;
 }
 
 bool VaesSiv::admit(std::span<const SivOp> ops, std::span<SivStatus> status,
@@ -110,27 +111,42 @@ bool VaesSiv::admit(std::span<const SivOp> ops, std::span<SivStatus> status,
   }
   if (hi == 0) return false;
   groups_ = (hi + vaes::kLanesPerGroup - 1) / vaes::kLanesPerGroup;
-  setup_keys(keys, ctr);
+  uniform_ = uniform(ops, sealing);
+  // One key in every lane of a uniform chunk (cookies under the master key):
+  // the uniform kernels read lane group 0 only, so only it is set up.
+  bool shared = uniform_;
+  for (std::size_t l = 1; shared && l < groups_ * vaes::kLanesPerGroup; ++l)
+    shared = keys[l] == keys[0];
+  setup_keys(keys, ctr, shared);
   return true;
 }
 
-void VaesSiv::setup_keys(const std::array<const SivKey*, kChunk>& keys, bool ctr) noexcept {
+void VaesSiv::setup_keys(const std::array<const SivKey*, kChunk>& keys, bool ctr,
+                         bool compact) noexcept {
   // The next chunk of a burst under one key (cookies) finds its lanes set
   // up already: same key objects in the same lanes (siv.hpp allows reuse for
-  // equal key pointers within a burst; the cache dies with wipe_used()).
-  if (setup_groups_ >= groups_ && (setup_ctr_ || !ctr) && keys == setup_keys_) return;
+  // equal key pointers within a burst; the cache dies with wipe_used()). A
+  // compact set-up (group 0 only) serves only a compact need.
+  if ((setup_ctr_ || !ctr) && keys == setup_keys_ &&
+      (compact ? setup_groups_ >= 1 : !setup_compact_ && setup_groups_ >= groups_)) {
+    shared_ = compact;
+    return;
+  }
   const std::uint8_t* k1[kChunk];
   const std::uint8_t* k2[kChunk];
   for (std::size_t l = 0; l < kChunk; ++l) {
     k1[l] = keys[l] != nullptr ? keys[l]->mac_key().data() : zero_key_;
     k2[l] = keys[l] != nullptr ? keys[l]->ctr_key().data() : zero_key_;
   }
-  vaes::setup(k1, k2, groups_, mac_keys_, ctr ? &ctr_keys_ : nullptr, sk1_, sk2_, d0_);
+  const std::size_t groups = compact ? 1 : groups_;
+  vaes::setup(k1, k2, groups, mac_keys_, ctr ? &ctr_keys_ : nullptr, sk1_, sk2_, d0_);
   ctr_keys_used_ |= ctr;
-  wipe_groups_ = std::max(wipe_groups_, groups_);
+  wipe_groups_ = std::max(wipe_groups_, groups);
   setup_keys_ = keys;
-  setup_groups_ = groups_;
+  setup_groups_ = groups;
   setup_ctr_ = ctr;
+  setup_compact_ = compact;
+  shared_ = compact;
 }
 
 void VaesSiv::run_cmac(std::size_t steps) noexcept {
@@ -184,8 +200,60 @@ void VaesSiv::ctr_pass(std::span<const Bytes> src, std::span<std::uint8_t* const
     if (lanes_[l].active) vaes::xor_keystream(blocks_, l, src[l].data(), dst[l], src[l].size());
 }
 
+bool VaesSiv::uniform(std::span<const SivOp> ops, bool sealing) noexcept {
+  const SivOp* first = nullptr;
+  const std::size_t lanes = groups_ * vaes::kLanesPerGroup;
+  for (std::size_t l = 0; l < lanes; ++l) {
+    if (!lanes_[l].active) {
+      for (auto& a : uni_.ad) a[l] = vaes::kZeros;
+      uni_.in[l] = uni_.msg[l] = uni_.tag_in[l] = vaes::kZeros;
+      uni_.out[l] = uni_.tag_out[l] = nullptr;
+      continue;
+    }
+    const SivOp& op = ops[l];
+    if (first == nullptr) {
+      first = &op;
+      uni_.ad_count = op.ad_count;
+      for (std::size_t j = 0; j < op.ad_count; ++j) uni_.ad_len[j] = op.ad[j].size();
+      uni_.msg_len = msg_len(op, sealing);
+    } else {
+      if (op.ad_count != uni_.ad_count || msg_len(op, sealing) != uni_.msg_len) return false;
+      for (std::size_t j = 0; j < op.ad_count; ++j)
+        if (op.ad[j].size() != uni_.ad_len[j]) return false;
+    }
+    for (std::size_t j = 0; j < op.ad_count; ++j) uni_.ad[j][l] = op.ad[j].data();
+    if (sealing) {
+      uni_.in[l] = uni_.msg[l] = op.in.data();
+      uni_.tag_out[l] = op.out.data();
+      uni_.out[l] = op.out.data() + kSivTagLen;
+    } else {
+      uni_.tag_in[l] = op.in.data();
+      uni_.in[l] = op.in.data() + kSivTagLen;
+      uni_.out[l] = op.out.data();
+      uni_.msg[l] = op.out.data();
+    }
+  }
+  // An empty message has no bytes to point at: any readable pointer will do.
+  if (uni_.msg_len == 0)
+    for (std::size_t l = 0; l < lanes; ++l) {
+      uni_.msg[l] = uni_.in[l] = vaes::kZeros;
+      uni_.out[l] = nullptr;
+    }
+  for (std::size_t j = 0; j < uni_.ad_count; ++j)
+    if (uni_.ad_len[j] == 0)
+      for (std::size_t l = 0; l < lanes; ++l) uni_.ad[j][l] = vaes::kZeros;
+  return first != nullptr;
+}
+
 void VaesSiv::seal_chunk(std::span<const SivOp> ops, std::span<SivStatus> status) noexcept {
   if (!admit(ops, status, true)) return;
+  if (uniform_) {
+    vaes::seal_uniform(mac_keys_, uni_.msg_len != 0 ? &ctr_keys_ : nullptr, groups_,
+                       shared_, sk1_, sk2_, d0_, uni_);
+    for (std::size_t l = 0; l < ops.size(); ++l)
+      if (lanes_[l].active) status[l] = SivStatus::kOk;
+    return;
+  }
   ad_pass(ops);
   std::array<Bytes, kChunk> msg{};
   std::array<std::uint8_t*, kChunk> body{};
@@ -204,6 +272,19 @@ void VaesSiv::seal_chunk(std::span<const SivOp> ops, std::span<SivStatus> status
 
 void VaesSiv::open_chunk(std::span<const SivOp> ops, std::span<SivStatus> status) noexcept {
   if (!admit(ops, status, false)) return;
+  if (uniform_) {
+    const std::uint32_t ok =
+        vaes::open_uniform(mac_keys_, uni_.msg_len != 0 ? &ctr_keys_ : nullptr, groups_,
+                           shared_, sk1_, sk2_, d0_, uni_);
+    for (std::size_t l = 0; l < ops.size(); ++l) {
+      if (!lanes_[l].active) continue;
+      const bool good = (ok >> l) & 1u;
+      // RFC 5297 §2.7: no plaintext on failure.
+      if (!good && !ops[l].out.empty()) std::memset(ops[l].out.data(), 0, ops[l].out.size());
+      status[l] = good ? SivStatus::kOk : SivStatus::kAuthFail;
+    }
+    return;
+  }
   // RFC 5297 §2.7: decrypt with Q from the received SIV, then S2V over the result.
   std::array<Bytes, kChunk> msg{};
   std::array<std::uint8_t*, kChunk> out{};

@@ -58,8 +58,9 @@ class VaesSiv final : public SivEngine {
   // Sends the ops this engine does not take to the fallback and sets up the
   // keys of the others. False if no op is left for the lanes.
   bool admit(std::span<const SivOp> ops, std::span<SivStatus> status, bool sealing) noexcept;
-  // Key tables, subkeys and D0 for the lanes' keys (null: idle lane), K2 if ctr.
-  void setup_keys(const std::array<const SivKey*, kChunk>& keys, bool ctr) noexcept;
+  // Key tables, subkeys and D0 for the lanes' keys (null: idle lane), K2 if
+  // ctr; compact: every lane has one key and only lane group 0 is needed.
+  void setup_keys(const std::array<const SivKey*, kChunk>& keys, bool ctr, bool compact) noexcept;
   void run_cmac(std::size_t steps) noexcept;
   void ad_pass(std::span<const SivOp> ops) noexcept;
   // V = CMAC(K1, T) of every lane over its message msg[l]; read with v(l).
@@ -68,6 +69,9 @@ class VaesSiv final : public SivEngine {
   // dst = src xor CTR(K2, Q_l) of every lane (counters q_ set by the caller).
   void ctr_pass(std::span<const Bytes> src, std::span<std::uint8_t* const> dst) noexcept;
   void wipe_used() noexcept;
+  // Fills uni_ if every active lane of the chunk has one shape (mb_vaes.hpp:
+  // UniformOps); false otherwise (the chunk then goes through LaneBlocks).
+  bool uniform(std::span<const SivOp> ops, bool sealing) noexcept;
 
   std::unique_ptr<SivEngine> fallback_;
   vaes::LaneKeys mac_keys_{}, ctr_keys_{};
@@ -83,10 +87,14 @@ class VaesSiv final : public SivEngine {
   std::array<const SivKey*, kChunk> setup_keys_{};
   std::size_t setup_groups_ = 0;
   bool setup_ctr_ = false;
+  bool setup_compact_ = false;  // only lane group 0 set up (one key for all lanes)
+  bool shared_ = false;         // this chunk: uniform, one key, group 0 set up
+  bool uniform_ = false;        // this chunk: every active lane has one shape (uni_)
   std::array<SivOp, kChunk> fb_ops_{};
   std::array<SivStatus, kChunk> fb_status_{};
   std::array<std::uint8_t, kChunk> fb_index_{};
   std::uint8_t zero_key_[16] = {};  // the key of idle lanes
+  vaes::UniformOps uni_{};          // pointers and lengths only: no key material
 };
 
 }  // namespace mb

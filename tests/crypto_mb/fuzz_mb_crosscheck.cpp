@@ -81,6 +81,24 @@ void check_siv(FuzzRng& rng, FuzzedDataProvider& fdp, crypto::SivEngine& eng) {
   shape.max_ad_count = crypto::kMaxAdComponents;
   shape.allow_aes192 = true;
   Burst b = Burst::make(rng, shape);
+  // Half the bursts get one shape for every op (op 0's AD count and lengths,
+  // its plaintext length): the VAES engine's uniform-chunk path (issue 17).
+  if (rng.below(2) == 0) {
+    const crypto::SivOp& op0 = b.ops[0];
+    for (std::size_t i = 1; i < b.ops.size(); ++i) {
+      crypto::SivOp& op = b.ops[i];
+      op.ad_count = op0.ad_count;
+      for (std::size_t j = 0; j < op.ad_count; ++j) {
+        auto& a = b.ad[i * crypto::kMaxAdComponents + j];
+        a.resize(op0.ad[j].size());
+        rng.fill(a.data(), a.size());
+        op.ad[j] = a;
+      }
+      b.plain[i].resize(op0.in.size());
+      rng.fill(b.plain[i].data(), b.plain[i].size());
+      op.in = b.plain[i];
+    }
+  }
 
   auto ref = Outputs::for_ops(b.ops, true);
   auto got = Outputs::for_ops(b.ops, true);
