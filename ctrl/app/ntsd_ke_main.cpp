@@ -169,18 +169,9 @@ ntsd::keys::Clocks derived_clocks() {
 // [keys] mode = "derived": the secret file (mode 0600, >= 32 bytes) and the
 // window. nullptr and `err` on a bad secret file.
 std::unique_ptr<ntsd::keys::DerivedKeys> make_derived(const ntsd::config::KeysConfig& k, std::string& err) {
-  auto secret = ntsd::keys::FleetSecret::load(k.secret_file, err);
-  if (!secret) {
-    err = "[keys] secret_file: " + err;
-    return nullptr;
-  }
-  ntsd::keys::DerivedParams p{k.period_s, k.past_periods, k.future_periods, ntsd::config::master_key_aead(k)};
-  if (std::string why = ntsd::keys::check_params(p); !why.empty()) {
-    err = "[keys] " + why;
-    return nullptr;
-  }
-  return std::make_unique<ntsd::keys::DerivedKeys>(std::move(*secret), p,
-                                                   [](const std::string& s) { log("keys: %s", s.c_str()); });
+  return ntsd::keys::open_derived(
+      k.secret_file, {k.period_s, k.past_periods, k.future_periods, ntsd::config::master_key_aead(k)},
+      [](const std::string& s) { log("keys: %s", s.c_str()); }, err);
 }
 
 void note_derived(const ntsd::keys::DerivedKeys& d, std::int64_t period_s, int result, ntsd::keapp::KeGauges& g) {

@@ -339,4 +339,18 @@ std::int64_t test_wall_offset() noexcept {
   return v;
 }
 
+std::unique_ptr<DerivedKeys> open_derived(const std::string& secret_file, const DerivedParams& p, LogFn log,
+                                          std::string& error) {
+  auto secret = FleetSecret::load(secret_file, error);
+  if (!secret) {
+    error = "[keys] secret_file: " + error;
+    return nullptr;
+  }
+  if (std::string why = check_params(p); !why.empty()) {
+    error = "[keys] " + why;
+    return nullptr;
+  }
+  return std::make_unique<DerivedKeys>(std::move(*secret), p, std::move(log));
+}
+
 }  // namespace ntsd::keys

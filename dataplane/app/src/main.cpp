@@ -62,18 +62,8 @@ void configure_interleaved(const config::ServerConfig& c, runtime::Shared& share
 // [keys] mode = "derived": the secret file (mode 0600, >= 32 bytes) and the
 // window; nullptr and `error` if either is wrong.
 std::unique_ptr<keys::DerivedKeys> make_derived(const config::KeysConfig& k, std::string& error) {
-  auto secret = keys::FleetSecret::load(k.secret_file, error);
-  if (!secret) {
-    error = "[keys] secret_file: " + error;
-    return nullptr;
-  }
-  keys::DerivedParams p{k.period_s, k.past_periods, k.future_periods, config::master_key_aead(k)};
-  if (std::string why = keys::check_params(p); !why.empty()) {
-    error = "[keys] " + why;
-    return nullptr;
-  }
-  return std::make_unique<keys::DerivedKeys>(std::move(*secret), p,
-                                             [](const std::string& s) { runtime::log("keys: " + s); });
+  return keys::open_derived(k.secret_file, {k.period_s, k.past_periods, k.future_periods, config::master_key_aead(k)},
+                            [](const std::string& s) { runtime::log("keys: " + s); }, error);
 }
 
 }  // namespace

@@ -162,6 +162,12 @@ class DerivedKeys {
   std::shared_ptr<const crypto::KeyRing> ring_;
 };
 
+// [keys] mode = "derived" as both daemons start it: the secret file (mode
+// 0600, >= 32 bytes) and the window `p`. nullptr and `error` (naming the
+// [keys] key at fault) if either is wrong.
+std::unique_ptr<DerivedKeys> open_derived(const std::string& secret_file, const DerivedParams& p, LogFn log,
+                                          std::string& error);
+
 // Test seam (docs/operations.md "Test seams"; never for service): the
 // environment variable NTSD_TEST_WALL_OFFSET_FILE names a file holding a
 // signed number of seconds that the daemons add to the wall clock they give
