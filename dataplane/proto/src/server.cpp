@@ -44,9 +44,17 @@ class HeaderTemplate {
     write(p, p.hdr.transmit, rx, tx, out);  // origin = the client's transmit (RFC 5905 §7.3)
   }
   // With the origin given: an interleaved answer echoes the request's
-  // receive field instead (RFC 9769 §2).
+  // receive field instead (RFC 9769 §2). In the class: once per answer.
   void write(const detail::Parsed& p, NtpTime origin, NtpTime rx, NtpTime tx,
-             std::uint8_t* out) const noexcept;
+             std::uint8_t* out) const noexcept {
+    std::memcpy(out, bytes_.data(), 24);
+    out[0] = static_cast<std::uint8_t>(bytes_[0] | (p.hdr.version & 7) << 3);
+    out[2] = static_cast<std::uint8_t>(
+        std::clamp(p.hdr.poll, detail::kMinPoll, detail::kMaxPoll));  // echoed_poll
+    detail::put64(out + 24, origin);
+    detail::put64(out + 32, rx);
+    detail::put64(out + 40, tx);
+  }
 
  private:
   static bool same_state(const ServerState& a, const ServerState& b) noexcept {
@@ -166,16 +174,6 @@ void detail::HeaderTemplate::update(const ServerState& state, bool nak) noexcept
                bytes_);
   built_for_ = state;
   ready_ = true;
-}
-
-void detail::HeaderTemplate::write(const detail::Parsed& p, NtpTime origin, NtpTime rx, NtpTime tx,
-                                   std::uint8_t* out) const noexcept {
-  std::memcpy(out, bytes_.data(), 24);
-  out[0] = static_cast<std::uint8_t>(bytes_[0] | (p.hdr.version & 7) << 3);
-  out[2] = static_cast<std::uint8_t>(echoed_poll(p));
-  detail::put64(out + 24, origin);
-  detail::put64(out + 32, rx);
-  detail::put64(out + 40, tx);
 }
 
 Outcome Server::handle_request(Bytes req, NtpTime rx, const ServerState& state,

@@ -149,11 +149,14 @@ inline bool set_seal_op(const MasterKey& mk, Bytes plain, Bytes nonce, MutBytes 
       out.size() != kCookieKeyIdLen + nlen + kSivTagLen + plain.size())
     return false;
   std::uint8_t* o = out.data();
-  o[0] = static_cast<std::uint8_t>(mk.id >> 24);
-  o[1] = static_cast<std::uint8_t>(mk.id >> 16);
-  o[2] = static_cast<std::uint8_t>(mk.id >> 8);
-  o[3] = static_cast<std::uint8_t>(mk.id);
-  std::memcpy(o + kCookieKeyIdLen, nonce.data(), nlen);
+  // The key id, big endian, in one store (byte stores re-read mk.id each
+  // time: they may alias it).
+  const std::uint32_t id_be = __builtin_bswap32(mk.id);
+  std::memcpy(o, &id_be, sizeof id_be);
+  // All kCookieNonceLen bytes in one 16-byte copy: a 12-byte (GCM-SIV)
+  // nonce's 4 more land on the first ciphertext bytes, which the seal
+  // overwrites (out holds at least key id + nonce + tag, checked above).
+  std::memcpy(o + kCookieKeyIdLen, nonce.data(), kCookieNonceLen);
   op.key = &mk.key;
   // The AD is the nonce copy inside the cookie, which lives as long as `out`.
   detail::set_cookie_ad(op, Bytes(o + kCookieKeyIdLen, nlen), mk.ad);
