@@ -402,7 +402,10 @@ void Chunk::prepare_seals(Random& rng) noexcept {
     nrandom += s.p.new_cookies * crypto::kCookieNonceLen + kNonceLen;
     sc_.answering[nanswer++] = static_cast<std::uint16_t>(i);
   }
-  if (nrandom != 0) rng.fill(MutBytes(sc_.random.data(), nrandom));
+  if (nanswer == 0) return;  // (else there is a ring: every NTS answer opened a cookie)
+  rng.fill(MutBytes(sc_.random.data(), nrandom));
+  // New cookies are sealed under the current master key (RFC 8915 §6).
+  const crypto::CookieSealer sealer(ring_->current());
   std::size_t arena = 0;
   for (std::size_t a = 0; a < nanswer; ++a) {
     const std::size_t i = sc_.answering[a];
@@ -413,14 +416,15 @@ void Chunk::prepare_seals(Random& rng) noexcept {
     const std::uint8_t* nonce = sc_.random.data() + s.random_off;
     s.resp_plain = sc_.resp_arena.data() + arena;  // ≤ kMaxNewCookies EFs of ≤ kMaxCookieLen
     arena += s.plain_len;
+    // The NTS Cookie EF's type and length (RFC 8915 §5.7, RFC 7822 §3) in one store.
+    const std::uint32_t ef_head = std::uint32_t{kEfCookie} << 16 | static_cast<std::uint32_t>(ef_len);
     for (std::size_t c = 0; c < s.p.new_cookies; ++c) {
       std::uint8_t* ef = s.resp_plain + c * ef_len;
-      detail::put16(ef, kEfCookie);
-      detail::put16(ef + 2, static_cast<std::uint16_t>(ef_len));
+      detail::put32(ef, ef_head);
       if (pad != 0) std::memset(ef + kEfHeaderLen + s.cookie_len, 0, pad);
-      if (!crypto::set_seal_op(ring_->current(), keys,
-                               Bytes(nonce + c * crypto::kCookieNonceLen, crypto::kCookieNonceLen),
-                               MutBytes(ef + kEfHeaderLen, s.cookie_len), sc_.ops[nops_])) {
+      if (!sealer.usable() ||
+          !sealer.set_op(keys, nonce + c * crypto::kCookieNonceLen,
+                         MutBytes(ef + kEfHeaderLen, s.cookie_len), sc_.ops[nops_])) {
         s.reason = Reason::kInternal;
         break;
       }
