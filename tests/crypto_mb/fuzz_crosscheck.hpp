@@ -58,6 +58,16 @@ inline crypto::SivEngine& scalar() {
   return *e;
 }
 
+// One of a fuzzer's burst engines; a null one (not available on this CPU
+// where it must be) aborts, naming `what`.
+inline crypto::SivEngine& engine_or_abort(crypto::SivEngine* e, const char* what) {
+  if (e == nullptr) {
+    std::fprintf(stderr, "%s unavailable\n", what);
+    std::abort();
+  }
+  return *e;
+}
+
 // Seals `seal_ops` with the reference and `eng` and compares; then opens the
 // reference's output, about a third of it corrupted at fuzzer-chosen places
 // and about a quarter of the ops replaced by raw fuzzer bytes of any length
@@ -125,6 +135,21 @@ void cookie_crosscheck(FuzzRng& rng, FuzzedDataProvider& fdp, crypto::SivEngine&
     if (a != b) fail("cookie status", idx[k]);
     if (a == crypto::CookieStatus::kOk) on_ok(rk, gk, idx[k]);
   }
+}
+
+// One fuzzer input, as both fuzzers decode it: `pick(0..2)` chooses the
+// engine, then one round in four is `cookies(rng, fdp, eng)`, the others
+// `ops(rng, fdp, eng)`.
+template <class Pick, class Cookies, class Ops>
+int run_input(const std::uint8_t* data, std::size_t size, Pick pick, Cookies cookies, Ops ops) {
+  FuzzedDataProvider fdp(data, size);
+  FuzzRng rng{fdp};
+  crypto::SivEngine& eng = pick(rng.below(3));
+  if (rng.below(4) == 0)
+    cookies(rng, fdp, eng);
+  else
+    ops(rng, fdp, eng);
+  return 0;
 }
 
 }  // namespace ntsd::test::fuzz

@@ -9,8 +9,6 @@
 //  - open fuzzer-chosen cookies under an AES-128-GCM-SIV master key.
 // Any disagreement aborts.
 #include <cstdint>
-#include <cstdio>
-#include <cstdlib>
 
 #include "fuzz_crosscheck.hpp"
 #include "gcm_siv_burst.hpp"
@@ -27,12 +25,8 @@ crypto::SivEngine& engine(std::uint64_t which) {
   static auto ni = crypto::make_gcm_siv_aesni_engine();
   static auto vaes = crypto::make_gcm_siv_vaes_engine();
   static auto best = crypto::make_best_engine();
-  crypto::SivEngine* e = which == 2 ? best.get() : which == 0 || !vaes ? ni.get() : vaes.get();
-  if (e == nullptr) {
-    std::fprintf(stderr, "GCM-SIV engine unavailable\n");
-    std::abort();
-  }
-  return *e;
+  return engine_or_abort(which == 2 ? best.get() : which == 0 || !vaes ? ni.get() : vaes.get(),
+                         "GCM-SIV engine");
 }
 
 void check_ops(FuzzRng& rng, FuzzedDataProvider& fdp, crypto::SivEngine& eng) {
@@ -44,7 +38,6 @@ void check_ops(FuzzRng& rng, FuzzedDataProvider& fdp, crypto::SivEngine& eng) {
   shape.mix_siv = rng.below(3) == 0;
   shape.malformed = rng.below(3) == 0;
   GcmBurst b = GcmBurst::make(rng, shape);
-
   seal_open_crosscheck(rng, fdp, eng, b.ops);
 }
 
@@ -64,12 +57,5 @@ void check_cookies(FuzzRng& rng, FuzzedDataProvider& fdp, crypto::SivEngine& eng
 }  // namespace
 
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
-  FuzzedDataProvider fdp(data, size);
-  FuzzRng rng{fdp};
-  crypto::SivEngine& eng = engine(rng.below(3));
-  if (rng.below(4) == 0)
-    check_cookies(rng, fdp, eng);
-  else
-    check_ops(rng, fdp, eng);
-  return 0;
+  return run_input(data, size, engine, check_cookies, check_ops);
 }

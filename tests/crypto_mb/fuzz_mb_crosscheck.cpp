@@ -10,8 +10,6 @@
 // Any disagreement aborts.
 #include <algorithm>
 #include <cstdint>
-#include <cstdio>
-#include <cstdlib>
 
 #include "fuzz_crosscheck.hpp"
 #include "mb_aesni_siv.hpp"
@@ -28,12 +26,8 @@ crypto::SivEngine& burst_engine(std::uint64_t which) {
   static auto mb = crypto::make_mb_engine();
   static auto ni = crypto::make_aesni_engine();
   static auto vaes = crypto::make_vaes_engine();
-  crypto::SivEngine* e = which == 0 ? mb.get() : which == 1 || !vaes ? ni.get() : vaes.get();
-  if (e == nullptr) {
-    std::fprintf(stderr, "burst engine unavailable\n");
-    std::abort();
-  }
-  return *e;
+  return engine_or_abort(which == 0 ? mb.get() : which == 1 || !vaes ? ni.get() : vaes.get(),
+                         "burst engine");
 }
 
 void check_siv(FuzzRng& rng, FuzzedDataProvider& fdp, crypto::SivEngine& eng) {
@@ -86,12 +80,5 @@ void check_cookies(FuzzRng& rng, FuzzedDataProvider& fdp, crypto::SivEngine& eng
 }  // namespace
 
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
-  FuzzedDataProvider fdp(data, size);
-  FuzzRng rng{fdp};
-  crypto::SivEngine& eng = burst_engine(rng.below(3));
-  if (rng.below(4) == 0)
-    check_cookies(rng, fdp, eng);
-  else
-    check_siv(rng, fdp, eng);
-  return 0;
+  return run_input(data, size, burst_engine, check_cookies, check_siv);
 }
