@@ -378,12 +378,12 @@ void copy_forward(std::uint8_t* dst, const std::uint8_t* src, std::size_t n) noe
 // New cookies are sealed under the current master key, whose algorithm sets
 // their nonce length (crypto/cookie.hpp); the response nonce is the
 // session AEAD's (16 bytes for AES-SIV, 12 for GCM-SIV).
-std::uint16_t response_len(Slot& s, Verdict v, const crypto::KeyRing* ring) noexcept {
+std::uint16_t response_len(Slot& s, Verdict v, crypto::AeadId master) noexcept {
   if (s.reason == Reason::kOkPlain) return kHeaderLen;
   // A NAK is the header and the Unique Identifier echoed, nothing else.
   if (v == Verdict::kNak) return static_cast<std::uint16_t>(kHeaderLen + s.p.uid_len);
   const crypto::AeadId aead = s.keys.c2s.aead();
-  s.cookie_len = static_cast<std::uint16_t>(crypto::cookie_len(aead, ring->current().aead()));
+  s.cookie_len = static_cast<std::uint16_t>(crypto::cookie_len(aead, master));
   s.plain_len = static_cast<std::uint16_t>(pad4(kEfHeaderLen + s.cookie_len) * s.p.new_cookies);
   return static_cast<std::uint16_t>(
       kHeaderLen + s.p.uid_len +
@@ -394,12 +394,16 @@ void Chunk::prepare_seals(Random& rng) noexcept {
   nops_ = 0;
   std::size_t nanswer = 0;
   std::size_t nrandom = 0;
+  // The current master key's AEAD sizes the new cookies; only NTS answers,
+  // which need a ring, ask for it.
+  const crypto::AeadId master =
+      ring_ != nullptr ? ring_->current().aead() : crypto::AeadId::kSivCmac256;
   for (std::size_t i = 0; i < reqs_.size(); ++i) {
     Slot& s = sc_.slots[i];
     const Request& r = reqs_[i];
     const Verdict v = reason_verdict(s.reason);
     if (v == Verdict::kDrop) continue;
-    s.resp_len = response_len(s, v, ring_);
+    s.resp_len = response_len(s, v, master);
     // Anti-amplification (RFC 8915 §5.7, RFC 7822 §7): never answer with more bytes.
     if (s.resp_len > r.bytes.size()) {
       s.reason = Reason::kResponseTooLarge;
@@ -531,10 +535,10 @@ void Chunk::write_nts(Slot& s, const Request& r) noexcept {
   const std::size_t ct_len = crypto::kSivTagLen + s.plain_len;
   const std::size_t nonce_len = crypto::aead_nonce_len(s.keys.s2c.aead());
   std::uint8_t* p = r.out.data() + auth_off;
-  detail::put16(p, kEfAuthenticator);
-  detail::put16(p + 2, static_cast<std::uint16_t>(s.resp_len - auth_off));
-  detail::put16(p + 4, static_cast<std::uint16_t>(nonce_len));
-  detail::put16(p + 6, static_cast<std::uint16_t>(ct_len));
+  // EF type and length, then the body's nonce and ciphertext lengths: one store.
+  detail::put64(p, std::uint64_t{kEfAuthenticator} << 48 |
+                       std::uint64_t{static_cast<std::uint16_t>(s.resp_len - auth_off)} << 32 |
+                       std::uint64_t{nonce_len} << 16 | std::uint64_t{ct_len});
   // The response nonce follows the slot's cookie nonces in the burst's random
   // bytes (16 drawn; GCM-SIV uses the first 12, and the 4 bytes more copied
   // here are overwritten by the ciphertext the seal phase writes after them).
