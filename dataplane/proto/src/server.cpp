@@ -433,7 +433,8 @@ void Chunk::prepare_seals(Random& rng) noexcept {
     s.resp_plain = sc_.resp_arena.data() + arena;  // ≤ kMaxNewCookies EFs of ≤ kMaxCookieLen
     arena += s.plain_len;
     // The NTS Cookie EF's type and length (RFC 8915 §5.7, RFC 7822 §3) in one store.
-    const std::uint32_t ef_head = std::uint32_t{kEfCookie} << 16 | static_cast<std::uint32_t>(ef_len);
+    const std::uint32_t ef_head =
+        std::uint32_t{kEfCookie} << 16 | static_cast<std::uint32_t>(ef_len);
     for (std::size_t c = 0; c < s.p.new_cookies; ++c) {
       std::uint8_t* ef = s.resp_plain + c * ef_len;
       detail::put32(ef, ef_head);
