@@ -39,6 +39,7 @@ VaesSiv::~VaesSiv() {
   used_steps_ = vaes::kMaxSteps;
   wipe_groups_ = kChunk / vaes::kLanesPerGroup;
   ctr_keys_used_ = true;
+  lanes_used_ = true;
   wipe_used();
 }
 
@@ -77,7 +78,8 @@ void VaesSiv::wipe_used() noexcept {
   explicit_bzero(sk1_, lanes * sizeof(Block));
   explicit_bzero(sk2_, lanes * sizeof(Block));
   explicit_bzero(d0_, lanes * sizeof(Block));
-  explicit_bzero(lanes_.data(), sizeof(lanes_));
+  if (lanes_used_) explicit_bzero(lanes_.data(), sizeof(lanes_));
+  lanes_used_ = false;
   wipe_groups_ = 0;
   setup_groups_ = 0;  // nothing set up any more
   setup_keys_ = {};
@@ -119,6 +121,95 @@ bool VaesSiv::admit(std::span<const SivOp> ops, std::span<SivStatus> status,
     shared = keys[l] == keys[0];
   setup_keys(keys, ctr, shared);
   return true;
+}
+
+namespace {
+// detail::overlaps on integers, without branches: both ranges non-empty
+// and each starting before the other ends.
+inline bool overlap(std::uintptr_t a, std::size_t na, std::uintptr_t b, std::size_t nb) noexcept {
+  return (na != 0) & (nb != 0) & (a < b + nb) & (b < a + na);
+}
+inline std::uintptr_t addr(const void* p) noexcept { return reinterpret_cast<std::uintptr_t>(p); }
+}  // namespace
+
+template <bool Sealing, std::size_t Ad>
+bool VaesSiv::admit_fast(std::span<const SivOp> ops) noexcept {
+  // The shape comes from op 0 and every op is compared with it, so that
+  // passing here implies what lane_eligible() checks op by op:
+  // validate_*_op (a key, at most kMaxAdComponents components, sizes, no
+  // overlap of out with an input) and a 32-byte key whose passes fit.
+  const SivOp& f = ops[0];
+  const std::size_t mlen = Sealing ? f.in.size() : f.out.size();
+  std::size_t alen[Ad];
+  std::size_t ad_steps = 0;
+  for (std::size_t j = 0; j < Ad; ++j) {
+    alen[j] = f.ad[j].size();
+    ad_steps += cmac_blocks(alen[j]);
+  }
+  // Also bounds mlen far below kMaxSivMessage.
+  if (ad_steps > vaes::kMaxSteps || cmac_blocks(mlen) > vaes::kMaxSteps) return false;
+  const std::size_t in_len = Sealing ? mlen : mlen + kSivTagLen;
+  const std::size_t out_len = Sealing ? mlen + kSivTagLen : mlen;
+  const bool has_msg = mlen != 0;
+  const SivKey* const k0 = f.key;
+  std::array<const SivKey*, kChunk> keys;
+  bool bad = false, shared = true;
+  const std::size_t n = ops.size();
+  for (std::size_t l = 0; l < n; ++l) {
+    const SivOp& op = ops[l];
+    const SivKey* k = op.key;
+    if (k == nullptr) return false;
+    const std::uint8_t* const ip = op.in.data();
+    std::uint8_t* const op_ = op.out.data();
+    const std::size_t isz = op.in.size(), osz = op.out.size();
+    // size() == 32 also means not empty and not a GCM-SIV key.
+    bad |= (k->size() != 32) | (op.ad_count != Ad) | (isz != in_len) | (osz != out_len);
+    bad |= overlap(addr(ip), isz, addr(op_), osz);
+    for (std::size_t j = 0; j < Ad; ++j) {
+      const std::uint8_t* const a = op.ad[j].data();
+      const std::size_t asz = op.ad[j].size();
+      bad |= (asz != alen[j]) | overlap(addr(a), asz, addr(op_), osz);
+      uni_.ad[j][l] = alen[j] != 0 ? a : vaes::kZeros;
+    }
+    shared &= k == k0;
+    keys[l] = k;
+    if (Sealing) {
+      uni_.in[l] = uni_.msg[l] = has_msg ? ip : vaes::kZeros;
+      uni_.tag_out[l] = op_;
+      uni_.out[l] = has_msg ? op_ + kSivTagLen : nullptr;
+    } else {
+      uni_.tag_in[l] = ip;
+      uni_.in[l] = has_msg ? ip + kSivTagLen : vaes::kZeros;
+      uni_.out[l] = has_msg ? op_ : nullptr;
+      uni_.msg[l] = has_msg ? op_ : vaes::kZeros;
+    }
+  }
+  if (bad) return false;
+  groups_ = (n + vaes::kLanesPerGroup - 1) / vaes::kLanesPerGroup;
+  for (std::size_t l = n; l < groups_ * vaes::kLanesPerGroup; ++l) {
+    for (auto& a : uni_.ad) a[l] = vaes::kZeros;
+    uni_.in[l] = uni_.msg[l] = uni_.tag_in[l] = vaes::kZeros;
+    uni_.out[l] = uni_.tag_out[l] = nullptr;
+  }
+  for (std::size_t l = n; l < kChunk; ++l) keys[l] = nullptr;
+  uni_.ad_count = Ad;
+  for (std::size_t j = 0; j < Ad; ++j) uni_.ad_len[j] = alen[j];
+  uni_.msg_len = mlen;
+  uniform_ = true;
+  setup_keys(keys, has_msg, shared);
+  return true;
+}
+
+bool VaesSiv::admit_fast(std::span<const SivOp> ops, bool sealing) noexcept {
+  // NTS uses one component (cookies: [nonce]) and two ([packet, nonce]).
+  switch (ops[0].ad_count) {
+    case 1:
+      return sealing ? admit_fast<true, 1>(ops) : admit_fast<false, 1>(ops);
+    case 2:
+      return sealing ? admit_fast<true, 2>(ops) : admit_fast<false, 2>(ops);
+    default:
+      return false;
+  }
 }
 
 void VaesSiv::setup_keys(const std::array<const SivKey*, kChunk>& keys, bool ctr,
@@ -174,6 +265,7 @@ void VaesSiv::ad_pass(std::span<const SivOp> ops) noexcept {
       d = xor_blocks(dbl(d), blocks_.blk[ln.ad_end[j]][l]);
     ln.d = d;
   }
+  lanes_used_ = true;
 }
 
 void VaesSiv::t_pass(std::span<const Bytes> msg) noexcept {
@@ -246,6 +338,12 @@ bool VaesSiv::uniform(std::span<const SivOp> ops, bool sealing) noexcept {
 }
 
 void VaesSiv::seal_chunk(std::span<const SivOp> ops, std::span<SivStatus> status) noexcept {
+  if (admit_fast(ops, true)) {
+    vaes::seal_uniform(mac_keys_, uni_.msg_len != 0 ? &ctr_keys_ : nullptr, groups_, shared_, sk1_,
+                       sk2_, d0_, uni_);
+    for (std::size_t l = 0; l < ops.size(); ++l) status[l] = SivStatus::kOk;
+    return;
+  }
   if (!admit(ops, status, true)) return;
   if (uniform_) {
     vaes::seal_uniform(mac_keys_, uni_.msg_len != 0 ? &ctr_keys_ : nullptr, groups_,
@@ -271,6 +369,17 @@ void VaesSiv::seal_chunk(std::span<const SivOp> ops, std::span<SivStatus> status
 }
 
 void VaesSiv::open_chunk(std::span<const SivOp> ops, std::span<SivStatus> status) noexcept {
+  if (admit_fast(ops, false)) {
+    const std::uint32_t ok = vaes::open_uniform(mac_keys_, uni_.msg_len != 0 ? &ctr_keys_ : nullptr,
+                                                groups_, shared_, sk1_, sk2_, d0_, uni_);
+    for (std::size_t l = 0; l < ops.size(); ++l) {
+      const bool good = (ok >> l) & 1u;
+      // RFC 5297 §2.7: no plaintext on failure.
+      if (!good && !ops[l].out.empty()) std::memset(ops[l].out.data(), 0, ops[l].out.size());
+      status[l] = good ? SivStatus::kOk : SivStatus::kAuthFail;
+    }
+    return;
+  }
   if (!admit(ops, status, false)) return;
   if (uniform_) {
     const std::uint32_t ok =
