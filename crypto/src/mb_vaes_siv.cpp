@@ -60,25 +60,21 @@ void VaesSiv::open(std::span<const SivOp> ops, std::span<SivStatus> status) noex
 
 void VaesSiv::wipe_used() noexcept {
   // Key schedules, subkeys, chaining values and keystream are key material:
-  // wipe what this call used, once per call rather than per chunk.
-  explicit_bzero(blocks_.blk, used_steps_ * sizeof(blocks_.blk[0]));
+  // wipe what this call used, once per call rather than per chunk, and only
+  // the lane groups that were set up (a short burst or a shared key uses 1 of 4).
+  vaes::wipe_blocks(&blocks_.blk[0][0], used_steps_ * kChunk);
   used_steps_ = 0;
-  // Only the lane groups that were set up (a short burst uses 1 of 4).
-  const std::size_t lanes = wipe_groups_ * vaes::kLanesPerGroup;
-  const auto wipe_keys = [lanes](vaes::LaneKeys& kt) {
-    if (lanes == kChunk) {
-      explicit_bzero(&kt, sizeof(kt));
-    } else if (lanes != 0) {
-      for (auto& row : kt.rk) explicit_bzero(row, lanes * sizeof(Block));
-    }
-  };
-  wipe_keys(mac_keys_);
-  if (ctr_keys_used_) wipe_keys(ctr_keys_);
+  const std::size_t groups = wipe_groups_;
+  if (groups != 0) {
+    vaes::wipe_keys(mac_keys_, groups);
+    if (ctr_keys_used_) vaes::wipe_keys(ctr_keys_, groups);
+    const std::size_t lanes = groups * vaes::kLanesPerGroup;
+    vaes::wipe_blocks(sk1_, lanes);
+    vaes::wipe_blocks(sk2_, lanes);
+    vaes::wipe_blocks(d0_, lanes);
+  }
   ctr_keys_used_ = false;
-  explicit_bzero(sk1_, lanes * sizeof(Block));
-  explicit_bzero(sk2_, lanes * sizeof(Block));
-  explicit_bzero(d0_, lanes * sizeof(Block));
-  if (lanes_used_) explicit_bzero(lanes_.data(), sizeof(lanes_));
+  if (lanes_used_) secure_wipe(lanes_.data(), sizeof(lanes_));
   lanes_used_ = false;
   wipe_groups_ = 0;
   setup_groups_ = 0;  // nothing set up any more
