@@ -120,11 +120,6 @@ bool VaesSiv::admit(std::span<const SivOp> ops, std::span<SivStatus> status,
 }
 
 namespace {
-// detail::overlaps on integers, without branches: both ranges non-empty
-// and each starting before the other ends.
-inline bool overlap(std::uintptr_t a, std::size_t na, std::uintptr_t b, std::size_t nb) noexcept {
-  return (na != 0) & (nb != 0) & (a < b + nb) & (b < a + na);
-}
 inline std::uintptr_t addr(const void* p) noexcept { return reinterpret_cast<std::uintptr_t>(p); }
 }  // namespace
 
@@ -147,24 +142,33 @@ bool VaesSiv::admit_fast(std::span<const SivOp> ops) noexcept {
   const std::size_t in_len = Sealing ? mlen : mlen + kSivTagLen;
   const std::size_t out_len = Sealing ? mlen + kSivTagLen : mlen;
   const bool has_msg = mlen != 0;
+  // detail::overlaps of out with an input, on the shape's sizes (every op
+  // is checked to have them first); an empty range overlaps nothing.
+  const bool chk_in = in_len != 0 && out_len != 0;
+  bool chk_ad[Ad];
+  for (std::size_t j = 0; j < Ad; ++j) chk_ad[j] = alen[j] != 0 && out_len != 0;
   const SivKey* const k0 = f.key;
   std::array<const SivKey*, kChunk> keys;
-  bool bad = false, shared = true;
+  bool shared = true;
   const std::size_t n = ops.size();
+  // Early exits, not accumulated flags: every branch is predicted not taken
+  // for the ops the protocol core builds, and a chain of setcc/or per check
+  // cost more than the checks.
   for (std::size_t l = 0; l < n; ++l) {
     const SivOp& op = ops[l];
     const SivKey* k = op.key;
-    if (k == nullptr) return false;
     const std::uint8_t* const ip = op.in.data();
     std::uint8_t* const op_ = op.out.data();
-    const std::size_t isz = op.in.size(), osz = op.out.size();
     // size() == 32 also means not empty and not a GCM-SIV key.
-    bad |= (k->size() != 32) | (op.ad_count != Ad) | (isz != in_len) | (osz != out_len);
-    bad |= overlap(addr(ip), isz, addr(op_), osz);
+    if (k == nullptr || k->size() != 32 || op.ad_count != Ad || op.in.size() != in_len ||
+        op.out.size() != out_len)
+      return false;
+    const std::uintptr_t o = addr(op_), o_end = o + out_len;
+    if (chk_in && addr(ip) < o_end && o < addr(ip) + in_len) return false;
     for (std::size_t j = 0; j < Ad; ++j) {
       const std::uint8_t* const a = op.ad[j].data();
-      const std::size_t asz = op.ad[j].size();
-      bad |= (asz != alen[j]) | overlap(addr(a), asz, addr(op_), osz);
+      if (op.ad[j].size() != alen[j]) return false;
+      if (chk_ad[j] && addr(a) < o_end && o < addr(a) + alen[j]) return false;
       uni_.ad[j][l] = alen[j] != 0 ? a : vaes::kZeros;
     }
     shared &= k == k0;
@@ -180,7 +184,6 @@ bool VaesSiv::admit_fast(std::span<const SivOp> ops) noexcept {
       uni_.msg[l] = has_msg ? op_ : vaes::kZeros;
     }
   }
-  if (bad) return false;
   groups_ = (n + vaes::kLanesPerGroup - 1) / vaes::kLanesPerGroup;
   for (std::size_t l = n; l < groups_ * vaes::kLanesPerGroup; ++l) {
     for (auto& a : uni_.ad) a[l] = vaes::kZeros;
