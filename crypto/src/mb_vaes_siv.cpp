@@ -222,13 +222,16 @@ void VaesSiv::setup_keys(const std::array<const SivKey*, kChunk>& keys, bool ctr
     shared_ = compact;
     return;
   }
+  // Every lane's key has AES-128 halves (32 bytes: admit() sends the
+  // others to the fallback), so K2 is 16 bytes after K1 (RFC 5297 §2.2),
+  // as in zero_key_; the kernels read the first `groups` lane groups only.
+  const std::size_t groups = compact ? 1 : groups_;
   const std::uint8_t* k1[kChunk];
   const std::uint8_t* k2[kChunk];
-  for (std::size_t l = 0; l < kChunk; ++l) {
-    k1[l] = keys[l] != nullptr ? keys[l]->mac_key().data() : zero_key_;
-    k2[l] = keys[l] != nullptr ? keys[l]->ctr_key().data() : zero_key_;
+  for (std::size_t l = 0; l < groups * vaes::kLanesPerGroup; ++l) {
+    k1[l] = keys[l] != nullptr ? keys[l]->bytes().data() : zero_key_;
+    k2[l] = k1[l] + 16;
   }
-  const std::size_t groups = compact ? 1 : groups_;
   vaes::setup(k1, k2, groups, mac_keys_, ctr ? &ctr_keys_ : nullptr, sk1_, sk2_, d0_);
   ctr_keys_used_ |= ctr;
   wipe_groups_ = std::max(wipe_groups_, groups);

@@ -103,7 +103,7 @@ class VaesSiv final : public SivEngine {
   std::array<SivOp, kChunk> fb_ops_{};
   std::array<SivStatus, kChunk> fb_status_{};
   std::array<std::uint8_t, kChunk> fb_index_{};
-  std::uint8_t zero_key_[16] = {};  // the key of idle lanes
+  std::uint8_t zero_key_[32] = {};  // the key (K1 || K2) of idle lanes
   vaes::UniformOps uni_{};          // pointers and lengths only: no key material
 };
 
