@@ -77,8 +77,7 @@ void VaesSiv::wipe_used() noexcept {
   if (lanes_used_) secure_wipe(lanes_.data(), sizeof(lanes_));
   lanes_used_ = false;
   wipe_groups_ = 0;
-  setup_groups_ = 0;  // nothing set up any more
-  setup_keys_ = {};
+  setup_groups_ = 0;  // nothing set up any more (setup_keys_ holds pointers only)
   setup_compact_ = false;
 }
 
@@ -217,10 +216,19 @@ void VaesSiv::setup_keys(const std::array<const SivKey*, kChunk>& keys, bool ctr
   // up already: same key objects in the same lanes (siv.hpp allows reuse for
   // equal key pointers within a burst; the cache dies with wipe_used()). A
   // compact set-up (group 0 only) serves only a compact need.
-  if ((setup_ctr_ || !ctr) && keys == setup_keys_ &&
-      (compact ? setup_groups_ >= 1 : !setup_compact_ && setup_groups_ >= groups_)) {
-    shared_ = compact;
-    return;
+  // A compact set-up is group 0's four lanes (the shared kernels read all
+  // four), so only those are compared; otherwise every lane is. Pointer by
+  // pointer, exiting at the first difference (per-request keys differ in
+  // lane 0): std::array's == was a memcmp call per chunk.
+  if ((setup_ctr_ || !ctr) && setup_groups_ != 0 &&
+      (compact || (!setup_compact_ && setup_groups_ >= groups_))) {
+    const std::size_t lanes = compact ? vaes::kLanesPerGroup : kChunk;
+    std::size_t l = 0;
+    while (l < lanes && keys[l] == setup_keys_[l]) ++l;
+    if (l == lanes) {
+      shared_ = compact;
+      return;
+    }
   }
   // Every lane's key has AES-128 halves (32 bytes: admit() sends the
   // others to the fallback), so K2 is 16 bytes after K1 (RFC 5297 §2.2),
