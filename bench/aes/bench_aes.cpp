@@ -20,6 +20,14 @@
 //   BM_VaesCmacSubkeys       16 lanes: key schedule + L = E(K, 0^128) +
 //                            K1 = dbl(L), K2 = dbl(K1) (RFC 4493 §2.3) + the
 //                            D0 = CMAC(K, 0^128) S2V starts from (RFC 5297 §2.4).
+//   BM_VpclmulPolyval        16 lanes of POLYVAL (RFC 8452 §3), one block per
+//                            lane and step, with the GCM-SIV engine's dot()
+//                            (5 carry-less products: Karatsuba + 2 folds).
+//   BM_VaesPolyvalMixed      both at once, one AES block and one POLYVAL
+//                            block per lane and step (AEAD 30's 1 : 1 mix):
+//                            whether the two units overlap, i.e. whether AEAD
+//                            30's bound is the sum of its AES and POLYVAL
+//                            costs or the larger one.
 //
 // Counters: blocks_per_s (or keys_per_s), cycles_per_block (cycles_per_key)
 // = thread CPU time × the TSC rate / count (this VM exposes no PMU; CPU time
@@ -45,6 +53,8 @@
 #endif
 
 #define BENCH_VAES __attribute__((target("aes,vaes,avx512f,avx512bw,avx512vl,avx512dq")))
+#define BENCH_VCLMUL \
+  __attribute__((target("aes,vaes,vpclmulqdq,avx512f,avx512bw,avx512vl,avx512dq")))
 #define BENCH_AESNI __attribute__((target("aes,sse4.1")))
 #define BENCH_PRAGMA(x) _Pragma(#x)
 #define BENCH_UNROLL(n) BENCH_PRAGMA(GCC unroll n)
@@ -82,6 +92,11 @@ bool has_vaes() {
     return false;
   unsigned a = 0, b = 0, c = 0, d = 0;
   return __get_cpuid_count(7, 0, &a, &b, &c, &d) != 0 && (c & (1u << 9)) != 0;
+}
+
+bool has_vpclmul() {
+  unsigned a = 0, b = 0, c = 0, d = 0;
+  return has_vaes() && __get_cpuid_count(7, 0, &a, &b, &c, &d) != 0 && (c & (1u << 10)) != 0;
 }
 
 bool has_aesni() {
@@ -366,6 +381,89 @@ void BM_AesniKeySchedule(benchmark::State& st) {
   run_aesni_schedule(st);
 }
 
+// ---- POLYVAL (AEAD 30) -----------------------------------------------------
+
+// a * h * x^-128 in every lane, as crypto/src/mb_gcm_siv_kernels.inc's dot()
+// computes it (same instructions; see there for the math).
+BENCH_VCLMUL inline __m512i swap(__m512i v) { return _mm512_shuffle_epi32(v, _MM_PERM_BADC); }
+BENCH_VCLMUL inline __m512i x3(__m512i p, __m512i q, __m512i r) {
+  return _mm512_ternarylogic_epi64(p, q, r, 0x96);
+}
+BENCH_VCLMUL inline __m512i polyval_dot(__m512i a, __m512i h, __m512i hk) {
+  const __m512i poly = _mm512_set4_epi64(static_cast<long long>(0xc200000000000000ull), 1,
+                                         static_cast<long long>(0xc200000000000000ull), 1);
+  const __m512i lo = _mm512_clmulepi64_epi128(a, h, 0x00);
+  const __m512i hi = _mm512_clmulepi64_epi128(a, h, 0x11);
+  const __m512i mid =
+      x3(_mm512_clmulepi64_epi128(_mm512_xor_si512(a, swap(a)), hk, 0x00), lo, hi);
+  const __m512i t = x3(swap(lo), _mm512_clmulepi64_epi128(lo, poly, 0x10), mid);
+  return x3(swap(t), _mm512_clmulepi64_epi128(t, poly, 0x10), hi);
+}
+
+// G zmm registers of POLYVAL state (4 lanes each), kBatch blocks absorbed
+// per lane (S = (S xor X) * H), and with Aes as many AES-128 blocks per lane
+// in G independent chains beside them.
+template <int G, bool Aes>
+BENCH_VCLMUL void polyval_batch(__m512i (&s)[G], __m512i (&x)[G], const __m512i (&h)[G],
+                                const __m512i (&hk)[G], const __m512i (&k)[kRounds + 1]) {
+  const __m512i in = _mm512_set1_epi32(0x5a5a5a5a);
+  for (int i = 0; i < kBatch; ++i) {
+    if constexpr (Aes) {
+      BENCH_UNROLL(4)
+      for (int g = 0; g < G; ++g) x[g] = _mm512_xor_si512(x[g], k[0]);
+    }
+    BENCH_UNROLL(4)
+    for (int g = 0; g < G; ++g) s[g] = polyval_dot(_mm512_xor_si512(s[g], in), h[g], hk[g]);
+    if constexpr (Aes) {
+      BENCH_UNROLL(9)
+      for (int r = 1; r < kRounds; ++r) {
+        BENCH_UNROLL(4)
+        for (int g = 0; g < G; ++g) x[g] = _mm512_aesenc_epi128(x[g], k[r]);
+      }
+      BENCH_UNROLL(4)
+      for (int g = 0; g < G; ++g) x[g] = _mm512_aesenclast_epi128(x[g], k[kRounds]);
+    }
+  }
+}
+
+template <bool Aes>
+BENCH_VCLMUL void run_polyval(benchmark::State& st) {
+  constexpr int G = 4;  // 16 lanes, the engine's width
+  __m512i s[G], x[G], h[G], hk[G], k[kRounds + 1];
+  for (int r = 0; r <= kRounds; ++r) k[r] = _mm512_load_si512(g_keys[r]);
+  for (int g = 0; g < G; ++g) {
+    s[g] = x[g] = _mm512_load_si512(g_blocks[g]);
+    h[g] = _mm512_load_si512(g_blocks[g + 4]);
+    hk[g] = _mm512_xor_si512(h[g], _mm512_shuffle_epi32(h[g], _MM_PERM_BADC));
+  }
+  tsc_hz();
+  std::uint64_t batches = 0;
+  const std::uint64_t t0 = cpu_ns();
+  for (auto _ : st) {
+    polyval_batch<G, Aes>(s, x, h, hk, k);
+    ++batches;
+  }
+  const std::uint64_t ns = cpu_ns() - t0;
+  for (int g = 0; g < G; ++g) {
+    benchmark::DoNotOptimize(s[g]);
+    benchmark::DoNotOptimize(x[g]);
+  }
+  // Per lane-step: one POLYVAL block (and with Aes, one AES block too).
+  const double steps = static_cast<double>(batches) * kBatch * G * 4;
+  st.SetItemsProcessed(static_cast<std::int64_t>(steps));
+  report(st, ns, steps, "steps_per_s", "cycles_per_step");
+}
+
+void BM_VpclmulPolyval(benchmark::State& st) {
+  if (!has_vpclmul()) return st.SkipWithError("no VPCLMULQDQ/AVX-512 on this CPU");
+  run_polyval<false>(st);
+}
+
+void BM_VaesPolyvalMixed(benchmark::State& st) {
+  if (!has_vpclmul()) return st.SkipWithError("no VAES/VPCLMULQDQ/AVX-512 on this CPU");
+  run_polyval<true>(st);
+}
+
 const bool g_filled = (fill_inputs(), true);
 
 BENCHMARK(BM_VaesEncrypt)->ArgName("lanes")->Arg(4)->Arg(8)->Arg(16)->Arg(32)->Arg(64);
@@ -373,6 +471,8 @@ BENCHMARK(BM_AesniEncrypt)->ArgName("lanes")->Arg(1)->Arg(4)->Arg(8)->Arg(16);
 BENCHMARK(BM_VaesKeySchedule);
 BENCHMARK(BM_VaesCmacSubkeys);
 BENCHMARK(BM_AesniKeySchedule);
+BENCHMARK(BM_VpclmulPolyval);
+BENCHMARK(BM_VaesPolyvalMixed);
 
 }  // namespace
 
