@@ -22,6 +22,9 @@ std::optional<KeyRing> KeyRing::make(const MasterKey& current, std::span<const M
     for (std::size_t probe = 0; probe < kBuckets; ++probe, b = (b + 1) % kBuckets) {
       if (!ring.used_[b]) {
         ring.slots_[b] = mk;
+        // A master key lives for its whole window (RFC 8915 §6 rotation):
+        // engines may keep its schedule across calls (siv.hpp).
+        ring.slots_[b].key.set_long_lived(true);
         ring.used_[b] = true;
         ++ring.count_;
         return static_cast<int>(b);

@@ -41,6 +41,12 @@ VaesSiv::~VaesSiv() {
   ctr_keys_used_ = true;
   lanes_used_ = true;
   wipe_used();
+  vaes::wipe_keys(lk_mac_, 1);
+  vaes::wipe_keys(lk_ctr_, 1);
+  vaes::wipe_blocks(lk_sk1_, vaes::kLanesPerGroup);
+  vaes::wipe_blocks(lk_sk2_, vaes::kLanesPerGroup);
+  vaes::wipe_blocks(lk_d0_, vaes::kLanesPerGroup);
+  lk_valid_ = false;
 }
 
 // A single op is latency bound in either engine, and the AES-NI one runs its
@@ -210,8 +216,41 @@ bool VaesSiv::admit_fast(std::span<const SivOp> ops, bool sealing) noexcept {
   }
 }
 
+void VaesSiv::use_long_lived(const SivKey& key) noexcept {
+  // AES-128 round key 0 is the key itself (FIPS 197 §5.2), so the cache was
+  // built from these bytes iff its round keys 0 equal K1 and K2: a plain
+  // comparison with our own copy of the key (two 16-byte compares, no more
+  // branching on key bytes than a memcmp).
+  const std::uint8_t* k = key.bytes().data();
+  if (!lk_valid_ || std::memcmp(lk_mac_.rk[0][0].b, k, 16) != 0 ||
+      std::memcmp(lk_ctr_.rk[0][0].b, k + 16, 16) != 0) {
+    // Both halves always (cookie open and seal both have a plaintext); all
+    // four lanes of group 0, which the shared kernels read. Overwrites the
+    // previous long-lived key's schedule entirely.
+    const std::uint8_t* k1[kChunk];
+    const std::uint8_t* k2[kChunk];
+    for (std::size_t l = 0; l < vaes::kLanesPerGroup; ++l) {
+      k1[l] = k;
+      k2[l] = k + 16;
+    }
+    vaes::setup(k1, k2, 1, lk_mac_, &lk_ctr_, lk_sk1_, lk_sk2_, lk_d0_);
+    lk_valid_ = true;
+  }
+  cur_mac_ = &lk_mac_;
+  cur_ctr_ = &lk_ctr_;
+  cur_sk1_ = &lk_sk1_;
+  cur_sk2_ = &lk_sk2_;
+  cur_d0_ = &lk_d0_;
+  shared_ = true;
+}
+
 void VaesSiv::setup_keys(const std::array<const SivKey*, kChunk>& keys, bool ctr,
                          bool compact) noexcept {
+  // A compact chunk under a long-lived key (cookies under a master key) is
+  // served by the cache that survives calls; the working tables, and what
+  // they hold, are left alone.
+  if (compact && keys[0] != nullptr && keys[0]->long_lived()) return use_long_lived(*keys[0]);
+  use_working_tables();
   // The next chunk of a burst under one key (cookies) finds its lanes set
   // up already: same key objects in the same lanes (siv.hpp allows reuse for
   // equal key pointers within a burst; the cache dies with wipe_used()). A
@@ -349,15 +388,15 @@ bool VaesSiv::uniform(std::span<const SivOp> ops, bool sealing) noexcept {
 
 void VaesSiv::seal_chunk(std::span<const SivOp> ops, std::span<SivStatus> status) noexcept {
   if (admit_fast(ops, true)) {
-    vaes::seal_uniform(mac_keys_, uni_.msg_len != 0 ? &ctr_keys_ : nullptr, groups_, shared_, sk1_,
-                       sk2_, d0_, uni_);
+    vaes::seal_uniform(*cur_mac_, uni_.msg_len != 0 ? cur_ctr_ : nullptr, groups_, shared_,
+                       *cur_sk1_, *cur_sk2_, *cur_d0_, uni_);
     for (std::size_t l = 0; l < ops.size(); ++l) status[l] = SivStatus::kOk;
     return;
   }
   if (!admit(ops, status, true)) return;
   if (uniform_) {
-    vaes::seal_uniform(mac_keys_, uni_.msg_len != 0 ? &ctr_keys_ : nullptr, groups_,
-                       shared_, sk1_, sk2_, d0_, uni_);
+    vaes::seal_uniform(*cur_mac_, uni_.msg_len != 0 ? cur_ctr_ : nullptr, groups_,
+                       shared_, *cur_sk1_, *cur_sk2_, *cur_d0_, uni_);
     for (std::size_t l = 0; l < ops.size(); ++l)
       if (lanes_[l].active) status[l] = SivStatus::kOk;
     return;
@@ -380,8 +419,8 @@ void VaesSiv::seal_chunk(std::span<const SivOp> ops, std::span<SivStatus> status
 
 void VaesSiv::open_chunk(std::span<const SivOp> ops, std::span<SivStatus> status) noexcept {
   if (admit_fast(ops, false)) {
-    const std::uint32_t ok = vaes::open_uniform(mac_keys_, uni_.msg_len != 0 ? &ctr_keys_ : nullptr,
-                                                groups_, shared_, sk1_, sk2_, d0_, uni_);
+    const std::uint32_t ok = vaes::open_uniform(*cur_mac_, uni_.msg_len != 0 ? cur_ctr_ : nullptr,
+                                                groups_, shared_, *cur_sk1_, *cur_sk2_, *cur_d0_, uni_);
     for (std::size_t l = 0; l < ops.size(); ++l) {
       const bool good = (ok >> l) & 1u;
       // RFC 5297 §2.7: no plaintext on failure.
@@ -393,8 +432,8 @@ void VaesSiv::open_chunk(std::span<const SivOp> ops, std::span<SivStatus> status
   if (!admit(ops, status, false)) return;
   if (uniform_) {
     const std::uint32_t ok =
-        vaes::open_uniform(mac_keys_, uni_.msg_len != 0 ? &ctr_keys_ : nullptr, groups_,
-                           shared_, sk1_, sk2_, d0_, uni_);
+        vaes::open_uniform(*cur_mac_, uni_.msg_len != 0 ? cur_ctr_ : nullptr, groups_,
+                           shared_, *cur_sk1_, *cur_sk2_, *cur_d0_, uni_);
     for (std::size_t l = 0; l < ops.size(); ++l) {
       if (!lanes_[l].active) continue;
       const bool good = (ok >> l) & 1u;

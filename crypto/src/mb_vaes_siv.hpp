@@ -78,6 +78,16 @@ class VaesSiv final : public SivEngine {
   // dst = src xor CTR(K2, Q_l) of every lane (counters q_ set by the caller).
   void ctr_pass(std::span<const Bytes> src, std::span<std::uint8_t* const> dst) noexcept;
   void wipe_used() noexcept;
+  // Points the uniform kernels at the long-lived key cache (lk_*) for `key`,
+  // (re)building it first unless it was built from these very bytes.
+  void use_long_lived(const SivKey& key) noexcept;
+  void use_working_tables() noexcept {
+    cur_mac_ = &mac_keys_;
+    cur_ctr_ = &ctr_keys_;
+    cur_sk1_ = &sk1_;
+    cur_sk2_ = &sk2_;
+    cur_d0_ = &d0_;
+  }
   // Fills uni_ if every active lane of the chunk has one shape (mb_vaes.hpp:
   // UniformOps); false otherwise (the chunk then goes through LaneBlocks).
   bool uniform(std::span<const SivOp> ops, bool sealing) noexcept;
@@ -105,6 +115,35 @@ class VaesSiv final : public SivEngine {
   std::array<std::uint8_t, kChunk> fb_index_{};
   std::uint8_t zero_key_[32] = {};  // the key (K1 || K2) of idle lanes
   vaes::UniformOps uni_{};          // pointers and lengths only: no key material
+
+  // The long-lived key cache: lane group 0's schedule (K1 and K2 round keys,
+  // sk1, sk2, D0) of the last long-lived key (SivKey::long_lived(): a cookie
+  // master key) set up for a compact (one key, uniform) chunk. wipe_used()
+  // leaves it: the cookie open and seal of every burst reuse it. It is
+  // identified by its bytes (round key 0 of K1 and of K2 is the key itself),
+  // not by the SivKey's address, so a key rotated, wiped or replaced in the
+  // same object is never served a stale schedule. It is overwritten (all of
+  // group 0) when another long-lived key comes, and wiped by the destructor.
+  // Keeping it is no worse than today: the key ring holds the same master
+  // key's bytes in memory for its whole window, and the schedule is a public
+  // function of them. Short-lived keys never get here.
+  vaes::LaneKeys lk_mac_{}, lk_ctr_{};
+  alignas(64) Block lk_sk1_[kChunk]{}, lk_sk2_[kChunk]{}, lk_d0_[kChunk]{};
+  bool lk_valid_ = false;
+  // The tables this chunk's uniform kernels read: the working ones above or
+  // the cache (only for a compact chunk under a long-lived key).
+  const vaes::LaneKeys* cur_mac_ = &mac_keys_;
+  const vaes::LaneKeys* cur_ctr_ = &ctr_keys_;
+  const Block (*cur_sk1_)[kChunk] = &sk1_;
+  const Block (*cur_sk2_)[kChunk] = &sk2_;
+  const Block (*cur_d0_)[kChunk] = &d0_;
+
+  friend struct VaesSivTestAccess;  // tests: whether the cache holds a key
+};
+
+// Test-only view of an engine's long-lived key cache (tests/crypto_mb).
+struct VaesSivTestAccess {
+  static bool cache_valid(const VaesSiv& e) noexcept { return e.lk_valid_; }
 };
 
 }  // namespace mb

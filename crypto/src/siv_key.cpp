@@ -26,7 +26,7 @@ std::optional<SivKey> SivKey::from_bytes(Bytes key) noexcept {
 }
 
 SivKey::SivKey(const SivKey& other) noexcept
-    : bytes_(other.bytes_), len_(other.len_), aead_(other.aead_) {}
+    : bytes_(other.bytes_), len_(other.len_), aead_(other.aead_), long_lived_(other.long_lived_) {}
 
 SivKey& SivKey::operator=(const SivKey& other) noexcept {
   if (this != &other) {
@@ -35,6 +35,7 @@ SivKey& SivKey::operator=(const SivKey& other) noexcept {
     std::memcpy(bytes_.data(), other.bytes_.data(), other.len_);
     len_ = other.len_;
     aead_ = other.aead_;
+    long_lived_ = other.long_lived_;
   }
   return *this;
 }

@@ -149,7 +149,19 @@ class SivKey {
     secure_wipe(bytes_.data(), bytes_.size());
     len_ = 0;
     aead_ = AeadId::kSivCmac256;
+    long_lived_ = false;
   }
+
+  // A long-lived key (a cookie master key, set by KeyRing::make) lives for
+  // its whole rotation window, and an engine may keep its expanded schedule
+  // across calls (VaesSiv does, keyed on the key's bytes, never on its
+  // address alone). Every other key, above all the per-request C2S/S2C
+  // session keys, is short-lived: its schedule is wiped at the end of each
+  // engine call. Default false. A copy carries the mark (it holds the same
+  // long-lived key: KeyRing is copied to every worker); wipe() and assign()
+  // clear it (new bytes: their holder decides again).
+  bool long_lived() const noexcept { return long_lived_; }
+  void set_long_lived(bool on) noexcept { long_lived_ = on; }
 
  private:
   std::size_t half() const noexcept { return std::size_t{len_} / 2; }
@@ -157,6 +169,7 @@ class SivKey {
   alignas(16) std::array<std::uint8_t, kMaxSivKeyLen> bytes_{};
   std::uint8_t len_ = 0;
   AeadId aead_ = AeadId::kSivCmac256;
+  bool long_lived_ = false;
 };
 
 // Inline: two per NTS request (C2S and S2C out of the opened cookie).
@@ -176,6 +189,7 @@ inline bool SivKey::assign(Bytes key) noexcept {
   if (old_len > key.size()) secure_wipe(bytes_.data() + key.size(), old_len - key.size());
   len_ = static_cast<std::uint8_t>(key.size());
   aead_ = *aead;
+  long_lived_ = false;
   return true;
 }
 
