@@ -46,7 +46,7 @@ bool gcm_siv_aesni_keystream(const std::uint8_t* key, const std::uint8_t* tag, s
 
 namespace mb {
 
-// K: a kernel set: kLanes, kLanesPerVec, kMaxSteps, LaneOp, Work and the
+// K: a kernel set: kLanes, kLanesPerVec, kMaxSteps, Lanes, Work and the
 // static functions seal_lanes, open_lanes and wipe of mb_gcm_siv_kernels.inc.
 template <class K>
 class GcmSivBurst final : public SivEngine {
@@ -76,7 +76,7 @@ class GcmSivBurst final : public SivEngine {
  private:
   static constexpr std::size_t blocks(std::size_t n) noexcept { return (n + 15) / 16; }
 
-  // Whether the lanes take `op`, and if so its lane description in `l`:
+  // Whether the lanes take `op`, and if so its fields in lane `m` of `l`:
   // exactly the ops validate_gcm_siv_op passes (a GCM-SIV key, [AAD, nonce]
   // or [nonce] with a 12-byte nonce, sizes, no overlap of `out` with an
   // input) whose pass fits kMaxSteps blocks; every other op goes to the
@@ -84,7 +84,7 @@ class GcmSivBurst final : public SivEngine {
   // fields, each read once: the protocol core has just written them, and a
   // re-read through a computed index stalled on store forwarding.
   __attribute__((always_inline)) static bool admit(const SivOp& op, bool sealing,
-                                                   typename K::LaneOp& l) noexcept {
+                                                   typename K::Lanes& l, std::size_t m) noexcept {
     const SivKey* k = op.key;
     // aead() is 30 only for a 16-byte key (SivKey::wipe resets it to 15).
     if (k == nullptr || !aead_is_gcm_siv(k->aead())) return false;
@@ -107,14 +107,13 @@ class GcmSivBurst final : public SivEngine {
         blocks(aad.size()) + blocks(msg) + 1 > K::kMaxSteps ||  // also bounds msg < kMaxSivMessage
         detail::overlaps(in, out) || detail::overlaps(nonce, out) || detail::overlaps(aad, out))
       return false;
-    l.key = k->bytes().data();
-    l.nonce = nonce.data();
-    l.aad = aad.data();
-    l.aad_len = aad.size();
-    l.msg = in.data();
-    l.msg_len = msg;
-    l.tag_in = in.data() + msg;  // open: the tag after the ciphertext
-    l.out = out.data();
+    l.key[m] = k->bytes().data();
+    l.nonce[m] = nonce.data();
+    l.aad[m] = aad.data();
+    l.aad_len[m] = aad.size();
+    l.msg[m] = in.data();  // open: the tag follows the ciphertext
+    l.msg_len[m] = msg;
+    l.out[m] = out.data();
     return true;
   }
 
@@ -124,7 +123,7 @@ class GcmSivBurst final : public SivEngine {
   std::unique_ptr<SivEngine> fallback_;
   const char* name_;
   typename K::Work work_{};
-  std::array<typename K::LaneOp, kChunk> lanes_{};
+  typename K::Lanes lanes_{};
   std::array<std::uint8_t, kChunk> lane_idx_{};
   std::array<bool, kChunk> ok_{};
   bool used_ = false;
@@ -141,7 +140,7 @@ void GcmSivBurst<K>::run_chunk(std::span<const SivOp> ops, std::span<SivStatus> 
   const SivKey* key0 = nullptr;
   for (std::size_t i = 0; i < ops.size(); ++i) {
     const SivOp& op = ops[i];
-    if (!admit(op, sealing, lanes_[m])) {
+    if (!admit(op, sealing, lanes_, m)) {
       fb_ops_[nfb] = op;
       fb_index_[nfb++] = static_cast<std::uint8_t>(i);
       continue;
@@ -157,10 +156,10 @@ void GcmSivBurst<K>::run_chunk(std::span<const SivOp> ops, std::span<SivStatus> 
   if (m == 0) return;
   used_ = true;
   if (sealing) {
-    K::seal_lanes(lanes_.data(), m, uniform, work_);
+    K::seal_lanes(lanes_, m, uniform, work_);
     for (std::size_t l = 0; l < m; ++l) status[lane_idx_[l]] = SivStatus::kOk;
   } else {
-    K::open_lanes(lanes_.data(), m, uniform, work_, ok_.data());
+    K::open_lanes(lanes_, m, uniform, work_, ok_.data());
     for (std::size_t l = 0; l < m; ++l)
       status[lane_idx_[l]] = ok_[l] ? SivStatus::kOk : SivStatus::kAuthFail;
   }

@@ -135,7 +135,7 @@ struct Kernels {
   static constexpr std::size_t kLanes = gcmsiv_aesni::kLanes;
   static constexpr std::size_t kLanesPerVec = gcmsiv_aesni::kLanesPerVec;
   static constexpr std::size_t kMaxSteps = gcmsiv_aesni::kMaxSteps;
-  using LaneOp = gcmsiv_aesni::LaneOp;
+  using Lanes = gcmsiv_aesni::Lanes;
   using Work = gcmsiv_aesni::Work;
   static constexpr auto seal_lanes = gcmsiv_aesni::seal_lanes;
   static constexpr auto open_lanes = gcmsiv_aesni::open_lanes;

@@ -181,7 +181,7 @@ struct Kernels {
   static constexpr std::size_t kLanes = gcmsiv_vaes::kLanes;
   static constexpr std::size_t kLanesPerVec = gcmsiv_vaes::kLanesPerVec;
   static constexpr std::size_t kMaxSteps = gcmsiv_vaes::kMaxSteps;
-  using LaneOp = gcmsiv_vaes::LaneOp;
+  using Lanes = gcmsiv_vaes::Lanes;
   using Work = gcmsiv_vaes::Work;
   static constexpr auto seal_lanes = gcmsiv_vaes::seal_lanes;
   static constexpr auto open_lanes = gcmsiv_vaes::open_lanes;
