@@ -156,6 +156,18 @@ NTSD_GS_INLINE void v_scatter_xor(std::uint8_t* const* dst, const std::uint8_t* 
   if (act > 2) v_xor_row(dst[2] + off, src[2] + off, full, mk, _mm512_extracti32x4_epi32(ks, 2));
   if (act > 3) v_xor_row(dst[3] + off, src[3] + off, full, mk, _mm512_extracti32x4_epi32(ks, 3));
 }
+// 0^32 || the 12 nonce bytes at p[i] of the first `act` lanes (zeros in the
+// others), straight into a register: four 16-byte stores read back as one
+// 64-byte load cannot be forwarded and waited for the stores to retire.
+NTSD_GS_INLINE __m128i v_nonce_row(const std::uint8_t* const* p, std::size_t i, std::size_t act) {
+  return i < act ? v_load_nonce_block(p[i]) : _mm_setzero_si128();
+}
+NTSD_GS_INLINE Vec v_gather_nonces(const std::uint8_t* const* p, std::size_t act) {
+  Vec v = _mm512_castsi128_si512(v_nonce_row(p, 0, act));
+  v = _mm512_inserti32x4(v, v_nonce_row(p, 1, act), 1);
+  v = _mm512_inserti32x4(v, v_nonce_row(p, 2, act), 2);
+  return _mm512_inserti32x4(v, v_nonce_row(p, 3, act), 3);
+}
 // le64(a) || le64(b) in every lane.
 NTSD_GS_INLINE Vec v_length_row(std::uint64_t a, std::uint64_t b) {
   return _mm512_broadcast_i32x4(_mm_set_epi64x(static_cast<long long>(b), static_cast<long long>(a)));
