@@ -33,6 +33,7 @@
 #include "ntsd/config/lcores.hpp"
 #include "ntsd/http/server.hpp"
 #include "ntsd/ke/server.hpp"
+#include "ntsd/ke/server_config.hpp"
 #include "ntsd/keys/derived.hpp"
 #include "ntsd/keys/manager.hpp"
 #include "ntsd/version.hpp"
@@ -120,33 +121,6 @@ bool apply_flags(int argc, char** argv, ntsd::config::Config& c, std::string& co
     }
   }
   return true;
-}
-
-ntsd::ke::ServerOptions server_options(const ntsd::config::KeConfig& k) {
-  ntsd::ke::ServerOptions o;
-  o.listen = k.listen;
-  o.port = static_cast<std::uint16_t>(k.port);
-  o.cert = k.cert;
-  o.key = k.key;
-  o.threads = k.threads;
-  o.max_connections = k.max_connections;
-  o.handshake_timeout_ms = k.handshake_timeout_ms;
-  o.first_byte_timeout_ms = k.first_byte_timeout_ms;
-  o.max_connections_per_source = k.max_connections_per_source;
-  o.source_ipv4_prefix = k.source_ipv4_prefix;
-  o.source_ipv6_prefix = k.source_ipv6_prefix;
-  o.ratelimit = k.ratelimit;
-  o.ratelimit_interval = k.ratelimit_interval;
-  o.ratelimit_burst = k.ratelimit_burst;
-  o.ratelimit_leak = k.ratelimit_leak;
-  o.max_request_bytes = static_cast<std::size_t>(k.max_request_bytes);
-  o.ntp_server = k.ntp_server;
-  o.ntp_port = static_cast<std::uint16_t>(k.ntp_port);
-  o.aeads = k.aeads;
-  o.cookies = k.cookies;
-  o.keepalive_connections = k.pool_keepalive_connections;
-  o.keepalive_idle_ms = k.pool_idle_timeout_ms;
-  return o;
 }
 
 // Both clocks the key manager needs, in seconds. CLOCK_BOOTTIME keeps
@@ -380,7 +354,7 @@ int main(int argc, char** argv) {
   note_certificate(cfg.ke.cert, gauges);
   if (dkeys) note_derived(*dkeys, cfg.keys.period_s, 0, gauges);
   else note_keys(keys, g_rotate_now ? 1 : 0, gauges);
-  auto sopt = server_options(cfg.ke);
+  auto sopt = ntsd::ke::server_options(cfg.ke, ntsd::ke::ServerRole::kTimeSource);
   if (tokens.enabled()) sopt.pool_tokens = [&tokens] { return tokens.get(); };
   if (g_verbose)
     sopt.on_session = [](std::uint16_t aead, int cookies) {

@@ -12,7 +12,6 @@
 
 #include <gtest/gtest.h>
 
-#include <algorithm>
 #include <cstdint>
 #include <nlohmann/json.hpp>
 #include <string>
@@ -20,6 +19,7 @@
 
 #include "ntsd/crypto/siv.hpp"
 #include "test_util.hpp"
+#include "vector_runner.hpp"
 
 namespace ntsd::test {
 
@@ -68,55 +68,18 @@ inline std::vector<GcmSivVector> load_gcm_siv_vectors(std::size_t key_len = 0) {
   return out;
 }
 
-struct GcmSivCounts {
-  std::size_t valid = 0, invalid = 0;
-  std::size_t total() const { return valid + invalid; }
-};
+using GcmSivCounts = VectorCounts;
 
-// Every AES-128 vector through `eng` as AEAD-30 SivOps, `burst` ops per call.
-// Valid vectors must seal to the expected bytes and open to the message;
-// invalid ones must fail to open with the output zeroed.
+// Every AES-128 vector through `eng` as AEAD-30 SivOps, `burst` ops per call
+// (vector_runner.hpp: what valid and invalid vectors must do).
 inline GcmSivCounts run_gcm_siv_vectors(crypto::SivEngine& eng, std::size_t burst) {
-  using crypto::SivStatus;
-  const auto vectors = load_gcm_siv_vectors(16);
-  GcmSivCounts counts;
-  burst = std::max<std::size_t>(burst, 1);
-  for (std::size_t base = 0; base < vectors.size(); base += burst) {
-    const std::size_t n = std::min(burst, vectors.size() - base);
-    std::vector<crypto::SivKey> keys(n);
-    std::vector<std::vector<std::uint8_t>> sealed(n), opened(n);
-    std::vector<crypto::SivOp> seal_ops(n), open_ops(n);
-    for (std::size_t i = 0; i < n; ++i) {
-      const GcmSivVector& v = vectors[base + i];
-      auto k = crypto::SivKey::from_bytes(v.key);
-      EXPECT_TRUE(k && k->aead() == crypto::AeadId::kAesGcmSiv128) << v.where;
-      if (k) keys[i] = *k;
-      sealed[i].assign(v.msg.size() + crypto::kSivTagLen, 0);
-      opened[i].assign(v.sealed.size() - crypto::kSivTagLen, 0xAA);
-      seal_ops[i] = crypto::make_aead_op(keys[i], v.aad, v.nonce, v.msg, sealed[i]);
-      open_ops[i] = crypto::make_aead_op(keys[i], v.aad, v.nonce, v.sealed, opened[i]);
-    }
-    std::vector<SivStatus> seal_st(n, SivStatus::kBadInput), open_st(n, SivStatus::kBadInput);
-    eng.seal(seal_ops, seal_st);
-    eng.open(open_ops, open_st);
-    for (std::size_t i = 0; i < n; ++i) {
-      const GcmSivVector& v = vectors[base + i];
-      EXPECT_EQ(seal_st[i], SivStatus::kOk) << v.where;
-      if (v.valid) {
-        ++counts.valid;
-        EXPECT_EQ(to_hex(sealed[i]), to_hex(v.sealed)) << v.where << " seal";
-        EXPECT_EQ(open_st[i], SivStatus::kOk) << v.where << " open";
-        EXPECT_EQ(to_hex(opened[i]), to_hex(v.msg)) << v.where << " open";
-      } else {
-        ++counts.invalid;
-        EXPECT_NE(to_hex(sealed[i]), to_hex(v.sealed)) << v.where << " sealed to an invalid tag";
-        EXPECT_EQ(open_st[i], SivStatus::kAuthFail) << v.where << " open";
-        EXPECT_TRUE(std::all_of(opened[i].begin(), opened[i].end(), [](auto b) { return b == 0; }))
-            << v.where << ": plaintext released on a failed open";
-      }
-    }
-  }
-  return counts;
+  return run_vectors(eng, load_gcm_siv_vectors(16), burst,
+                     [](const GcmSivVector& v, const crypto::SivKey& key, crypto::MutBytes sealed,
+                        crypto::MutBytes opened, crypto::SivOp& seal, crypto::SivOp& open) {
+                       EXPECT_EQ(key.aead(), crypto::AeadId::kAesGcmSiv128) << v.where;
+                       seal = crypto::make_aead_op(key, v.aad, v.nonce, v.msg, sealed);
+                       open = crypto::make_aead_op(key, v.aad, v.nonce, v.sealed, opened);
+                     });
 }
 
 }  // namespace ntsd::test

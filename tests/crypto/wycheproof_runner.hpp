@@ -19,7 +19,6 @@
 
 #include <gtest/gtest.h>
 
-#include <algorithm>
 #include <cstdint>
 #include <nlohmann/json.hpp>
 #include <string>
@@ -27,6 +26,7 @@
 
 #include "ntsd/crypto/siv.hpp"
 #include "test_util.hpp"
+#include "vector_runner.hpp"
 
 namespace ntsd::test {
 
@@ -44,11 +44,7 @@ struct SivVector {
   bool valid = false;
 };
 
-struct SivRunCounts {
-  std::size_t valid = 0;
-  std::size_t invalid = 0;
-  std::size_t total() const { return valid + invalid; }
-};
+using SivRunCounts = VectorCounts;
 
 // Loads both files; *daead / *aead receive how many vectors each contributed.
 inline std::vector<SivVector> load_wycheproof_siv(std::size_t* daead = nullptr,
@@ -87,53 +83,19 @@ inline std::vector<SivVector> load_wycheproof_siv(std::size_t* daead = nullptr,
 
 // Runs every vector through `eng` in bursts of `burst` ops (1 = single ops).
 inline SivRunCounts run_wycheproof_siv(crypto::SivEngine& eng, std::size_t burst) {
-  using crypto::SivStatus;
-  const auto vectors = load_wycheproof_siv();
-  SivRunCounts counts;
-  burst = std::max<std::size_t>(burst, 1);
-  for (std::size_t base = 0; base < vectors.size(); base += burst) {
-    const std::size_t n = std::min(burst, vectors.size() - base);
-    std::vector<crypto::SivKey> keys(n);
-    std::vector<std::vector<std::uint8_t>> sealed(n), opened(n);
-    std::vector<crypto::SivOp> seal_ops(n), open_ops(n);
-    for (std::size_t i = 0; i < n; ++i) {
-      const SivVector& v = vectors[base + i];
-      auto k = crypto::SivKey::from_bytes(v.key);
-      EXPECT_TRUE(k.has_value()) << v.where << ": key of " << v.key.size() << " bytes refused";
-      if (k) keys[i] = *k;
-      sealed[i].assign(v.msg.size() + crypto::kSivTagLen, 0);
-      opened[i].assign(v.sealed.size() >= crypto::kSivTagLen ? v.sealed.size() - 16 : 0, 0xAA);
-      for (auto* op : {&seal_ops[i], &open_ops[i]}) {
-        op->key = &keys[i];
-        op->ad_count = static_cast<std::uint8_t>(v.ad.size());
-        for (std::size_t j = 0; j < v.ad.size(); ++j) op->ad[j] = v.ad[j];
-      }
-      seal_ops[i].in = v.msg;
-      seal_ops[i].out = sealed[i];
-      open_ops[i].in = v.sealed;
-      open_ops[i].out = opened[i];
-    }
-    std::vector<SivStatus> seal_st(n, SivStatus::kBadInput), open_st(n, SivStatus::kBadInput);
-    eng.seal(seal_ops, seal_st);
-    eng.open(open_ops, open_st);
-    for (std::size_t i = 0; i < n; ++i) {
-      const SivVector& v = vectors[base + i];
-      EXPECT_EQ(seal_st[i], SivStatus::kOk) << v.where;
-      if (v.valid) {
-        ++counts.valid;
-        EXPECT_EQ(to_hex(sealed[i]), to_hex(v.sealed)) << v.where << " seal";
-        EXPECT_EQ(open_st[i], SivStatus::kOk) << v.where << " open";
-        EXPECT_EQ(to_hex(opened[i]), to_hex(v.msg)) << v.where << " open";
-      } else {
-        ++counts.invalid;
-        EXPECT_NE(to_hex(sealed[i]), to_hex(v.sealed)) << v.where << " sealed to an invalid tag";
-        EXPECT_EQ(open_st[i], SivStatus::kAuthFail) << v.where << " open";
-        EXPECT_TRUE(std::all_of(opened[i].begin(), opened[i].end(), [](auto b) { return b == 0; }))
-            << v.where << ": plaintext released on a failed open";
-      }
-    }
-  }
-  return counts;
+  return run_vectors(eng, load_wycheproof_siv(), burst,
+                     [](const SivVector& v, const crypto::SivKey& key, crypto::MutBytes sealed,
+                        crypto::MutBytes opened, crypto::SivOp& seal, crypto::SivOp& open) {
+                       for (auto* op : {&seal, &open}) {
+                         op->key = &key;
+                         op->ad_count = static_cast<std::uint8_t>(v.ad.size());
+                         for (std::size_t j = 0; j < v.ad.size(); ++j) op->ad[j] = v.ad[j];
+                       }
+                       seal.in = v.msg;
+                       seal.out = sealed;
+                       open.in = v.sealed;
+                       open.out = opened;
+                     });
 }
 
 }  // namespace ntsd::test

@@ -22,23 +22,9 @@
 # 200 idle TLS connections from the same 32 addresses.
 set -euo pipefail
 . "$(dirname "$0")/lib.sh"
-e2e_init flood_ke
-e2e_require_peers
-e2e_require_bin ntsd-ke
-flood=$NTSD_BUILD/tests/ke_flood
-[ -x "$flood" ] || e2e_fail "$flood is not built"
-ns_pair
-make_certs "$E2E_DIR/pki" ntsd.test "$S4" "$S6"
-from=""
-for i in $(seq 200 231); do
-  in_c ip addr add "192.0.2.$i/24" dev "$IF_C"
-  from+="${from:+,}192.0.2.$i"
-done
-legit=""
-for i in $(seq 10 159); do
-  in_c ip addr add "192.0.2.$i/24" dev "$IF_C"
-  legit+="${legit:+,}192.0.2.$i"
-done
+ke_flood_init flood_ke
+client_addrs 200 231; from=$CLIENT_ADDRS
+client_addrs 10 159; legit=$CLIENT_ADDRS
 N=600
 
 cat >"$E2E_DIR/ke.toml" <<EOT
@@ -64,7 +50,7 @@ rss() { awk '/^VmRSS/ { print $2 }' "/proc/$KE_PID/status"; }
 # and PEAK_RSS (KiB), sampled every 0.5 s while it runs.
 measure() {
   local label=$1; shift
-  in_c "$flood" "$S4" 4460 --ca "$PKI_CA" --handshakes "$N" --legit-from "$legit" "$@" >"$E2E_DIR/$label.out" 2>&1 &
+  in_c "$KE_FLOOD" "$S4" 4460 --ca "$PKI_CA" --handshakes "$N" --legit-from "$legit" "$@" >"$E2E_DIR/$label.out" 2>&1 &
   local p=$!
   PEAK_RSS=$(rss)
   while e2e_alive "$p"; do

@@ -18,19 +18,9 @@
 # Run against an older build with NTSD_BIN=DIR (its ntsd-ke) to see it fail.
 set -euo pipefail
 . "$(dirname "$0")/lib.sh"
-e2e_init ke_flood
-e2e_require_peers
-e2e_require_bin ntsd-ke
-flood=$NTSD_BUILD/tests/ke_flood
-[ -x "$flood" ] || e2e_fail "$flood is not built"
-ns_pair
-make_certs "$E2E_DIR/pki" ntsd.test "$S4" "$S6"
+ke_flood_init ke_flood
 # The attack comes from 16 more client addresses (192.0.2.100-115).
-from=""
-for i in $(seq 100 115); do
-  in_c ip addr add "192.0.2.$i/24" dev "$IF_C"
-  from+="${from:+,}192.0.2.$i"
-done
+client_addrs 100 115; from=$CLIENT_ADDRS
 N=300  # handshakes per measurement
 
 # ke_start NAME [TOML_LINE...]: ntsd-ke on $S4 with one event loop.
@@ -59,7 +49,7 @@ ke_stop() {
 # measure LABEL [KE_FLOOD_ARGS...]: N handshakes; sets OK FAILED P99 and logs.
 measure() {
   local label=$1 out; shift
-  out=$(in_c "$flood" "$S4" 4460 --ca "$PKI_CA" --handshakes "$N" "$@") || e2e_fail "$label: ke_flood failed: $out"
+  out=$(in_c "$KE_FLOOD" "$S4" 4460 --ca "$PKI_CA" --handshakes "$N" "$@") || e2e_fail "$label: ke_flood failed: $out"
   echo "$out" >"$E2E_DIR/$label.out"
   OK=$(awk '/^handshakes/ { print $4 }' <<<"$out")
   FAILED=$(awk '/^handshakes/ { print $6 }' <<<"$out")

@@ -53,6 +53,7 @@
 #               clock_state
 #   ntsd        ntsd_write_config ntsd_stack_start ntsd_client_name ntsd_client_query
 #   ntsgen      json_get ntsgen_zero_loss
+#   ke_flood    ke_flood_init client_addrs
 #
 # Pitfalls this library handles for you (see DESIGN.md section 5)
 # - chrony and ntpsec verify the certificate against what they dial. chrony
@@ -935,4 +936,33 @@ ntsgen_zero_loss() {
   [ "$sent" -ge "$min" ] || e2e_fail "$name: only $sent sent"
   [ "$lost" -eq 0 ] || e2e_fail "$name: $lost lost"
   [ "$valid" -eq "$sent" ] || { cat "$E2E_DIR/$name.out" >&2; e2e_fail "$name: $valid valid of $sent"; }
+}
+
+# -------------------------------------------------------------- ke_flood ---
+#
+# What the NTS-KE flood tests (flood_ke.sh, ke_slot_flood.sh) set up alike.
+
+# ke_flood_init NAME: e2e_init NAME, the peers (chrony is their anchor),
+# ntsd-ke, tests/ctrl/ke_flood as $KE_FLOOD, ns_pair and a PKI for ntsd.test
+# on $S4/$S6 (PKI_* as make_certs sets them).
+ke_flood_init() {
+  e2e_init "$1"
+  e2e_require_peers
+  e2e_require_bin ntsd-ke
+  KE_FLOOD=$NTSD_BUILD/tests/ke_flood
+  [ -x "$KE_FLOOD" ] || e2e_fail "$KE_FLOOD is not built"
+  ns_pair
+  make_certs "$E2E_DIR/pki" ntsd.test "$S4" "$S6"
+}
+
+# client_addrs FIRST LAST: add 192.0.2.FIRST..LAST to the client side of
+# the pair and set CLIENT_ADDRS to them, comma-separated (ke_flood --from
+# and --legit-from take that list).
+client_addrs() {
+  local i
+  CLIENT_ADDRS=""
+  for i in $(seq "$1" "$2"); do
+    in_c ip addr add "192.0.2.$i/24" dev "$IF_C"
+    CLIENT_ADDRS+="${CLIENT_ADDRS:+,}192.0.2.$i"
+  done
 }

@@ -23,6 +23,7 @@
 
 #include "ntsd/config/config.hpp"
 #include "ntsd/ke/server.hpp"
+#include "ntsd/ke/server_config.hpp"
 #include "ntsd/ke/tokens.hpp"
 #include "ntsd/pool/pool.hpp"
 #include "ntsd/version.hpp"
@@ -53,31 +54,6 @@ constexpr const char* kUsage =
     "       ntsd-pool --help | --version\n"
     "NTS pool front end (draft-ietf-ntp-nts-keyexchange-pool): hands NTS-KE users to\n"
     "healthy time sources ([pool], [[backend]]; docs/pool.md).\n";
-
-// The users' side: the same server options ntsd-ke takes from [ke].
-ntsd::ke::ServerOptions server_options(const ntsd::config::KeConfig& k) {
-  ntsd::ke::ServerOptions o;
-  o.listen = k.listen;
-  o.port = static_cast<std::uint16_t>(k.port);
-  o.cert = k.cert;
-  o.key = k.key;
-  o.threads = k.threads;
-  o.max_connections = k.max_connections;
-  o.handshake_timeout_ms = k.handshake_timeout_ms;
-  // The same slot protection and per-source limits as ntsd-ke (issue 20,
-  // item 2; [ke] ratelimit): the pool faces the same users.
-  o.first_byte_timeout_ms = k.first_byte_timeout_ms;
-  o.max_connections_per_source = k.max_connections_per_source;
-  o.source_ipv4_prefix = k.source_ipv4_prefix;
-  o.source_ipv6_prefix = k.source_ipv6_prefix;
-  o.ratelimit = k.ratelimit;
-  o.ratelimit_interval = k.ratelimit_interval;
-  o.ratelimit_burst = k.ratelimit_burst;
-  o.ratelimit_leak = k.ratelimit_leak;
-  o.max_request_bytes = static_cast<std::size_t>(k.max_request_bytes);
-  o.keepalive_connections = 0;  // users never keep a connection
-  return o;
-}
 
 // Each time source's token file holds exactly our one token for it.
 bool load_tokens(const ntsd::config::Config& cfg, std::vector<std::string>& tokens, std::string& err) {
@@ -159,7 +135,10 @@ int main(int argc, char** argv) {
     log_line(err);
     return 1;
   }
-  ntsd::ke::KeServer server(server_options(cfg->ke), pool);
+  // The users' side: the same [ke] options as ntsd-ke's, slot protection and
+  // per-source limits included (issue 20, item 2): the pool faces the same users.
+  ntsd::ke::KeServer server(ntsd::ke::server_options(cfg->ke, ntsd::ke::ServerRole::kPoolFrontEnd),
+                            pool);
   if (!server.start(err)) {
     log_line(err);
     return 1;
