@@ -7,7 +7,7 @@
 //   keys:    the key-generating keys expanded (once, if every lane has the
 //            same key object: the cookie master key);
 //   derive:  AES(K, le32(i) || N), i = 0..3, of every lane: H and the message
-//            key, which is expanded in the same kernel (§4);
+//            key (§4), expanded later with the first rounds that use it;
 //   POLYVAL: one pass over pad(AAD) || pad(P) || lengths, each lane's blocks
 //            right-aligned in a step x lane table so that the zero blocks
 //            before them leave S at 0 and the loop has no per-lane branch;
