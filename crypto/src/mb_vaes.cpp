@@ -543,6 +543,30 @@ NTSD_VAES void xor_keystream(const LaneBlocks& b, std::size_t l, const std::uint
 
 const std::uint8_t kZeros[kMaxSteps * 16] = {};
 
+// The empty asm in the loops also keeps GCC from turning them back into a
+// memset call (its loop-idiom pass did: rep stosb's start-up per call cost
+// more than the stores).
+NTSD_VAES void wipe_keys(LaneKeys& kt, std::size_t groups) noexcept {
+  const __m512i z = _mm512_setzero_si512();
+  NTSD_UNROLL(11)
+  for (std::size_t r = 0; r <= kRounds; ++r) {
+    Block* row = kt.rk[r];
+    st(row, z);  // groups >= 1
+    if (groups > 1) st(row + 4, z);
+    if (groups > 2) st(row + 8, z);
+    if (groups > 3) st(row + 12, z);
+  }
+  __asm__ __volatile__("" : : "r"(&kt) : "memory");
+}
+
+NTSD_VAES void wipe_blocks(Block* p, std::size_t n) noexcept {
+  const __m512i z = _mm512_setzero_si512();
+  for (std::size_t i = 0; i < n; i += kLanesPerGroup) {
+    st(p + i, z);
+    __asm__ __volatile__("" : : "r"(p + i) : "memory");
+  }
+}
+
 bool cpu_supported() noexcept {
   // __builtin_cpu_supports checks that the OS saves the AVX-512 state too;
   // clang 14 has no "vaes" name for it, so VAES is read from CPUID leaf 7

@@ -89,6 +89,14 @@ std::size_t emit_t(LaneBlocks& b, std::size_t l, const std::uint8_t* p, std::siz
 void xor_keystream(const LaneBlocks& b, std::size_t l, const std::uint8_t* src, std::uint8_t* dst,
                    std::size_t n) noexcept;
 
+// Zeroes round keys 0..10 of lane groups [0, groups) of kt, and n blocks at
+// p (64-byte aligned, n a multiple of 4), with aligned zmm stores: key
+// material a call leaves behind. A libc explicit_bzero per table (11 rows of
+// a few groups each) cost ~24 cycles per NTS request; the empty asm after the
+// stores, as in secure_wipe, keeps them from being dropped as dead.
+void wipe_keys(LaneKeys& kt, std::size_t groups) noexcept;
+void wipe_blocks(Block* p, std::size_t n) noexcept;
+
 // ---- Uniform chunks (issue 17) ---------------------------------------------
 // A chunk whose lanes all have one shape (the same AD component count, the
 // same length for each component and the same message length) is the NTS hot

@@ -39,6 +39,7 @@ VaesSiv::~VaesSiv() {
   used_steps_ = vaes::kMaxSteps;
   wipe_groups_ = kChunk / vaes::kLanesPerGroup;
   ctr_keys_used_ = true;
+  lanes_used_ = true;
   wipe_used();
 }
 
@@ -59,28 +60,24 @@ void VaesSiv::open(std::span<const SivOp> ops, std::span<SivStatus> status) noex
 
 void VaesSiv::wipe_used() noexcept {
   // Key schedules, subkeys, chaining values and keystream are key material:
-  // wipe what this call used, once per call rather than per chunk.
-  explicit_bzero(blocks_.blk, used_steps_ * sizeof(blocks_.blk[0]));
+  // wipe what this call used, once per call rather than per chunk, and only
+  // the lane groups that were set up (a short burst or a shared key uses 1 of 4).
+  vaes::wipe_blocks(&blocks_.blk[0][0], used_steps_ * kChunk);
   used_steps_ = 0;
-  // Only the lane groups that were set up (a short burst uses 1 of 4).
-  const std::size_t lanes = wipe_groups_ * vaes::kLanesPerGroup;
-  const auto wipe_keys = [lanes](vaes::LaneKeys& kt) {
-    if (lanes == kChunk) {
-      explicit_bzero(&kt, sizeof(kt));
-    } else if (lanes != 0) {
-      for (auto& row : kt.rk) explicit_bzero(row, lanes * sizeof(Block));
-    }
-  };
-  wipe_keys(mac_keys_);
-  if (ctr_keys_used_) wipe_keys(ctr_keys_);
+  const std::size_t groups = wipe_groups_;
+  if (groups != 0) {
+    vaes::wipe_keys(mac_keys_, groups);
+    if (ctr_keys_used_) vaes::wipe_keys(ctr_keys_, groups);
+    const std::size_t lanes = groups * vaes::kLanesPerGroup;
+    vaes::wipe_blocks(sk1_, lanes);
+    vaes::wipe_blocks(sk2_, lanes);
+    vaes::wipe_blocks(d0_, lanes);
+  }
   ctr_keys_used_ = false;
-  explicit_bzero(sk1_, lanes * sizeof(Block));
-  explicit_bzero(sk2_, lanes * sizeof(Block));
-  explicit_bzero(d0_, lanes * sizeof(Block));
-  explicit_bzero(lanes_.data(), sizeof(lanes_));
+  if (lanes_used_) secure_wipe(lanes_.data(), sizeof(lanes_));
+  lanes_used_ = false;
   wipe_groups_ = 0;
-  setup_groups_ = 0;  // nothing set up any more
-  setup_keys_ = {};
+  setup_groups_ = 0;  // nothing set up any more (setup_keys_ holds pointers only)
   setup_compact_ = false;
 }
 
@@ -121,24 +118,128 @@ bool VaesSiv::admit(std::span<const SivOp> ops, std::span<SivStatus> status,
   return true;
 }
 
+namespace {
+inline std::uintptr_t addr(const void* p) noexcept { return reinterpret_cast<std::uintptr_t>(p); }
+}  // namespace
+
+template <bool Sealing, std::size_t Ad>
+bool VaesSiv::admit_fast(std::span<const SivOp> ops) noexcept {
+  // The shape comes from op 0 and every op is compared with it, so that
+  // passing here implies what lane_eligible() checks op by op:
+  // validate_*_op (a key, at most kMaxAdComponents components, sizes, no
+  // overlap of out with an input) and a 32-byte key whose passes fit.
+  const SivOp& f = ops[0];
+  const std::size_t mlen = Sealing ? f.in.size() : f.out.size();
+  std::size_t alen[Ad];
+  std::size_t ad_steps = 0;
+  for (std::size_t j = 0; j < Ad; ++j) {
+    alen[j] = f.ad[j].size();
+    ad_steps += cmac_blocks(alen[j]);
+  }
+  // Also bounds mlen far below kMaxSivMessage.
+  if (ad_steps > vaes::kMaxSteps || cmac_blocks(mlen) > vaes::kMaxSteps) return false;
+  const std::size_t in_len = Sealing ? mlen : mlen + kSivTagLen;
+  const std::size_t out_len = Sealing ? mlen + kSivTagLen : mlen;
+  const bool has_msg = mlen != 0;
+  // detail::overlaps of out with an input, on the shape's sizes (every op
+  // is checked to have them first); an empty range overlaps nothing.
+  const bool chk_in = in_len != 0 && out_len != 0;
+  bool chk_ad[Ad];
+  for (std::size_t j = 0; j < Ad; ++j) chk_ad[j] = alen[j] != 0 && out_len != 0;
+  const SivKey* const k0 = f.key;
+  std::array<const SivKey*, kChunk> keys;
+  bool shared = true;
+  const std::size_t n = ops.size();
+  // Early exits, not accumulated flags: every branch is predicted not taken
+  // for the ops the protocol core builds, and a chain of setcc/or per check
+  // cost more than the checks.
+  for (std::size_t l = 0; l < n; ++l) {
+    const SivOp& op = ops[l];
+    const SivKey* k = op.key;
+    const std::uint8_t* const ip = op.in.data();
+    std::uint8_t* const op_ = op.out.data();
+    // size() == 32 also means not empty and not a GCM-SIV key.
+    if (k == nullptr || k->size() != 32 || op.ad_count != Ad || op.in.size() != in_len ||
+        op.out.size() != out_len)
+      return false;
+    const std::uintptr_t o = addr(op_), o_end = o + out_len;
+    if (chk_in && addr(ip) < o_end && o < addr(ip) + in_len) return false;
+    for (std::size_t j = 0; j < Ad; ++j) {
+      const std::uint8_t* const a = op.ad[j].data();
+      if (op.ad[j].size() != alen[j]) return false;
+      if (chk_ad[j] && addr(a) < o_end && o < addr(a) + alen[j]) return false;
+      uni_.ad[j][l] = alen[j] != 0 ? a : vaes::kZeros;
+    }
+    shared &= k == k0;
+    keys[l] = k;
+    if (Sealing) {
+      uni_.in[l] = uni_.msg[l] = has_msg ? ip : vaes::kZeros;
+      uni_.tag_out[l] = op_;
+      uni_.out[l] = has_msg ? op_ + kSivTagLen : nullptr;
+    } else {
+      uni_.tag_in[l] = ip;
+      uni_.in[l] = has_msg ? ip + kSivTagLen : vaes::kZeros;
+      uni_.out[l] = has_msg ? op_ : nullptr;
+      uni_.msg[l] = has_msg ? op_ : vaes::kZeros;
+    }
+  }
+  groups_ = (n + vaes::kLanesPerGroup - 1) / vaes::kLanesPerGroup;
+  for (std::size_t l = n; l < groups_ * vaes::kLanesPerGroup; ++l) {
+    for (auto& a : uni_.ad) a[l] = vaes::kZeros;
+    uni_.in[l] = uni_.msg[l] = uni_.tag_in[l] = vaes::kZeros;
+    uni_.out[l] = uni_.tag_out[l] = nullptr;
+  }
+  for (std::size_t l = n; l < kChunk; ++l) keys[l] = nullptr;
+  uni_.ad_count = Ad;
+  for (std::size_t j = 0; j < Ad; ++j) uni_.ad_len[j] = alen[j];
+  uni_.msg_len = mlen;
+  uniform_ = true;
+  setup_keys(keys, has_msg, shared);
+  return true;
+}
+
+bool VaesSiv::admit_fast(std::span<const SivOp> ops, bool sealing) noexcept {
+  // NTS uses one component (cookies: [nonce]) and two ([packet, nonce]).
+  switch (ops[0].ad_count) {
+    case 1:
+      return sealing ? admit_fast<true, 1>(ops) : admit_fast<false, 1>(ops);
+    case 2:
+      return sealing ? admit_fast<true, 2>(ops) : admit_fast<false, 2>(ops);
+    default:
+      return false;
+  }
+}
+
 void VaesSiv::setup_keys(const std::array<const SivKey*, kChunk>& keys, bool ctr,
                          bool compact) noexcept {
   // The next chunk of a burst under one key (cookies) finds its lanes set
   // up already: same key objects in the same lanes (siv.hpp allows reuse for
   // equal key pointers within a burst; the cache dies with wipe_used()). A
   // compact set-up (group 0 only) serves only a compact need.
-  if ((setup_ctr_ || !ctr) && keys == setup_keys_ &&
-      (compact ? setup_groups_ >= 1 : !setup_compact_ && setup_groups_ >= groups_)) {
-    shared_ = compact;
-    return;
+  // A compact set-up is group 0's four lanes (the shared kernels read all
+  // four), so only those are compared; otherwise every lane is. Pointer by
+  // pointer, exiting at the first difference (per-request keys differ in
+  // lane 0): std::array's == was a memcmp call per chunk.
+  if ((setup_ctr_ || !ctr) && setup_groups_ != 0 &&
+      (compact || (!setup_compact_ && setup_groups_ >= groups_))) {
+    const std::size_t lanes = compact ? vaes::kLanesPerGroup : kChunk;
+    std::size_t l = 0;
+    while (l < lanes && keys[l] == setup_keys_[l]) ++l;
+    if (l == lanes) {
+      shared_ = compact;
+      return;
+    }
   }
+  // Every lane's key has AES-128 halves (32 bytes: admit() sends the
+  // others to the fallback), so K2 is 16 bytes after K1 (RFC 5297 §2.2),
+  // as in zero_key_; the kernels read the first `groups` lane groups only.
+  const std::size_t groups = compact ? 1 : groups_;
   const std::uint8_t* k1[kChunk];
   const std::uint8_t* k2[kChunk];
-  for (std::size_t l = 0; l < kChunk; ++l) {
-    k1[l] = keys[l] != nullptr ? keys[l]->mac_key().data() : zero_key_;
-    k2[l] = keys[l] != nullptr ? keys[l]->ctr_key().data() : zero_key_;
+  for (std::size_t l = 0; l < groups * vaes::kLanesPerGroup; ++l) {
+    k1[l] = keys[l] != nullptr ? keys[l]->bytes().data() : zero_key_;
+    k2[l] = k1[l] + 16;
   }
-  const std::size_t groups = compact ? 1 : groups_;
   vaes::setup(k1, k2, groups, mac_keys_, ctr ? &ctr_keys_ : nullptr, sk1_, sk2_, d0_);
   ctr_keys_used_ |= ctr;
   wipe_groups_ = std::max(wipe_groups_, groups);
@@ -174,6 +275,7 @@ void VaesSiv::ad_pass(std::span<const SivOp> ops) noexcept {
       d = xor_blocks(dbl(d), blocks_.blk[ln.ad_end[j]][l]);
     ln.d = d;
   }
+  lanes_used_ = true;
 }
 
 void VaesSiv::t_pass(std::span<const Bytes> msg) noexcept {
@@ -246,6 +348,12 @@ bool VaesSiv::uniform(std::span<const SivOp> ops, bool sealing) noexcept {
 }
 
 void VaesSiv::seal_chunk(std::span<const SivOp> ops, std::span<SivStatus> status) noexcept {
+  if (admit_fast(ops, true)) {
+    vaes::seal_uniform(mac_keys_, uni_.msg_len != 0 ? &ctr_keys_ : nullptr, groups_, shared_, sk1_,
+                       sk2_, d0_, uni_);
+    for (std::size_t l = 0; l < ops.size(); ++l) status[l] = SivStatus::kOk;
+    return;
+  }
   if (!admit(ops, status, true)) return;
   if (uniform_) {
     vaes::seal_uniform(mac_keys_, uni_.msg_len != 0 ? &ctr_keys_ : nullptr, groups_,
@@ -271,6 +379,17 @@ void VaesSiv::seal_chunk(std::span<const SivOp> ops, std::span<SivStatus> status
 }
 
 void VaesSiv::open_chunk(std::span<const SivOp> ops, std::span<SivStatus> status) noexcept {
+  if (admit_fast(ops, false)) {
+    const std::uint32_t ok = vaes::open_uniform(mac_keys_, uni_.msg_len != 0 ? &ctr_keys_ : nullptr,
+                                                groups_, shared_, sk1_, sk2_, d0_, uni_);
+    for (std::size_t l = 0; l < ops.size(); ++l) {
+      const bool good = (ok >> l) & 1u;
+      // RFC 5297 §2.7: no plaintext on failure.
+      if (!good && !ops[l].out.empty()) std::memset(ops[l].out.data(), 0, ops[l].out.size());
+      status[l] = good ? SivStatus::kOk : SivStatus::kAuthFail;
+    }
+    return;
+  }
   if (!admit(ops, status, false)) return;
   if (uniform_) {
     const std::uint32_t ok =

@@ -58,6 +58,15 @@ class VaesSiv final : public SivEngine {
   // Sends the ops this engine does not take to the fallback and sets up the
   // keys of the others. False if no op is left for the lanes.
   bool admit(std::span<const SivOp> ops, std::span<SivStatus> status, bool sealing) noexcept;
+  // The hot path's admission: true, with uni_, groups_ and the keys set up,
+  // if every op of the chunk is one the lanes take (as admit() decides) and
+  // all have one shape with `Ad` AD components (as uniform() decides), in
+  // one pass that reads each op's fields once. False otherwise, having
+  // changed nothing but uni_'s pointers: the chunk then goes through admit(),
+  // so a bad op's status is exactly the fallback's.
+  template <bool Sealing, std::size_t Ad>
+  bool admit_fast(std::span<const SivOp> ops) noexcept;
+  bool admit_fast(std::span<const SivOp> ops, bool sealing) noexcept;
   // Key tables, subkeys and D0 for the lanes' keys (null: idle lane), K2 if
   // ctr; compact: every lane has one key and only lane group 0 is needed.
   void setup_keys(const std::array<const SivKey*, kChunk>& keys, bool ctr, bool compact) noexcept;
@@ -82,6 +91,7 @@ class VaesSiv final : public SivEngine {
   std::size_t used_steps_ = 0;   // high-water mark of blocks_ since the last wipe
   std::size_t wipe_groups_ = 0;  // lane groups set up since the last wipe
   bool ctr_keys_used_ = false;
+  bool lanes_used_ = false;  // lanes_[].d written (non-uniform passes) since the last wipe
   // What the key tables hold: the key of each lane, for how many groups,
   // and whether K2 too.
   std::array<const SivKey*, kChunk> setup_keys_{};
@@ -93,7 +103,7 @@ class VaesSiv final : public SivEngine {
   std::array<SivOp, kChunk> fb_ops_{};
   std::array<SivStatus, kChunk> fb_status_{};
   std::array<std::uint8_t, kChunk> fb_index_{};
-  std::uint8_t zero_key_[16] = {};  // the key of idle lanes
+  std::uint8_t zero_key_[32] = {};  // the key (K1 || K2) of idle lanes
   vaes::UniformOps uni_{};          // pointers and lengths only: no key material
 };
 

@@ -4,6 +4,7 @@
 // seal and open, tampered inputs, malformed ops and aliasing buffers.
 #include <gtest/gtest.h>
 
+#include <cstring>
 #include <string>
 
 #include "alloc_counter.hpp"
@@ -491,6 +492,96 @@ TEST_P(MbCrossCheck, Rfc5297Examples) {
     EXPECT_EQ(st[0], SivStatus::kOk);
     EXPECT_EQ(st[1], SivStatus::kOk);
     EXPECT_EQ(to_hex(back2), v.plain);
+  }
+}
+
+// One bad op in an otherwise uniform, NTS-shaped burst of 32 (188-byte AD and
+// a 16-byte nonce; plaintext 0 or 104 bytes; one key per op or one shared
+// key): the VAES engine admits such chunks in one pass (issue 17), and an op
+// that pass must refuse (no key, a wiped key, another key size, `out`
+// overlapping an input, a wrong size, another AD count) must get exactly the
+// reference's status and leave exactly the reference's bytes, as must its
+// neighbours. The op sits at the start, middle and end of either chunk.
+TEST_P(MbCrossCheck, UniformBurstWithOneBadOp) {
+  MtRng rng{std::mt19937_64(seed() + 11)};
+  constexpr std::size_t kOps = 32, kStride = 512, kAd = 0, kNonce = 188, kIn = 256, kOut = 384;
+  std::vector<SivKey> own;
+  for (std::size_t i = 0; i < kOps; ++i) {
+    std::uint8_t raw[32];
+    rng.fill(raw, sizeof raw);
+    own.push_back(*SivKey::from_bytes(raw));
+  }
+  std::uint8_t raw64[64], raw16[16];
+  rng.fill(raw64, sizeof raw64);
+  rng.fill(raw16, sizeof raw16);
+  const SivKey k64 = *SivKey::from_bytes(raw64), k16 = *SivKey::from_bytes(raw16), wiped;
+  enum Bad { kNoKey, kWiped, kAes256, kGcmSiv, kOutOverIn, kOutOverAd, kOutOverNonce, kOutLen,
+             kThreeAd, kCount };
+  for (const bool sealing : {true, false}) {
+    for (const std::size_t len : {0u, 104u}) {
+      for (const bool shared : {false, true}) {
+        // The arena: op i's AD, nonce, input and output at i * kStride.
+        std::vector<std::uint8_t> base(kOps * kStride);
+        rng.fill(base.data(), base.size());
+        const auto make_ops = [&](std::vector<std::uint8_t>& m, bool seal) {
+          std::vector<SivOp> ops(kOps);
+          for (std::size_t i = 0; i < kOps; ++i) {
+            std::uint8_t* p = m.data() + i * kStride;
+            const std::size_t in_len = seal ? len : len + kSivTagLen;
+            ops[i] = crypto::make_aead_op(shared ? own[0] : own[i], {p + kAd, 188},
+                                          {p + kNonce, 16}, {p + kIn, in_len},
+                                          {p + kOut, seal ? len + kSivTagLen : len});
+          }
+          return ops;
+        };
+        if (!sealing) {  // inputs that open: the reference's seal of each op
+          std::vector<std::uint8_t> sealed = base;
+          auto sops = make_ops(sealed, true);
+          std::vector<SivStatus> st(kOps);
+          scalar_->seal(sops, st);
+          for (std::size_t i = 0; i < kOps; ++i)
+            std::memcpy(base.data() + i * kStride + kIn, sealed.data() + i * kStride + kOut,
+                        len + kSivTagLen);
+        }
+        for (int bad = 0; bad < kCount; ++bad) {
+          for (const std::size_t pos : {0u, 7u, 15u, 16u, 31u}) {
+            SCOPED_TRACE("sealing " + std::to_string(sealing) + " len " + std::to_string(len) +
+                         " shared " + std::to_string(shared) + " bad " + std::to_string(bad) +
+                         " pos " + std::to_string(pos));
+            std::vector<std::uint8_t> got_m = base, ref_m = base;
+            auto got = make_ops(got_m, sealing), ref = make_ops(ref_m, sealing);
+            for (auto* v : {&got, &ref}) {
+              SivOp& op = (*v)[pos];
+              std::uint8_t* p = const_cast<std::uint8_t*>(op.ad[0].data());
+              switch (bad) {
+                case kNoKey: op.key = nullptr; break;
+                case kWiped: op.key = &wiped; break;
+                case kAes256: op.key = &k64; break;
+                case kGcmSiv: op.key = &k16; break;
+                case kOutOverIn: op.out = {p + kIn + 8, op.out.size()}; break;
+                case kOutOverAd: op.out = {p + kAd + 100, op.out.size()}; break;
+                case kOutOverNonce: op.out = {p + kNonce + 4, op.out.size()}; break;
+                case kOutLen: op.out = op.out.first(op.out.size() - 1); break;
+                case kThreeAd:
+                  op.ad[2] = {p + kNonce, 16};
+                  op.ad_count = 3;
+                  break;
+              }
+            }
+            std::vector<SivStatus> gst(kOps, SivStatus::kBadInput), rst(kOps, SivStatus::kOk);
+            if (sealing) {
+              mb_->seal(got, gst);
+              scalar_->seal(ref, rst);
+            } else {
+              mb_->open(got, gst);
+              scalar_->open(ref, rst);
+            }
+            for (std::size_t i = 0; i < kOps; ++i) ASSERT_EQ(gst[i], rst[i]) << "op " << i;
+            ASSERT_EQ(to_hex(got_m), to_hex(ref_m));
+          }
+        }
+      }
+    }
   }
 }
 
