@@ -4,6 +4,7 @@
 #include <nlohmann/json.hpp>
 
 #include "ntsd/proto/wire.hpp"
+#include "reader.hpp"
 #include "test_util.hpp"
 
 namespace ntsd::proto {
@@ -160,6 +161,56 @@ TEST(Wire, AuthBodyRules) {
   b.resize(4 + 8 + 16 + 12, 0);
   EXPECT_TRUE(parse_auth_body(b, ab));
   EXPECT_EQ(ab.nonce.size(), 5u);
+}
+
+// parse_auth_body checks the padded lengths at once (dataplane/proto/src/
+// reader.hpp); this reference reads the body field by field with the
+// bounds-checked Reader, as it did before. Every verdict, span and
+// reaches_16 must agree, over every length pair near the edges and every
+// body size up to a little past what they need.
+bool reference_auth_body(Bytes body, AuthBody& out, std::size_t n_req) {
+  detail::Reader r(body);
+  const std::size_t nonce_len = r.u16();
+  const std::size_t ct_len = r.u16();
+  if (!r.ok() || nonce_len == 0) return false;
+  out.nonce = r.bytes(nonce_len);
+  r.bytes(detail::pad4(nonce_len) - nonce_len);
+  out.ciphertext = r.bytes(ct_len);
+  r.bytes(detail::pad4(ct_len) - ct_len);
+  if (!r.ok()) return false;
+  if (nonce_len < n_req && r.left() < n_req - nonce_len) return false;
+  out.reaches_16 = nonce_len >= kNonceLen || r.left() >= kNonceLen - nonce_len;
+  return true;
+}
+
+TEST(Wire, AuthBodyMatchesFieldByFieldReader) {
+  const std::size_t lens[] = {0, 1, 3, 4, 5, 11, 12, 13, 15, 16, 17, 20, 32, 33, 0xfffd, 0xffff};
+  std::vector<std::uint8_t> b(80, 0x5a);
+  std::size_t checked = 0;
+  for (const std::size_t n : lens) {
+    for (const std::size_t c : lens) {
+      b[0] = static_cast<std::uint8_t>(n >> 8);
+      b[1] = static_cast<std::uint8_t>(n);
+      b[2] = static_cast<std::uint8_t>(c >> 8);
+      b[3] = static_cast<std::uint8_t>(c);
+      for (std::size_t size = 0; size <= b.size(); ++size) {
+        for (const std::size_t n_req : {std::size_t{12}, std::size_t{16}}) {
+          AuthBody got, want;
+          const Bytes body(b.data(), size);
+          const bool ok = parse_auth_body(body, got, n_req);
+          ASSERT_EQ(ok, reference_auth_body(body, want, n_req)) << n << " " << c << " " << size;
+          ++checked;
+          if (!ok) continue;
+          EXPECT_EQ(got.nonce.data(), want.nonce.data());
+          EXPECT_EQ(got.nonce.size(), want.nonce.size());
+          EXPECT_EQ(got.ciphertext.data(), want.ciphertext.data());
+          EXPECT_EQ(got.ciphertext.size(), want.ciphertext.size());
+          EXPECT_EQ(got.reaches_16, want.reaches_16);
+        }
+      }
+    }
+  }
+  EXPECT_EQ(checked, 16u * 16u * 81u * 2u);
 }
 
 TEST(Wire, NtpDiffWraps) {

@@ -67,7 +67,7 @@ class NtsRules {
     // whose only nonce length is 12; the AEAD is known once the cookie is
     // open, so a 12-byte nonce is let through here without padding to 16 and
     // the server checks reaches_16 for an AES-SIV session (server.cpp).
-    if (!parse_auth_body(auth_body_, p.auth, crypto::kGcmSivNonceLen) ||
+    if (!detail::parse_auth_body(auth_body_, p.auth, crypto::kGcmSivNonceLen) ||
         (p.auth.nonce.size() != crypto::kGcmSivNonceLen && !p.auth.reaches_16) ||
         p.auth.ciphertext.size() < crypto::kSivTagLen)
       return Reason::kAuthMalformed;

@@ -137,4 +137,27 @@ inline EfStep next_ef(Bytes pkt, std::size_t& pos, bool allow_mac, Ef& e) noexce
   return EfStep::kEf;
 }
 
+// The Authenticator EF's body (RFC 8915 §5.6), inline for the server's
+// classify (once per NTS request): both lengths are read after one check
+// that the body has them, and one check that the padded nonce and
+// ciphertext fit (each padded length ≤ 65536: the sum cannot overflow).
+// The same verdicts as reading field by field with a Reader.
+inline bool parse_auth_body(Bytes body, AuthBody& out, std::size_t n_req) noexcept {
+  if (body.size() < 4) return false;
+  const std::size_t nonce_len = get16(body.data());
+  const std::size_t ct_len = get16(body.data() + 2);
+  const std::size_t nonce_room = pad4(nonce_len);
+  const std::size_t ct_room = pad4(ct_len);
+  const std::size_t rest = body.size() - 4;
+  if (nonce_len == 0 || nonce_room + ct_room > rest) return false;
+  out.nonce = body.subspan(4, nonce_len);
+  out.ciphertext = body.subspan(4 + nonce_room, ct_len);
+  // RFC 8915 §5.6: a nonce shorter than N_REQ needs at least N_REQ − N_LEN
+  // bytes of additional padding.
+  const std::size_t left = rest - nonce_room - ct_room;
+  if (nonce_len < n_req && left < n_req - nonce_len) return false;
+  out.reaches_16 = nonce_len >= kNonceLen || left >= kNonceLen - nonce_len;
+  return true;
+}
+
 }  // namespace ntsd::proto::detail

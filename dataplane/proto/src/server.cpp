@@ -44,9 +44,17 @@ class HeaderTemplate {
     write(p, p.hdr.transmit, rx, tx, out);  // origin = the client's transmit (RFC 5905 §7.3)
   }
   // With the origin given: an interleaved answer echoes the request's
-  // receive field instead (RFC 9769 §2).
+  // receive field instead (RFC 9769 §2). In the class: once per answer.
   void write(const detail::Parsed& p, NtpTime origin, NtpTime rx, NtpTime tx,
-             std::uint8_t* out) const noexcept;
+             std::uint8_t* out) const noexcept {
+    std::memcpy(out, bytes_.data(), 24);
+    out[0] = static_cast<std::uint8_t>(bytes_[0] | (p.hdr.version & 7) << 3);
+    out[2] = static_cast<std::uint8_t>(
+        std::clamp(p.hdr.poll, detail::kMinPoll, detail::kMaxPoll));  // echoed_poll
+    detail::put64(out + 24, origin);
+    detail::put64(out + 32, rx);
+    detail::put64(out + 40, tx);
+  }
 
  private:
   static bool same_state(const ServerState& a, const ServerState& b) noexcept {
@@ -168,16 +176,6 @@ void detail::HeaderTemplate::update(const ServerState& state, bool nak) noexcept
   ready_ = true;
 }
 
-void detail::HeaderTemplate::write(const detail::Parsed& p, NtpTime origin, NtpTime rx, NtpTime tx,
-                                   std::uint8_t* out) const noexcept {
-  std::memcpy(out, bytes_.data(), 24);
-  out[0] = static_cast<std::uint8_t>(bytes_[0] | (p.hdr.version & 7) << 3);
-  out[2] = static_cast<std::uint8_t>(echoed_poll(p));
-  detail::put64(out + 24, origin);
-  detail::put64(out + 32, rx);
-  detail::put64(out + 40, tx);
-}
-
 Outcome Server::handle_request(Bytes req, NtpTime rx, const ServerState& state,
                                const crypto::KeyRing* ring, TxClock& clock, Random& rng,
                                MutBytes out) noexcept {
@@ -263,14 +261,41 @@ void Chunk::run(bool seal, Reason fail) noexcept {
   } else {
     eng_.open(ops, st);
   }
-  for (std::size_t k = 0; k < nops_; ++k)
+  // Statuses are single bytes and kOk is 0: eight at a time, so that a
+  // burst whose ops all succeeded costs a load and a test per eight ops.
+  static_assert(sizeof(crypto::SivStatus) == 1 && crypto::SivStatus::kOk == crypto::SivStatus{});
+  const auto mark = [&](std::size_t k) {
     if (st[k] != crypto::SivStatus::kOk) sc_.slots[sc_.owner[k]].reason = fail;
+  };
+  std::size_t k = 0;
+  for (; k + 8 <= nops_; k += 8) {
+    std::uint64_t eight;
+    std::memcpy(&eight, st.data() + k, sizeof eight);
+    if (eight != 0)
+      for (std::size_t j = k; j < k + 8; ++j) mark(j);
+  }
+  for (; k < nops_; ++k) mark(k);
 }
+
+// Classify is the first to read a request's bytes, which are rarely in L1:
+// a NIC wrote them, or (in process) the rest of the last burst pushed them
+// out. Without this every EF header the parse reads waits for its line.
+// A prefetch never faults; the length is capped as classify caps it.
+void prefetch_request(Bytes req) noexcept {
+  const std::size_t n = std::min(req.size(), kMaxPacketLen);
+  for (std::size_t off = 0; off < n; off += 64) __builtin_prefetch(req.data() + off, 0, 3);
+}
+
+// How many requests ahead of the parse the prefetches run.
+constexpr std::size_t kPrefetchAhead = 4;
 
 void Chunk::classify() noexcept {
   nops_ = 0;
   const bool have_ring = ring_ != nullptr && !ring_->empty();
+  for (std::size_t i = 0; i < std::min(kPrefetchAhead, reqs_.size()); ++i)
+    prefetch_request(reqs_[i].bytes);
   for (std::size_t i = 0; i < reqs_.size(); ++i) {
+    if (i + kPrefetchAhead < reqs_.size()) prefetch_request(reqs_[i + kPrefetchAhead].bytes);
     Slot& s = sc_.slots[i];
     s.reason = detail::classify(reqs_[i].bytes, s.p);
     s.xleave_looked = s.interleaved = false;
@@ -353,12 +378,12 @@ void copy_forward(std::uint8_t* dst, const std::uint8_t* src, std::size_t n) noe
 // New cookies are sealed under the current master key, whose algorithm sets
 // their nonce length (crypto/cookie.hpp); the response nonce is the
 // session AEAD's (16 bytes for AES-SIV, 12 for GCM-SIV).
-std::uint16_t response_len(Slot& s, Verdict v, const crypto::KeyRing* ring) noexcept {
+std::uint16_t response_len(Slot& s, Verdict v, crypto::AeadId master) noexcept {
   if (s.reason == Reason::kOkPlain) return kHeaderLen;
   // A NAK is the header and the Unique Identifier echoed, nothing else.
   if (v == Verdict::kNak) return static_cast<std::uint16_t>(kHeaderLen + s.p.uid_len);
   const crypto::AeadId aead = s.keys.c2s.aead();
-  s.cookie_len = static_cast<std::uint16_t>(crypto::cookie_len(aead, ring->current().aead()));
+  s.cookie_len = static_cast<std::uint16_t>(crypto::cookie_len(aead, master));
   s.plain_len = static_cast<std::uint16_t>(pad4(kEfHeaderLen + s.cookie_len) * s.p.new_cookies);
   return static_cast<std::uint16_t>(
       kHeaderLen + s.p.uid_len +
@@ -369,12 +394,16 @@ void Chunk::prepare_seals(Random& rng) noexcept {
   nops_ = 0;
   std::size_t nanswer = 0;
   std::size_t nrandom = 0;
+  // The current master key's AEAD sizes the new cookies; only NTS answers,
+  // which need a ring, ask for it.
+  const crypto::AeadId master =
+      ring_ != nullptr ? ring_->current().aead() : crypto::AeadId::kSivCmac256;
   for (std::size_t i = 0; i < reqs_.size(); ++i) {
     Slot& s = sc_.slots[i];
     const Request& r = reqs_[i];
     const Verdict v = reason_verdict(s.reason);
     if (v == Verdict::kDrop) continue;
-    s.resp_len = response_len(s, v, ring_);
+    s.resp_len = response_len(s, v, master);
     // Anti-amplification (RFC 8915 §5.7, RFC 7822 §7): never answer with more bytes.
     if (s.resp_len > r.bytes.size()) {
       s.reason = Reason::kResponseTooLarge;
@@ -389,7 +418,10 @@ void Chunk::prepare_seals(Random& rng) noexcept {
     nrandom += s.p.new_cookies * crypto::kCookieNonceLen + kNonceLen;
     sc_.answering[nanswer++] = static_cast<std::uint16_t>(i);
   }
-  if (nrandom != 0) rng.fill(MutBytes(sc_.random.data(), nrandom));
+  if (nanswer == 0) return;  // (else there is a ring: every NTS answer opened a cookie)
+  rng.fill(MutBytes(sc_.random.data(), nrandom));
+  // New cookies are sealed under the current master key (RFC 8915 §6).
+  const crypto::CookieSealer sealer(ring_->current());
   std::size_t arena = 0;
   for (std::size_t a = 0; a < nanswer; ++a) {
     const std::size_t i = sc_.answering[a];
@@ -400,14 +432,16 @@ void Chunk::prepare_seals(Random& rng) noexcept {
     const std::uint8_t* nonce = sc_.random.data() + s.random_off;
     s.resp_plain = sc_.resp_arena.data() + arena;  // ≤ kMaxNewCookies EFs of ≤ kMaxCookieLen
     arena += s.plain_len;
+    // The NTS Cookie EF's type and length (RFC 8915 §5.7, RFC 7822 §3) in one store.
+    const std::uint32_t ef_head =
+        std::uint32_t{kEfCookie} << 16 | static_cast<std::uint32_t>(ef_len);
     for (std::size_t c = 0; c < s.p.new_cookies; ++c) {
       std::uint8_t* ef = s.resp_plain + c * ef_len;
-      detail::put16(ef, kEfCookie);
-      detail::put16(ef + 2, static_cast<std::uint16_t>(ef_len));
+      detail::put32(ef, ef_head);
       if (pad != 0) std::memset(ef + kEfHeaderLen + s.cookie_len, 0, pad);
-      if (!crypto::set_seal_op(ring_->current(), keys,
-                               Bytes(nonce + c * crypto::kCookieNonceLen, crypto::kCookieNonceLen),
-                               MutBytes(ef + kEfHeaderLen, s.cookie_len), sc_.ops[nops_])) {
+      if (!sealer.usable() ||
+          !sealer.set_op(keys, nonce + c * crypto::kCookieNonceLen,
+                         MutBytes(ef + kEfHeaderLen, s.cookie_len), sc_.ops[nops_])) {
         s.reason = Reason::kInternal;
         break;
       }
@@ -502,10 +536,10 @@ void Chunk::write_nts(Slot& s, const Request& r) noexcept {
   const std::size_t ct_len = crypto::kSivTagLen + s.plain_len;
   const std::size_t nonce_len = crypto::aead_nonce_len(s.keys.s2c.aead());
   std::uint8_t* p = r.out.data() + auth_off;
-  detail::put16(p, kEfAuthenticator);
-  detail::put16(p + 2, static_cast<std::uint16_t>(s.resp_len - auth_off));
-  detail::put16(p + 4, static_cast<std::uint16_t>(nonce_len));
-  detail::put16(p + 6, static_cast<std::uint16_t>(ct_len));
+  // EF type and length, then the body's nonce and ciphertext lengths: one store.
+  detail::put64(p, std::uint64_t{kEfAuthenticator} << 48 |
+                       std::uint64_t{static_cast<std::uint16_t>(s.resp_len - auth_off)} << 32 |
+                       std::uint64_t{nonce_len} << 16 | std::uint64_t{ct_len});
   // The response nonce follows the slot's cookie nonces in the burst's random
   // bytes (16 drawn; GCM-SIV uses the first 12, and the 4 bytes more copied
   // here are overwritten by the ciphertext the seal phase writes after them).

@@ -7,7 +7,6 @@
 namespace ntsd::proto {
 
 using detail::pad4;
-using detail::Reader;
 
 bool parse_header(Bytes pkt, NtpHeader& h) noexcept {
   if (pkt.size() < kHeaderLen) return false;  // the one bounds check: all reads below are < 48
@@ -84,20 +83,7 @@ std::size_t write_ef(std::uint16_t type, Bytes body, MutBytes out, std::size_t m
 }
 
 bool parse_auth_body(Bytes body, AuthBody& out, std::size_t n_req) noexcept {
-  Reader r(body);
-  const std::size_t nonce_len = r.u16();
-  const std::size_t ct_len = r.u16();
-  if (!r.ok() || nonce_len == 0) return false;
-  out.nonce = r.bytes(nonce_len);
-  r.bytes(pad4(nonce_len) - nonce_len);
-  out.ciphertext = r.bytes(ct_len);
-  r.bytes(pad4(ct_len) - ct_len);
-  if (!r.ok()) return false;
-  // RFC 8915 §5.6: a nonce shorter than N_REQ needs at least N_REQ − N_LEN
-  // bytes of additional padding.
-  if (nonce_len < n_req && r.left() < n_req - nonce_len) return false;
-  out.reaches_16 = nonce_len >= kNonceLen || r.left() >= kNonceLen - nonce_len;
-  return true;
+  return detail::parse_auth_body(body, out, n_req);
 }
 
 }  // namespace ntsd::proto

@@ -25,6 +25,7 @@
 // cookies, so the session keys are copied and wiped once per request.
 #pragma once
 
+#include <array>
 #include <cstdint>
 #include <cstring>
 #include <optional>
@@ -136,6 +137,45 @@ inline bool keys_from_plain(Bytes plain, CookieKeys& keys) noexcept {
   return true;
 }
 
+// A master key's share of every cookie it seals (key id bytes, nonce
+// length, AD shape), worked out and checked once per burst instead of once
+// per cookie: a response with placeholders seals up to kMaxNewCookies.
+class CookieSealer {
+ public:
+  explicit CookieSealer(const MasterKey& mk) noexcept
+      : mk_(mk),
+        nlen_(cookie_nonce_len(mk.key.aead())),
+        id_{static_cast<std::uint8_t>(mk.id >> 24), static_cast<std::uint8_t>(mk.id >> 16),
+            static_cast<std::uint8_t>(mk.id >> 8), static_cast<std::uint8_t>(mk.id)} {}
+  // False for an empty master key (an empty ring's current()): no cookie.
+  bool usable() const noexcept { return !mk_.key.empty(); }
+  // The cookie's length for a plaintext C2S || S2C of `plain_len` bytes.
+  std::size_t cookie_len(std::size_t plain_len) const noexcept {
+    return kCookieKeyIdLen + nlen_ + kSivTagLen + plain_len;
+  }
+  // set_seal_op for a usable() key and a `nonce` of kCookieNonceLen bytes.
+  bool set_op(Bytes plain, const std::uint8_t* nonce, MutBytes out, SivOp& op) const noexcept {
+    if (plain.empty() || out.size() != cookie_len(plain.size())) return false;
+    std::uint8_t* o = out.data();
+    std::memcpy(o, id_.data(), kCookieKeyIdLen);
+    // All kCookieNonceLen bytes in one 16-byte copy: a 12-byte (GCM-SIV)
+    // nonce's 4 more land on the first ciphertext bytes, which the seal
+    // overwrites (out holds at least key id + nonce + tag, checked above).
+    std::memcpy(o + kCookieKeyIdLen, nonce, kCookieNonceLen);
+    op.key = &mk_.key;
+    // The AD is the nonce copy inside the cookie, which lives as long as `out`.
+    detail::set_cookie_ad(op, Bytes(o + kCookieKeyIdLen, nlen_), mk_.ad);
+    op.in = plain;
+    op.out = out.subspan(kCookieKeyIdLen + nlen_);
+    return true;
+  }
+
+ private:
+  const MasterKey& mk_;
+  std::size_t nlen_;
+  std::array<std::uint8_t, kCookieKeyIdLen> id_;
+};
+
 // Sets `op` to seal `plain` (C2S || S2C, e.g. as a cookie opened to) under
 // master key `mk` into `out`, which must be kCookieKeyIdLen +
 // cookie_nonce_len(mk) + kSivTagLen + |plain| bytes; writes the key id and the
@@ -144,22 +184,9 @@ inline bool keys_from_plain(Bytes plain, CookieKeys& keys) noexcept {
 // bad size. `plain` must stay intact until the engine has run the op.
 inline bool set_seal_op(const MasterKey& mk, Bytes plain, Bytes nonce, MutBytes out,
                         SivOp& op) noexcept {
-  const std::size_t nlen = cookie_nonce_len(mk.key.aead());
-  if (mk.key.empty() || plain.empty() || nonce.size() != kCookieNonceLen ||
-      out.size() != kCookieKeyIdLen + nlen + kSivTagLen + plain.size())
-    return false;
-  std::uint8_t* o = out.data();
-  o[0] = static_cast<std::uint8_t>(mk.id >> 24);
-  o[1] = static_cast<std::uint8_t>(mk.id >> 16);
-  o[2] = static_cast<std::uint8_t>(mk.id >> 8);
-  o[3] = static_cast<std::uint8_t>(mk.id);
-  std::memcpy(o + kCookieKeyIdLen, nonce.data(), nlen);
-  op.key = &mk.key;
-  // The AD is the nonce copy inside the cookie, which lives as long as `out`.
-  detail::set_cookie_ad(op, Bytes(o + kCookieKeyIdLen, nlen), mk.ad);
-  op.in = plain;
-  op.out = out.subspan(kCookieKeyIdLen + nlen);
-  return true;
+  const CookieSealer sealer(mk);
+  return sealer.usable() && nonce.size() == kCookieNonceLen &&
+         sealer.set_op(plain, nonce.data(), out, op);
 }
 
 // ---- Work-based forms ------------------------------------------------------

@@ -58,14 +58,18 @@ class TscTxClock final : public proto::TxClock {
   const clock::TscMap& map_;
 };
 
-// proto::Random from OpenSSL's DRBG, refilled 4 KiB at a time so that a
-// packet costs a memcpy, not a DRBG call.
+// proto::Random from OpenSSL's DRBG, refilled 16 KiB at a time so that a
+// packet costs a memcpy, not a DRBG call. A RAND_bytes call costs ~1500 TSC
+// cycles whatever its size plus ~0.36 per byte (OpenSSL 3.0's CTR-DRBG on
+// this Zen 4): 4 KiB refills cost an NTS request (32 random bytes) ~23
+// cycles, 16 KiB ones ~14, 64 KiB ones ~12 (docs/benchmarks.md, "Toward the
+// AES bound"). 16 KiB keeps the refill's stall of the worker under 3 µs.
 class BufferedRandom final : public proto::Random {
  public:
   void fill(proto::MutBytes out) noexcept override;
 
  private:
-  std::uint8_t buf_[4096];
+  std::uint8_t buf_[16384];
   std::size_t pos_ = sizeof buf_;
 };
 
