@@ -7,7 +7,7 @@
 //   keys:    the key-generating keys expanded (once, if every lane has the
 //            same key object: the cookie master key);
 //   derive:  AES(K, le32(i) || N), i = 0..3, of every lane: H and the message
-//            key, which is expanded in the same kernel (§4);
+//            key (§4), expanded later with the first rounds that use it;
 //   POLYVAL: one pass over pad(AAD) || pad(P) || lengths, each lane's blocks
 //            right-aligned in a step x lane table so that the zero blocks
 //            before them leave S at 0 and the loop has no per-lane branch;
@@ -46,7 +46,7 @@ bool gcm_siv_aesni_keystream(const std::uint8_t* key, const std::uint8_t* tag, s
 
 namespace mb {
 
-// K: a kernel set: kLanes, kLanesPerVec, kMaxSteps, LaneOp, Work and the
+// K: a kernel set: kLanes, kLanesPerVec, kMaxSteps, Lanes, Work and the
 // static functions seal_lanes, open_lanes and wipe of mb_gcm_siv_kernels.inc.
 template <class K>
 class GcmSivBurst final : public SivEngine {
@@ -76,7 +76,7 @@ class GcmSivBurst final : public SivEngine {
  private:
   static constexpr std::size_t blocks(std::size_t n) noexcept { return (n + 15) / 16; }
 
-  // Whether the lanes take `op`, and if so its lane description in `l`:
+  // Whether the lanes take `op`, and if so its fields in lane `m` of `l`:
   // exactly the ops validate_gcm_siv_op passes (a GCM-SIV key, [AAD, nonce]
   // or [nonce] with a 12-byte nonce, sizes, no overlap of `out` with an
   // input) whose pass fits kMaxSteps blocks; every other op goes to the
@@ -84,7 +84,7 @@ class GcmSivBurst final : public SivEngine {
   // fields, each read once: the protocol core has just written them, and a
   // re-read through a computed index stalled on store forwarding.
   __attribute__((always_inline)) static bool admit(const SivOp& op, bool sealing,
-                                                   typename K::LaneOp& l) noexcept {
+                                                   typename K::Lanes& l, std::size_t m) noexcept {
     const SivKey* k = op.key;
     // aead() is 30 only for a 16-byte key (SivKey::wipe resets it to 15).
     if (k == nullptr || !aead_is_gcm_siv(k->aead())) return false;
@@ -107,24 +107,44 @@ class GcmSivBurst final : public SivEngine {
         blocks(aad.size()) + blocks(msg) + 1 > K::kMaxSteps ||  // also bounds msg < kMaxSivMessage
         detail::overlaps(in, out) || detail::overlaps(nonce, out) || detail::overlaps(aad, out))
       return false;
-    l.key = k->bytes().data();
-    l.nonce = nonce.data();
-    l.aad = aad.data();
-    l.aad_len = aad.size();
-    l.msg = in.data();
-    l.msg_len = msg;
-    l.tag_in = in.data() + msg;  // open: the tag after the ciphertext
-    l.out = out.data();
+    l.key[m] = k->bytes().data();
+    l.nonce[m] = nonce.data();
+    l.aad[m] = aad.data();
+    l.aad_len[m] = aad.size();
+    l.msg[m] = in.data();  // open: the tag follows the ciphertext
+    l.msg_len[m] = msg;
+    l.out[m] = out.data();
     return true;
   }
 
+  static std::uintptr_t addr(const void* p) noexcept { return reinterpret_cast<std::uintptr_t>(p); }
+
+  // The common chunk in one pass: every op with op 0's shape (AD count, AAD,
+  // input and output sizes), each op's fields read once and checked against
+  // that shape with early exits (predicted not taken for the ops the
+  // protocol core builds). Passing implies what admit() checks op by op
+  // (detail::overlaps on the shape's sizes); on false the caller runs the
+  // general loop, which rewrites every lane it takes. `shared`: every op
+  // has op 0's key object.
+  template <bool Sealing, std::uint8_t Ad>
+  bool admit_fast(std::span<const SivOp> ops, bool& shared) noexcept;
+  bool admit_fast(std::span<const SivOp> ops, bool sealing, bool& shared) noexcept {
+    switch (ops[0].ad_count) {
+      case 1:
+        return sealing ? admit_fast<true, 1>(ops, shared) : admit_fast<false, 1>(ops, shared);
+      case 2:
+        return sealing ? admit_fast<true, 2>(ops, shared) : admit_fast<false, 2>(ops, shared);
+      default:
+        return false;
+    }
+  }
   void run_chunk(std::span<const SivOp> ops, std::span<SivStatus> status, bool sealing) noexcept;
   void wipe_used() noexcept;
 
   std::unique_ptr<SivEngine> fallback_;
   const char* name_;
   typename K::Work work_{};
-  std::array<typename K::LaneOp, kChunk> lanes_{};
+  typename K::Lanes lanes_{};
   std::array<std::uint8_t, kChunk> lane_idx_{};
   std::array<bool, kChunk> ok_{};
   bool used_ = false;
@@ -134,14 +154,79 @@ class GcmSivBurst final : public SivEngine {
 };
 
 template <class K>
+template <bool Sealing, std::uint8_t Ad>
+bool GcmSivBurst<K>::admit_fast(std::span<const SivOp> ops, bool& shared) noexcept {
+  const SivOp& f = ops[0];
+  const std::size_t mlen = Sealing ? f.in.size() : f.out.size();
+  const std::size_t alen = Ad == 2 ? f.ad[0].size() : 0;
+  // Also bounds mlen far below kMaxSivMessage.
+  if (blocks(alen) + blocks(mlen) + 1 > K::kMaxSteps) return false;
+  const std::size_t in_len = Sealing ? mlen : mlen + kSivTagLen;
+  const std::size_t out_len = Sealing ? mlen + kSivTagLen : mlen;
+  // detail::overlaps: an empty range overlaps nothing (the nonce is never
+  // empty here, the input never when opening).
+  const bool chk_in = in_len != 0 && out_len != 0;
+  const bool chk_aad = alen != 0 && out_len != 0;
+  const bool chk_nonce = out_len != 0;
+  const SivKey* const k0 = f.key;
+  bool same = true;
+  for (std::size_t l = 0; l < ops.size(); ++l) {
+    const SivOp& op = ops[l];
+    const SivKey* k = op.key;
+    // aead() is 30 only for a 16-byte key (SivKey::wipe resets it to 15).
+    if (k == nullptr || !aead_is_gcm_siv(k->aead()) || op.ad_count != Ad ||
+        op.in.size() != in_len || op.out.size() != out_len)
+      return false;
+    const Bytes nonce = op.ad[Ad - 1];
+    if (nonce.size() != kGcmSivNonceLen) return false;
+    const std::uint8_t* const ip = op.in.data();
+    std::uint8_t* const op_ = op.out.data();
+    const std::uintptr_t o = addr(op_), o_end = o + out_len;
+    if (chk_in && addr(ip) < o_end && o < addr(ip) + in_len) return false;
+    if (chk_nonce && addr(nonce.data()) < o_end && o < addr(nonce.data()) + kGcmSivNonceLen)
+      return false;
+    const std::uint8_t* a = nullptr;
+    if (Ad == 2) {
+      a = op.ad[0].data();
+      if (op.ad[0].size() != alen) return false;
+      if (chk_aad && addr(a) < o_end && o < addr(a) + alen) return false;
+    }
+    same &= k == k0;
+    lanes_.key[l] = k->bytes().data();
+    lanes_.nonce[l] = nonce.data();
+    lanes_.aad[l] = a;
+    lanes_.aad_len[l] = alen;
+    lanes_.msg[l] = ip;  // open: the tag follows the ciphertext
+    lanes_.msg_len[l] = mlen;
+    lanes_.out[l] = op_;
+  }
+  shared = same;
+  return true;
+}
+
+template <class K>
 void GcmSivBurst<K>::run_chunk(std::span<const SivOp> ops, std::span<SivStatus> status,
                                bool sealing) noexcept {
+  if (ops.empty()) return;
+  if (bool shared = true; admit_fast(ops, sealing, shared)) {
+    const std::size_t n = ops.size();
+    used_ = true;
+    if (sealing) {
+      K::seal_lanes(lanes_, n, shared, work_);
+      for (std::size_t l = 0; l < n; ++l) status[l] = SivStatus::kOk;
+    } else {
+      K::open_lanes(lanes_, n, shared, work_, ok_.data());
+      for (std::size_t l = 0; l < n; ++l)
+        status[l] = ok_[l] ? SivStatus::kOk : SivStatus::kAuthFail;
+    }
+    return;
+  }
   std::size_t m = 0, nfb = 0;
   bool uniform = true;
   const SivKey* key0 = nullptr;
   for (std::size_t i = 0; i < ops.size(); ++i) {
     const SivOp& op = ops[i];
-    if (!admit(op, sealing, lanes_[m])) {
+    if (!admit(op, sealing, lanes_, m)) {
       fb_ops_[nfb] = op;
       fb_index_[nfb++] = static_cast<std::uint8_t>(i);
       continue;
@@ -157,10 +242,10 @@ void GcmSivBurst<K>::run_chunk(std::span<const SivOp> ops, std::span<SivStatus> 
   if (m == 0) return;
   used_ = true;
   if (sealing) {
-    K::seal_lanes(lanes_.data(), m, uniform, work_);
+    K::seal_lanes(lanes_, m, uniform, work_);
     for (std::size_t l = 0; l < m; ++l) status[lane_idx_[l]] = SivStatus::kOk;
   } else {
-    K::open_lanes(lanes_.data(), m, uniform, work_, ok_.data());
+    K::open_lanes(lanes_, m, uniform, work_, ok_.data());
     for (std::size_t l = 0; l < m; ++l)
       status[lane_idx_[l]] = ok_[l] ? SivStatus::kOk : SivStatus::kAuthFail;
   }

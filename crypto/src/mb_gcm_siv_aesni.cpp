@@ -119,6 +119,9 @@ NTSD_GS_INLINE void v_scatter_xor(std::uint8_t* const* dst, const std::uint8_t* 
     v_store_partial(dst[0] + off, _mm_xor_si128(v_load_partial(src[0] + off, n), ks), n);
   }
 }
+NTSD_GS_INLINE Vec v_gather_nonces(const std::uint8_t* const* p, std::size_t act) {
+  return act == 0 ? _mm_setzero_si128() : v_load_nonce_block(p[0]);
+}
 NTSD_GS_INLINE Vec v_length_row(std::uint64_t a, std::uint64_t b) {
   return _mm_set_epi64x(static_cast<long long>(b), static_cast<long long>(a));
 }
@@ -135,7 +138,7 @@ struct Kernels {
   static constexpr std::size_t kLanes = gcmsiv_aesni::kLanes;
   static constexpr std::size_t kLanesPerVec = gcmsiv_aesni::kLanesPerVec;
   static constexpr std::size_t kMaxSteps = gcmsiv_aesni::kMaxSteps;
-  using LaneOp = gcmsiv_aesni::LaneOp;
+  using Lanes = gcmsiv_aesni::Lanes;
   using Work = gcmsiv_aesni::Work;
   static constexpr auto seal_lanes = gcmsiv_aesni::seal_lanes;
   static constexpr auto open_lanes = gcmsiv_aesni::open_lanes;

@@ -115,35 +115,58 @@ NTSD_GS_INLINE void v_zero_bytes(std::uint8_t* p, std::size_t n) {
 }
 
 // The n (1..16) bytes at p[i] + off of the first `act` lanes, zero-padded;
-// zeros in the others. Masked loads read nothing past the n bytes.
+// zeros in the others. Masked loads read nothing past the n bytes. Written
+// out lane by lane (no loop over a b[4] array): GCC kept such a loop rolled,
+// with the blocks going through the stack and a branch per lane.
+NTSD_GS_INLINE __m128i v_row(const std::uint8_t* p, bool active, bool full, __mmask16 mk) {
+  if (!active) return _mm_setzero_si128();
+  return full ? _mm_loadu_si128(reinterpret_cast<const __m128i*>(p)) : _mm_maskz_loadu_epi8(mk, p);
+}
 NTSD_GS_INLINE Vec v_gather_rows(const std::uint8_t* const* p, std::size_t act, std::size_t off,
                                  std::size_t n) {
-  const auto mk = static_cast<__mmask16>(n >= 16 ? 0xffffu : (1u << n) - 1);
-  __m128i b[4];
-  for (std::size_t i = 0; i < 4; ++i)
-    b[i] = i >= act ? _mm_setzero_si128()
-           : n >= 16 ? _mm_loadu_si128(reinterpret_cast<const __m128i*>(p[i] + off))
-                     : _mm_maskz_loadu_epi8(mk, p[i] + off);
-  Vec v = _mm512_castsi128_si512(b[0]);
-  v = _mm512_inserti32x4(v, b[1], 1);
-  v = _mm512_inserti32x4(v, b[2], 2);
-  return _mm512_inserti32x4(v, b[3], 3);
+  const bool full = n >= 16;
+  const auto mk = static_cast<__mmask16>(full ? 0xffffu : (1u << n) - 1);
+  if (act == 4 && full) {  // the common case: no masks, no branches
+    Vec v = _mm512_castsi128_si512(_mm_loadu_si128(reinterpret_cast<const __m128i*>(p[0] + off)));
+    v = _mm512_inserti32x4(v, _mm_loadu_si128(reinterpret_cast<const __m128i*>(p[1] + off)), 1);
+    v = _mm512_inserti32x4(v, _mm_loadu_si128(reinterpret_cast<const __m128i*>(p[2] + off)), 2);
+    return _mm512_inserti32x4(v, _mm_loadu_si128(reinterpret_cast<const __m128i*>(p[3] + off)), 3);
+  }
+  Vec v = _mm512_castsi128_si512(v_row(p[0] + off, act > 0, full, mk));
+  v = _mm512_inserti32x4(v, v_row(act > 1 ? p[1] + off : nullptr, act > 1, full, mk), 1);
+  v = _mm512_inserti32x4(v, v_row(act > 2 ? p[2] + off : nullptr, act > 2, full, mk), 2);
+  return _mm512_inserti32x4(v, v_row(act > 3 ? p[3] + off : nullptr, act > 3, full, mk), 3);
 }
 // dst[i][off..off+n) = src[i][off..off+n) xor lane i of ks, for i < act.
+NTSD_GS_INLINE void v_xor_row(std::uint8_t* d, const std::uint8_t* s, bool full, __mmask16 mk,
+                              __m128i k) {
+  if (full) {
+    const __m128i x = _mm_loadu_si128(reinterpret_cast<const __m128i*>(s));
+    _mm_storeu_si128(reinterpret_cast<__m128i*>(d), _mm_xor_si128(x, k));
+  } else {
+    _mm_mask_storeu_epi8(d, mk, _mm_xor_si128(_mm_maskz_loadu_epi8(mk, s), k));
+  }
+}
 NTSD_GS_INLINE void v_scatter_xor(std::uint8_t* const* dst, const std::uint8_t* const* src,
                                   std::size_t act, std::size_t off, std::size_t n, Vec ks) {
-  const auto mk = static_cast<__mmask16>(n >= 16 ? 0xffffu : (1u << n) - 1);
-  const __m128i k[4] = {_mm512_castsi512_si128(ks), _mm512_extracti32x4_epi32(ks, 1),
-                        _mm512_extracti32x4_epi32(ks, 2), _mm512_extracti32x4_epi32(ks, 3)};
-  for (std::size_t i = 0; i < act; ++i) {
-    if (n >= 16) {
-      const __m128i x = _mm_loadu_si128(reinterpret_cast<const __m128i*>(src[i] + off));
-      _mm_storeu_si128(reinterpret_cast<__m128i*>(dst[i] + off), _mm_xor_si128(x, k[i]));
-    } else {
-      _mm_mask_storeu_epi8(dst[i] + off, mk,
-                           _mm_xor_si128(_mm_maskz_loadu_epi8(mk, src[i] + off), k[i]));
-    }
-  }
+  const bool full = n >= 16;
+  const auto mk = static_cast<__mmask16>(full ? 0xffffu : (1u << n) - 1);
+  if (act > 0) v_xor_row(dst[0] + off, src[0] + off, full, mk, _mm512_castsi512_si128(ks));
+  if (act > 1) v_xor_row(dst[1] + off, src[1] + off, full, mk, _mm512_extracti32x4_epi32(ks, 1));
+  if (act > 2) v_xor_row(dst[2] + off, src[2] + off, full, mk, _mm512_extracti32x4_epi32(ks, 2));
+  if (act > 3) v_xor_row(dst[3] + off, src[3] + off, full, mk, _mm512_extracti32x4_epi32(ks, 3));
+}
+// 0^32 || the 12 nonce bytes at p[i] of the first `act` lanes (zeros in the
+// others), straight into a register: four 16-byte stores read back as one
+// 64-byte load cannot be forwarded and waited for the stores to retire.
+NTSD_GS_INLINE __m128i v_nonce_row(const std::uint8_t* const* p, std::size_t i, std::size_t act) {
+  return i < act ? v_load_nonce_block(p[i]) : _mm_setzero_si128();
+}
+NTSD_GS_INLINE Vec v_gather_nonces(const std::uint8_t* const* p, std::size_t act) {
+  Vec v = _mm512_castsi128_si512(v_nonce_row(p, 0, act));
+  v = _mm512_inserti32x4(v, v_nonce_row(p, 1, act), 1);
+  v = _mm512_inserti32x4(v, v_nonce_row(p, 2, act), 2);
+  return _mm512_inserti32x4(v, v_nonce_row(p, 3, act), 3);
 }
 // le64(a) || le64(b) in every lane.
 NTSD_GS_INLINE Vec v_length_row(std::uint64_t a, std::uint64_t b) {
@@ -170,7 +193,7 @@ struct Kernels {
   static constexpr std::size_t kLanes = gcmsiv_vaes::kLanes;
   static constexpr std::size_t kLanesPerVec = gcmsiv_vaes::kLanesPerVec;
   static constexpr std::size_t kMaxSteps = gcmsiv_vaes::kMaxSteps;
-  using LaneOp = gcmsiv_vaes::LaneOp;
+  using Lanes = gcmsiv_vaes::Lanes;
   using Work = gcmsiv_vaes::Work;
   static constexpr auto seal_lanes = gcmsiv_vaes::seal_lanes;
   static constexpr auto open_lanes = gcmsiv_vaes::open_lanes;
