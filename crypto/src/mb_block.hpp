@@ -44,6 +44,15 @@ inline void run_ops(SivEngine& engine, bool sealing, std::span<const SivOp> ops,
     engine.open(ops, status);
 }
 
+// Whether [a, a + na) and [b, b + nb) share a byte, for non-empty ranges:
+// detail::overlaps (siv.hpp) without its emptiness test, which the engines'
+// one-pass admissions (admit_fast) decide once per chunk from its shape.
+inline bool ranges_overlap(const void* a, std::size_t na, const void* b, std::size_t nb) noexcept {
+  const auto pa = reinterpret_cast<std::uintptr_t>(a);
+  const auto pb = reinterpret_cast<std::uintptr_t>(b);
+  return pa < pb + nb && pb < pa + na;
+}
+
 struct alignas(16) Block {
   std::uint8_t b[16];
 };

@@ -117,8 +117,6 @@ class GcmSivBurst final : public SivEngine {
     return true;
   }
 
-  static std::uintptr_t addr(const void* p) noexcept { return reinterpret_cast<std::uintptr_t>(p); }
-
   // The common chunk in one pass: every op with op 0's shape (AD count, AAD,
   // input and output sizes), each op's fields read once and checked against
   // that shape with early exits (predicted not taken for the ops the
@@ -139,6 +137,20 @@ class GcmSivBurst final : public SivEngine {
     }
   }
   void run_chunk(std::span<const SivOp> ops, std::span<SivStatus> status, bool sealing) noexcept;
+  // Runs lanes [0, m) of lanes_ and writes lane l's status to op idx(l).
+  template <class Idx>
+  void run_lanes(std::size_t m, bool shared, bool sealing, std::span<SivStatus> status,
+                 Idx idx) noexcept {
+    used_ = true;
+    if (sealing) {
+      K::seal_lanes(lanes_, m, shared, work_);
+      for (std::size_t l = 0; l < m; ++l) status[idx(l)] = SivStatus::kOk;
+    } else {
+      K::open_lanes(lanes_, m, shared, work_, ok_.data());
+      for (std::size_t l = 0; l < m; ++l)
+        status[idx(l)] = ok_[l] ? SivStatus::kOk : SivStatus::kAuthFail;
+    }
+  }
   void wipe_used() noexcept;
 
   std::unique_ptr<SivEngine> fallback_;
@@ -181,15 +193,13 @@ bool GcmSivBurst<K>::admit_fast(std::span<const SivOp> ops, bool& shared) noexce
     if (nonce.size() != kGcmSivNonceLen) return false;
     const std::uint8_t* const ip = op.in.data();
     std::uint8_t* const op_ = op.out.data();
-    const std::uintptr_t o = addr(op_), o_end = o + out_len;
-    if (chk_in && addr(ip) < o_end && o < addr(ip) + in_len) return false;
-    if (chk_nonce && addr(nonce.data()) < o_end && o < addr(nonce.data()) + kGcmSivNonceLen)
-      return false;
+    if (chk_in && ranges_overlap(ip, in_len, op_, out_len)) return false;
+    if (chk_nonce && ranges_overlap(nonce.data(), kGcmSivNonceLen, op_, out_len)) return false;
     const std::uint8_t* a = nullptr;
     if (Ad == 2) {
       a = op.ad[0].data();
       if (op.ad[0].size() != alen) return false;
-      if (chk_aad && addr(a) < o_end && o < addr(a) + alen) return false;
+      if (chk_aad && ranges_overlap(a, alen, op_, out_len)) return false;
     }
     same &= k == k0;
     lanes_.key[l] = k->bytes().data();
@@ -208,19 +218,8 @@ template <class K>
 void GcmSivBurst<K>::run_chunk(std::span<const SivOp> ops, std::span<SivStatus> status,
                                bool sealing) noexcept {
   if (ops.empty()) return;
-  if (bool shared = true; admit_fast(ops, sealing, shared)) {
-    const std::size_t n = ops.size();
-    used_ = true;
-    if (sealing) {
-      K::seal_lanes(lanes_, n, shared, work_);
-      for (std::size_t l = 0; l < n; ++l) status[l] = SivStatus::kOk;
-    } else {
-      K::open_lanes(lanes_, n, shared, work_, ok_.data());
-      for (std::size_t l = 0; l < n; ++l)
-        status[l] = ok_[l] ? SivStatus::kOk : SivStatus::kAuthFail;
-    }
-    return;
-  }
+  if (bool shared = true; admit_fast(ops, sealing, shared))
+    return run_lanes(ops.size(), shared, sealing, status, [](std::size_t l) { return l; });
   std::size_t m = 0, nfb = 0;
   bool uniform = true;
   const SivKey* key0 = nullptr;
@@ -240,15 +239,7 @@ void GcmSivBurst<K>::run_chunk(std::span<const SivOp> ops, std::span<SivStatus> 
     for (std::size_t k = 0; k < nfb; ++k) status[fb_index_[k]] = fb_status_[k];
   }
   if (m == 0) return;
-  used_ = true;
-  if (sealing) {
-    K::seal_lanes(lanes_, m, uniform, work_);
-    for (std::size_t l = 0; l < m; ++l) status[lane_idx_[l]] = SivStatus::kOk;
-  } else {
-    K::open_lanes(lanes_, m, uniform, work_, ok_.data());
-    for (std::size_t l = 0; l < m; ++l)
-      status[lane_idx_[l]] = ok_[l] ? SivStatus::kOk : SivStatus::kAuthFail;
-  }
+  run_lanes(m, uniform, sealing, status, [this](std::size_t l) { return lane_idx_[l]; });
 }
 
 template <class K>

@@ -124,10 +124,6 @@ bool VaesSiv::admit(std::span<const SivOp> ops, std::span<SivStatus> status,
   return true;
 }
 
-namespace {
-inline std::uintptr_t addr(const void* p) noexcept { return reinterpret_cast<std::uintptr_t>(p); }
-}  // namespace
-
 template <bool Sealing, std::size_t Ad>
 bool VaesSiv::admit_fast(std::span<const SivOp> ops) noexcept {
   // The shape comes from op 0 and every op is compared with it, so that
@@ -168,12 +164,11 @@ bool VaesSiv::admit_fast(std::span<const SivOp> ops) noexcept {
     if (k == nullptr || k->size() != 32 || op.ad_count != Ad || op.in.size() != in_len ||
         op.out.size() != out_len)
       return false;
-    const std::uintptr_t o = addr(op_), o_end = o + out_len;
-    if (chk_in && addr(ip) < o_end && o < addr(ip) + in_len) return false;
+    if (chk_in && ranges_overlap(ip, in_len, op_, out_len)) return false;
     for (std::size_t j = 0; j < Ad; ++j) {
       const std::uint8_t* const a = op.ad[j].data();
       if (op.ad[j].size() != alen[j]) return false;
-      if (chk_ad[j] && addr(a) < o_end && o < addr(a) + alen[j]) return false;
+      if (chk_ad[j] && ranges_overlap(a, alen[j], op_, out_len)) return false;
       uni_.ad[j][l] = alen[j] != 0 ? a : vaes::kZeros;
     }
     shared &= k == k0;
@@ -387,18 +382,15 @@ bool VaesSiv::uniform(std::span<const SivOp> ops, bool sealing) noexcept {
 }
 
 void VaesSiv::seal_chunk(std::span<const SivOp> ops, std::span<SivStatus> status) noexcept {
-  if (admit_fast(ops, true)) {
+  // admit_fast takes every op (lanes_ is not written); admit() may leave
+  // some to the fallback, and its active lanes are the ones to report.
+  const bool all = admit_fast(ops, true);
+  if (!all && !admit(ops, status, true)) return;
+  if (all || uniform_) {
     vaes::seal_uniform(*cur_mac_, uni_.msg_len != 0 ? cur_ctr_ : nullptr, groups_, shared_,
                        *cur_sk1_, *cur_sk2_, *cur_d0_, uni_);
-    for (std::size_t l = 0; l < ops.size(); ++l) status[l] = SivStatus::kOk;
-    return;
-  }
-  if (!admit(ops, status, true)) return;
-  if (uniform_) {
-    vaes::seal_uniform(*cur_mac_, uni_.msg_len != 0 ? cur_ctr_ : nullptr, groups_,
-                       shared_, *cur_sk1_, *cur_sk2_, *cur_d0_, uni_);
     for (std::size_t l = 0; l < ops.size(); ++l)
-      if (lanes_[l].active) status[l] = SivStatus::kOk;
+      if (all || lanes_[l].active) status[l] = SivStatus::kOk;
     return;
   }
   ad_pass(ops);
@@ -418,24 +410,13 @@ void VaesSiv::seal_chunk(std::span<const SivOp> ops, std::span<SivStatus> status
 }
 
 void VaesSiv::open_chunk(std::span<const SivOp> ops, std::span<SivStatus> status) noexcept {
-  if (admit_fast(ops, false)) {
+  const bool all = admit_fast(ops, false);  // as in seal_chunk
+  if (!all && !admit(ops, status, false)) return;
+  if (all || uniform_) {
     const std::uint32_t ok = vaes::open_uniform(*cur_mac_, uni_.msg_len != 0 ? cur_ctr_ : nullptr,
                                                 groups_, shared_, *cur_sk1_, *cur_sk2_, *cur_d0_, uni_);
     for (std::size_t l = 0; l < ops.size(); ++l) {
-      const bool good = (ok >> l) & 1u;
-      // RFC 5297 §2.7: no plaintext on failure.
-      if (!good && !ops[l].out.empty()) std::memset(ops[l].out.data(), 0, ops[l].out.size());
-      status[l] = good ? SivStatus::kOk : SivStatus::kAuthFail;
-    }
-    return;
-  }
-  if (!admit(ops, status, false)) return;
-  if (uniform_) {
-    const std::uint32_t ok =
-        vaes::open_uniform(*cur_mac_, uni_.msg_len != 0 ? cur_ctr_ : nullptr, groups_,
-                           shared_, *cur_sk1_, *cur_sk2_, *cur_d0_, uni_);
-    for (std::size_t l = 0; l < ops.size(); ++l) {
-      if (!lanes_[l].active) continue;
+      if (!all && !lanes_[l].active) continue;
       const bool good = (ok >> l) & 1u;
       // RFC 5297 §2.7: no plaintext on failure.
       if (!good && !ops[l].out.empty()) std::memset(ops[l].out.data(), 0, ops[l].out.size());
