@@ -29,6 +29,11 @@ constexpr std::size_t kMaxRandomPerSlot = kMaxNewCookies * crypto::kCookieNonceL
 }  // namespace
 
 namespace detail {
+// The poll an answer echoes, clamped to what we serve (RFC 5905 §7.3).
+inline std::int8_t echoed_poll(const Parsed& p) noexcept {
+  return std::clamp(p.hdr.poll, kMinPoll, kMaxPoll);
+}
+
 // The header bytes all answers of one kind share for one ServerState:
 // everything but the version bits, the poll and the three timestamps, which
 // come from the request and the clocks. Built by write_header from
@@ -49,8 +54,7 @@ class HeaderTemplate {
              std::uint8_t* out) const noexcept {
     std::memcpy(out, bytes_.data(), 24);
     out[0] = static_cast<std::uint8_t>(bytes_[0] | (p.hdr.version & 7) << 3);
-    out[2] = static_cast<std::uint8_t>(
-        std::clamp(p.hdr.poll, detail::kMinPoll, detail::kMaxPoll));  // echoed_poll
+    out[2] = static_cast<std::uint8_t>(echoed_poll(p));
     detail::put64(out + 24, origin);
     detail::put64(out + 32, rx);
     detail::put64(out + 40, tx);
@@ -126,10 +130,6 @@ bool is_nts_pending(Reason r) noexcept {
   return r == Reason::kOkNts;
 }
 
-std::int8_t echoed_poll(const detail::Parsed& p) noexcept {
-  return std::clamp(p.hdr.poll, detail::kMinPoll, detail::kMaxPoll);
-}
-
 // Response header for a plain or NTS answer (RFC 5905 §7.3, §9.2): origin is
 // the client's transmit timestamp, version and poll are echoed.
 NtpHeader response_header(const detail::Parsed& p, NtpTime rx, const ServerState& s) noexcept {
@@ -139,7 +139,7 @@ NtpHeader response_header(const detail::Parsed& p, NtpTime rx, const ServerState
   h.mode = Mode::kServer;
   // Stratum 0 would read as a Kiss-o'-Death; report "unsynchronised" instead.
   h.stratum = s.stratum == 0 ? 16 : s.stratum;
-  h.poll = echoed_poll(p);
+  h.poll = detail::echoed_poll(p);
   h.precision = s.precision;
   h.root_delay = s.root_delay;
   h.root_dispersion = s.root_dispersion;
