@@ -120,13 +120,14 @@ void report(benchmark::State& st, std::uint64_t ns, const Reason want, const Ser
 }
 
 // handle_burst on the fixture's 32 requests with `server`, timed on CPU.
-// Random bytes come the way workers draw them (runtime::BufferedRandom:
-// 4 KiB RAND_bytes refills), so the bench pays what a worker pays per nonce.
+// Random bytes come the way workers draw them (runtime::WorkerRandom: the
+// fast-key-erasure AES generator), so the bench pays what a worker pays per
+// nonce.
 // Arguments: aead, placeholders (-1 = plain NTP).
 void run_burst(benchmark::State& st, Server& server, Reason want) {
   Fixture f(static_cast<int>(st.range(0)), static_cast<int>(st.range(1)));
   CounterClock clock;
-  runtime::BufferedRandom rng;
+  runtime::WorkerRandom rng;
   std::array<Outcome, kBurst> out{};
   tsc_hz();
   const std::uint64_t t0 = cpu_ns();
@@ -147,7 +148,7 @@ void BM_Single(benchmark::State& st) {
   Fixture f(static_cast<int>(st.range(0)), static_cast<int>(st.range(1)));
   Server server(crypto::make_best_engine());
   CounterClock clock;
-  runtime::BufferedRandom rng;
+  runtime::WorkerRandom rng;
   tsc_hz();
   const std::uint64_t t0 = cpu_ns();
   for (auto _ : st) {
@@ -226,7 +227,7 @@ void BM_BurstInterleaved(benchmark::State& st) {
   secret.k1 = 2;
   xleave::Table table(65536, secret);
   CounterClock clock;
-  runtime::BufferedRandom rng;
+  runtime::WorkerRandom rng;
   std::array<Outcome, kBurst> out{};
   const bool plain = st.range(1) < 0;
   tsc_hz();
@@ -254,7 +255,7 @@ void BM_BurstTableBasic(benchmark::State& st) {
   limit::Secret secret;
   xleave::Table table(65536, secret);
   CounterClock clock;
-  runtime::BufferedRandom rng;
+  runtime::WorkerRandom rng;
   std::array<Outcome, kBurst> out{};
   tsc_hz();
   const std::uint64_t t0 = cpu_ns();

@@ -67,6 +67,15 @@ void cbc_mac(const LaneKeys& kt, std::size_t groups, LaneBlocks& b, std::size_t 
 void ctr_keystream(const LaneKeys& kt, std::size_t groups, const Block (&q)[kLanes], LaneBlocks& b,
                    std::size_t steps) noexcept;
 
+// ---- Fast-key-erasure generator (fke_random.cpp) ---------------------------
+// rk: 11 AES-128 round keys of 16 bytes (rk[0] is the key K).
+// Expands rk[0] into rk[1..10] (FIPS 197 §5.2).
+void fke_schedule(std::uint8_t (&rk)[11][16]) noexcept;
+// out[0..n) = the first n bytes of E(K, 1) || E(K, 2) || ..., counter block i
+// being the 128-bit little-endian integer i, with K's round keys in registers,
+// 16 blocks at a time; then rk = the schedule of E(K, 0), overwriting K's.
+void fke_fill(std::uint8_t (&rk)[11][16], std::uint8_t* out, std::size_t n) noexcept;
+
 // The layout side of a CBC-MAC pass. Every CMAC (RFC 4493 §2.4) is laid out
 // as its blocks, the last one padded if short and XORed with sk1 (complete)
 // or sk2 (padded), its first step marked in b.reset. Short blocks are built

@@ -1,10 +1,6 @@
 #include "ntsd/runtime/runtime.hpp"
 
-#include <openssl/rand.h>
-
 #include <cstdio>
-#include <cstdlib>
-#include <cstring>
 #include <ctime>
 #include <mutex>
 
@@ -24,26 +20,6 @@ proto::ServerState server_state(const Shared& s) noexcept {
 }
 
 proto::NtpTime TscTxClock::now() noexcept { return clock::to_ntp64(map_.now()); }
-
-void BufferedRandom::fill(proto::MutBytes out) noexcept {
-  std::size_t done = 0;
-  while (done < out.size()) {
-    if (pos_ == sizeof buf_) {
-      if (RAND_bytes(buf_, sizeof buf_) != 1) {
-        // No randomness means no safe nonces: stop rather than reuse one.
-        std::fputs("ntsd: RAND_bytes failed, aborting\n", stderr);
-        std::abort();
-      }
-      pos_ = 0;
-    }
-    const std::size_t n = std::min(out.size() - done, sizeof buf_ - pos_);
-    std::memcpy(out.data() + done, buf_ + pos_, n);
-    // Never hand out the same bytes twice.
-    std::memset(buf_ + pos_, 0, n);
-    pos_ += n;
-    done += n;
-  }
-}
 
 void log(const std::string& msg) {
   static std::mutex m;

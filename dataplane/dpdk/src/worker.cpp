@@ -347,7 +347,7 @@ class Worker {
   runtime::WorkerStats& stats_;
   proto::Server server_;
   runtime::TscTxClock txclock_;
-  runtime::BufferedRandom rng_;
+  runtime::WorkerRandom rng_;
   runtime::RateGate gate_;
   runtime::Interleave xleave_;
   std::size_t burst_;

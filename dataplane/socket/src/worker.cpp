@@ -382,7 +382,7 @@ class Worker {
   runtime::WorkerStats& stats_;
   proto::Server server_;
   runtime::TscTxClock txclock_;
-  runtime::BufferedRandom rng_;
+  runtime::WorkerRandom rng_;
   runtime::RateGate gate_;
   runtime::Interleave xleave_;
   TxTimestamps txs_;

@@ -11,6 +11,7 @@
 
 #include "ntsd/clock/server_clock.hpp"
 #include "ntsd/clock/tsc_map.hpp"
+#include "ntsd/crypto/fke_random.hpp"
 #include "ntsd/limit/limiter.hpp"
 #include "ntsd/proto/server.hpp"
 #include "ntsd/runtime/keyring_rcu.hpp"
@@ -58,19 +59,19 @@ class TscTxClock final : public proto::TxClock {
   const clock::TscMap& map_;
 };
 
-// proto::Random from OpenSSL's DRBG, refilled 16 KiB at a time so that a
-// packet costs a memcpy, not a DRBG call. A RAND_bytes call costs ~1500 TSC
-// cycles whatever its size plus ~0.36 per byte (OpenSSL 3.0's CTR-DRBG on
-// this Zen 4): 4 KiB refills cost an NTS request (32 random bytes) ~23
-// cycles, 16 KiB ones ~14, 64 KiB ones ~12 (docs/benchmarks.md, "Toward the
-// AES bound"). 16 KiB keeps the refill's stall of the worker under 3 µs.
-class BufferedRandom final : public proto::Random {
+// proto::Random for a worker: the nonces of new cookies and responses from a
+// fast-key-erasure AES-128 generator (crypto/fke_random.hpp), keyed and
+// reseeded from RAND_bytes, on the engines' 16-lane VAES code where the CPU
+// has it. A burst's nonces (~2 KiB) cost ~1.5 TSC cycles per 16 bytes plus
+// ~100 per call, written straight into the caller's buffer; the 16 KiB
+// RAND_bytes buffer this replaces cost ~0.45 cycles a byte and evicted the
+// burst's lines from L1 at each refill (docs/benchmarks.md, "The core").
+class WorkerRandom final : public proto::Random {
  public:
-  void fill(proto::MutBytes out) noexcept override;
+  void fill(proto::MutBytes out) noexcept override { gen_.fill(out); }
 
  private:
-  std::uint8_t buf_[16384];
-  std::size_t pos_ = sizeof buf_;
+  crypto::FkeRandom gen_;
 };
 
 // One log line on stderr: "2026-11-23T00:01:02Z ntsd: message".
