@@ -9,10 +9,13 @@
 // BM_BurstInterleaved: the same with an interleaved-mode table (RFC 9769),
 // every request looking interleaved.
 #include <benchmark/benchmark.h>
+#include <openssl/rand.h>
 #include <time.h>
 #include <x86intrin.h>
 
+#include <algorithm>
 #include <chrono>
+#include <cstring>
 #include <thread>
 #include <vector>
 
@@ -266,6 +269,73 @@ void BM_BurstTableBasic(benchmark::State& st) {
   report(st, cpu_ns() - t0, st.range(1) < 0 ? Reason::kOkPlain : Reason::kOkNts, server);
 }
 
+// main's runtime::BufferedRandom before the fast-key-erasure generator (kept
+// here as the reference BM_RandomFill compares against): a 16 KiB buffer
+// refilled by RAND_bytes, copied out and wiped.
+class RandBytesBuffer final : public Random {
+ public:
+  void fill(MutBytes out) noexcept override {
+    std::size_t done = 0;
+    while (done < out.size()) {
+      if (pos_ == sizeof buf_) {
+        if (RAND_bytes(buf_, sizeof buf_) != 1) std::abort();
+        pos_ = 0;
+      }
+      const std::size_t n = std::min(out.size() - done, sizeof buf_ - pos_);
+      std::memcpy(out.data() + done, buf_ + pos_, n);
+      std::memset(buf_ + pos_, 0, n);
+      pos_ += n;
+      done += n;
+    }
+  }
+
+ private:
+  std::uint8_t buf_[16384];
+  std::size_t pos_ = sizeof buf_;
+};
+
+// crypto::FkeRandom with the OpenSSL backend (what a CPU without VAES runs).
+class FkeOpenSsl final : public Random {
+ public:
+  void fill(MutBytes out) noexcept override { gen_.fill(out); }
+
+ private:
+  static constexpr std::uint8_t kKey[16] = {1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16};
+  crypto::FkeRandom gen_{crypto::FkeRandom::ForTestsOnly{}, kKey,
+                         crypto::FkeRandom::Backend::kOpenSsl};
+};
+
+// One fill of `bytes` (a burst's nonces are ~1-2 KiB) from: 0 the old
+// RAND_bytes buffer, 1 runtime::WorkerRandom (VAES here), 2 FkeRandom's
+// OpenSSL fallback. TSC cycles per call: the mean (refills included) and the
+// median of every call timed alone (rdtsc around it).
+void BM_RandomFill(benchmark::State& st) {
+  std::unique_ptr<Random> rng;
+  if (st.range(0) == 0)
+    rng = std::make_unique<RandBytesBuffer>();
+  else if (st.range(0) == 1)
+    rng = std::make_unique<runtime::WorkerRandom>();
+  else
+    rng = std::make_unique<FkeOpenSsl>();
+  std::vector<std::uint8_t> buf(static_cast<std::size_t>(st.range(1)));
+  std::vector<std::uint32_t> samples;
+  samples.reserve(1 << 20);
+  std::uint64_t total = 0;
+  for (auto _ : st) {
+    const std::uint64_t t0 = __rdtsc();
+    rng->fill(MutBytes(buf.data(), buf.size()));
+    const std::uint64_t d = __rdtsc() - t0;
+    benchmark::DoNotOptimize(buf.data());
+    total += d;
+    if (samples.size() < samples.capacity()) samples.push_back(static_cast<std::uint32_t>(d));
+  }
+  std::nth_element(samples.begin(), samples.begin() + samples.size() / 2, samples.end());
+  st.counters["cyc_median"] = samples.empty() ? 0 : samples[samples.size() / 2];
+  st.counters["cyc_mean"] = static_cast<double>(total) / static_cast<double>(st.iterations());
+  st.counters["cyc_per_byte"] = st.counters["cyc_mean"].value / static_cast<double>(buf.size());
+  st.SetBytesProcessed(static_cast<std::int64_t>(st.iterations()) * st.range(1));
+}
+
 // AEAD 15 and AEAD 30 side by side (plain NTP once: it has no AEAD).
 BENCHMARK(BM_BurstPhases)
     ->ArgNames({"aead", "placeholders"})
@@ -281,6 +351,9 @@ BENCHMARK(BM_Single)
     ->ArgNames({"aead", "placeholders"})
     ->Args({15, -1})
     ->ArgsProduct({{15, 30}, {0, 3}});
+BENCHMARK(BM_RandomFill)
+    ->ArgNames({"impl", "bytes"})
+    ->ArgsProduct({{0, 1, 2}, {32, 1024, 2048, 16384}});
 // Interleaved mode: plain NTP and NTS with one cookie, AEAD 15 and 30.
 BENCHMARK(BM_BurstInterleaved)
     ->ArgNames({"aead", "placeholders"})

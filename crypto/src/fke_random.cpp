@@ -1,6 +1,6 @@
 // Fast-key-erasure generator: see ntsd/crypto/fke_random.hpp for the design
 // and the security argument. The VAES kernel is mb::vaes::fke_fill
-// (mb_vaes.cpp); the fallback is OpenSSL's AES-128-ECB of the same blocks.
+// (mb_vaes.cpp); the fallback is OpenSSL's AES-128-CTR, the same keystream.
 #include "ntsd/crypto/fke_random.hpp"
 
 #include <openssl/evp.h>
@@ -11,7 +11,6 @@
 #include <cstdlib>
 #include <cstring>
 
-#include "aes_cipher.hpp"
 #include "mb_vaes.hpp"
 #include "ntsd/crypto/siv.hpp"
 
@@ -27,12 +26,6 @@ bool rand_bytes(std::uint8_t* out, std::size_t n) {
   // answer with predictable ones.
   std::fprintf(stderr, "ntsd: random generator: %s, aborting\n", why);
   std::abort();
-}
-
-// Counter block i: the 128-bit little-endian integer i.
-void put_counter(std::uint8_t* p, std::uint64_t i) noexcept {
-  for (int b = 0; b < 8; ++b) p[b] = static_cast<std::uint8_t>(i >> (8 * b));
-  std::memset(p + 8, 0, 8);
 }
 
 }  // namespace
@@ -59,12 +52,12 @@ void FkeRandom::init(std::span<const std::uint8_t, 16> key, Backend backend) noe
   vaes_ = backend != Backend::kOpenSsl && cpu_has_vaes();
   if (backend == Backend::kVaes && !vaes_) die("VAES requested on a CPU without it");
   if (!vaes_) {
+    // Fetched once per process (OpenSSL 3: no provider lookup per init).
+    static EVP_CIPHER* const kCtr = EVP_CIPHER_fetch(nullptr, "AES-128-CTR", nullptr);
     ctx_ = EVP_CIPHER_CTX_new();
-    const EVP_CIPHER* ecb = aes_cipher(AesMode::kEcb, 16);
-    if (ctx_ == nullptr || ecb == nullptr ||
-        EVP_EncryptInit_ex(ctx_, ecb, nullptr, nullptr, nullptr) != 1 ||
-        EVP_CIPHER_CTX_set_padding(ctx_, 0) != 1)
-      die("no OpenSSL AES-128-ECB");
+    if (ctx_ == nullptr || kCtr == nullptr ||
+        EVP_EncryptInit_ex(ctx_, kCtr, nullptr, nullptr, nullptr) != 1)
+      die("no OpenSSL AES-128-CTR");
   }
   std::memcpy(rk_[0], key.data(), 16);
   set_key();
@@ -76,11 +69,12 @@ FkeRandom::~FkeRandom() {
 }
 
 void FkeRandom::set_key() noexcept {
+  static constexpr std::uint8_t kIv0[16] = {};  // the keystream starts at block 0
   if (vaes_) {
     mb::vaes::fke_schedule(rk_);
-  } else if (EVP_EncryptInit_ex(ctx_, nullptr, nullptr, rk_[0], nullptr) != 1) {
+  } else if (EVP_EncryptInit_ex(ctx_, nullptr, nullptr, rk_[0], kIv0) != 1) {
     // Re-keying in place overwrites the old schedule in the context.
-    die("AES-128-ECB key setup failed");
+    die("AES-128-CTR key setup failed");
   }
 }
 
@@ -104,28 +98,30 @@ void FkeRandom::fill(std::span<std::uint8_t> out) noexcept {
     fill_openssl(out.data(), out.size());
 }
 
-// The VAES kernel's blocks through EVP: counter blocks written into `out`
-// and encrypted in place (ECB, padding off), the partial last block and the
-// next key through a 32-byte stack buffer wiped after.
+// The VAES kernel's blocks through EVP AES-128-CTR from IV 0: block 0 (the
+// next key) into a stack buffer, then the whole blocks of `out` (zeroed, so
+// the output is the keystream itself), then the partial last block through
+// the stack buffer, so that the context ends on a block boundary and holds
+// no unused keystream; the buffer is wiped after.
 void FkeRandom::fill_openssl(std::uint8_t* out, std::size_t n) noexcept {
-  constexpr std::size_t kChunk = 4096;  // blocks per EVP call: an int length
-  const std::size_t full = n / 16;
+  constexpr std::size_t kChunk = std::size_t{1} << 30;  // an int length per EVP call
+  alignas(16) std::uint8_t next[16] = {};
+  alignas(16) std::uint8_t last[16] = {};
   int len = 0;
-  for (std::size_t j = 0; j < full; j += kChunk) {
-    const std::size_t m = std::min(kChunk, full - j);
-    std::uint8_t* p = out + 16 * j;
-    for (std::size_t b = 0; b < m; ++b) put_counter(p + 16 * b, j + b + 1);
-    if (EVP_EncryptUpdate(ctx_, p, &len, p, static_cast<int>(16 * m)) != 1)
-      die("AES-128-ECB failed");
+  bool ok = EVP_EncryptUpdate(ctx_, next, &len, next, 16) == 1;
+  const std::size_t whole = n - n % 16;
+  std::memset(out, 0, whole);
+  for (std::size_t off = 0; ok && off < whole; off += kChunk) {
+    const int m = static_cast<int>(std::min(kChunk, whole - off));
+    ok = EVP_EncryptUpdate(ctx_, out + off, &len, out + off, m) == 1;
   }
-  alignas(16) std::uint8_t last[32];  // E(K, 0): the next key; E(K, full + 1)
-  const std::size_t rem = n % 16;
-  put_counter(last, 0);
-  put_counter(last + 16, full + 1);
-  if (EVP_EncryptUpdate(ctx_, last, &len, last, rem != 0 ? 32 : 16) != 1)
-    die("AES-128-ECB failed");
-  std::memcpy(out + 16 * full, last + 16, rem);
-  std::memcpy(rk_[0], last, 16);
+  if (ok && whole != n) {
+    ok = EVP_EncryptUpdate(ctx_, last, &len, last, 16) == 1;
+    std::memcpy(out + whole, last, n - whole);
+  }
+  if (!ok) die("AES-128-CTR failed");
+  std::memcpy(rk_[0], next, 16);
+  secure_wipe(next, sizeof next);
   secure_wipe(last, sizeof last);
   set_key();  // key erasure: K's schedule is overwritten by the next key's
 }

@@ -244,13 +244,16 @@ NTSD_VAES void fke_fill_impl(std::uint8_t (&rk)[11][16], std::uint8_t* out, std:
   NTSD_UNROLL(11)
   for (std::size_t r = 0; r <= kRounds; ++r)
     k[r] = _mm512_broadcast_i32x4(_mm_loadu_si128(reinterpret_cast<const __m128i*>(rk[r])));
-  // The next key, E(K, 0): its own chain, beside the output's.
+  // The next key, E(K, block 0): its own chain, beside the output's.
   __m128i next = _mm512_castsi512_si128(k[0]);  // 0 xor rk[0]
   NTSD_UNROLL(9)
   for (std::size_t r = 1; r < kRounds; ++r) next = _mm_aesenc_si128(next, _mm512_castsi512_si128(k[r]));
   next = _mm_aesenclast_si128(next, _mm512_castsi512_si128(k[kRounds]));
-  // Lane j of a register holds counter c + j in its low 64 bits (the high
-  // 64 are 0): n < 2^64 bytes never carries into them.
+  // Lane j of c holds counter i + j as a little-endian 128-bit integer
+  // whose high half stays 0 (n < 2^64 bytes never carries into it); the
+  // byte reversal makes it the big-endian block of NIST SP 800-38A CTR.
+  const __m512i rev =
+      _mm512_broadcast_i32x4(_mm_set_epi8(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15));
   const __m512i four = _mm512_set_epi64(0, 4, 0, 4, 0, 4, 0, 4);
   __m512i c = _mm512_set_epi64(0, 4, 0, 3, 0, 2, 0, 1);
   std::size_t off = 0;
@@ -258,7 +261,7 @@ NTSD_VAES void fke_fill_impl(std::uint8_t (&rk)[11][16], std::uint8_t* out, std:
     __m512i x[4];
     NTSD_UNROLL(4)
     for (auto& v : x) {
-      v = c;
+      v = _mm512_shuffle_epi8(c, rev);
       c = _mm512_add_epi64(c, four);
     }
     fke_encrypt<4>(k, x);
@@ -268,7 +271,7 @@ NTSD_VAES void fke_fill_impl(std::uint8_t (&rk)[11][16], std::uint8_t* out, std:
   // The last 0..255 bytes, a register (4 blocks) at a time; each register is
   // an independent chain, so the out-of-order core overlaps them.
   for (; off < n; off += 64) {
-    __m512i x[4] = {c};
+    __m512i x[4] = {_mm512_shuffle_epi8(c, rev)};
     c = _mm512_add_epi64(c, four);
     fke_encrypt<1>(k, x);
     const std::size_t left = n - off;

@@ -72,8 +72,9 @@ void ctr_keystream(const LaneKeys& kt, std::size_t groups, const Block (&q)[kLan
 // Expands rk[0] into rk[1..10] (FIPS 197 §5.2).
 void fke_schedule(std::uint8_t (&rk)[11][16]) noexcept;
 // out[0..n) = the first n bytes of E(K, 1) || E(K, 2) || ..., counter block i
-// being the 128-bit little-endian integer i, with K's round keys in registers,
-// 16 blocks at a time; then rk = the schedule of E(K, 0), overwriting K's.
+// being the 128-bit big-endian integer i (the AES-128-CTR keystream from
+// IV 1), with K's round keys in registers, 16 blocks at a time; then rk = the
+// schedule of E(K, 0), overwriting K's.
 void fke_fill(std::uint8_t (&rk)[11][16], std::uint8_t* out, std::size_t n) noexcept;
 
 // The layout side of a CBC-MAC pass. Every CMAC (RFC 4493 §2.4) is laid out

@@ -1,6 +1,6 @@
 // crypto::FkeRandom (fast-key-erasure AES-128 generator) against a model
 // built on OpenSSL's AES-128-ECB one block at a time: every call's output is
-// E(K, 1) || E(K, 2) || ... (counter block i = 128-bit little-endian i), the
+// E(K, 1) || E(K, 2) || ... (counter block i = 128-bit big-endian i), the
 // next key is E(K, 0), and a reseed XORs the entropy into K first. Both
 // backends (VAES where the CPU has it, OpenSSL) must match the model and each
 // other bit for bit.
@@ -23,7 +23,7 @@ using Backend = FkeRandom::Backend;
 
 Key aes_block(const Key& key, std::uint64_t counter) {
   Key in{}, out{};
-  for (int b = 0; b < 8; ++b) in[b] = static_cast<std::uint8_t>(counter >> (8 * b));
+  for (int b = 0; b < 8; ++b) in[15 - b] = static_cast<std::uint8_t>(counter >> (8 * b));
   EVP_CIPHER_CTX* ctx = EVP_CIPHER_CTX_new();
   int len = 0;
   EXPECT_EQ(EVP_EncryptInit_ex(ctx, EVP_aes_128_ecb(), nullptr, key.data(), nullptr), 1);

@@ -2,11 +2,11 @@
 // random-number generators", 2017) on AES-128: the workers' source of nonces.
 //
 // State: one AES-128 key K (kept with its expanded schedule). A call
-// fill(out) of n bytes computes, under K,
-//   next key  = AES_K(block 0),
-//   out       = the first n bytes of AES_K(block 1) || AES_K(block 2) || ...
-// where block i is the 128-bit little-endian integer i, then replaces K (and
-// its schedule) with the next key before it returns. With VAES (AVX-512) the
+// fill(out) of n bytes takes the AES-128-CTR keystream under K from IV 0
+// (NIST SP 800-38A: block i is AES_K(i), i a 128-bit big-endian integer):
+//   next key  = AES_K(0),
+//   out       = the first n bytes of AES_K(1) || AES_K(2) || ...,
+// then replaces K (and its schedule) with the next key before it returns. With VAES (AVX-512) the
 // blocks are encrypted 16 at a time (4 zmm registers, the 11 round keys in
 // registers) straight into `out`: no buffer, nothing to copy or wipe after.
 //
@@ -43,10 +43,11 @@
 //   least every 1024 calls. A failed RAND_bytes aborts the process: no
 //   randomness, no nonces.
 //
-// Without VAES (cpu_supported() false) the same blocks come from OpenSSL's
-// EVP AES-128-ECB over counter blocks written into `out` (AES-NI where the
-// CPU has it): the same bytes bit for bit, so the choice never changes what a
-// seed produces, only the speed.
+// Without VAES (mb::vaes::cpu_supported() false) the same keystream comes
+// from OpenSSL's EVP AES-128-CTR (AES-NI where the CPU has it) over the
+// zeroed output: the same bytes bit for bit, so the backend never changes
+// what a key produces, only the speed (docs/benchmarks.md: it costs about
+// what the old 16 KiB RAND_bytes buffer did).
 //
 // One object belongs to one thread (one per worker). Not a byte stream: a
 // call rekeys, so fill(a) then fill(b) does not give the bytes of fill(a + b);
@@ -67,7 +68,7 @@ class FkeRandom {
   enum class Backend : std::uint8_t {
     kBest,     // VAES where the CPU has it, else OpenSSL
     kVaes,     // VAES (tests; only where cpu_has_vaes())
-    kOpenSsl,  // OpenSSL EVP AES-128-ECB
+    kOpenSsl,  // OpenSSL EVP AES-128-CTR
   };
   // Fills `out` with n bytes; false on failure. Production: RAND_bytes.
   using Entropy = bool (*)(std::uint8_t* out, std::size_t n);
