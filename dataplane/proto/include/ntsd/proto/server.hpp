@@ -59,11 +59,12 @@ class TxClock {
 };
 
 // Randomness for nonces (response nonce, cookie nonces, client unique ids).
-// Must be cryptographically strong in production (e.g. a per-worker DRBG).
-// A byte stream: fill(a) then fill(b) must give the bytes fill(a + b) would.
+// Must be cryptographically strong in production (the workers' is
+// runtime::WorkerRandom, a fast-key-erasure generator that rekeys per call).
 // The server draws the nonces of a whole burst in one call (one virtual call
-// per burst, not two per packet); this is what keeps a burst byte-identical
-// to its requests handled one by one.
+// per burst, not two per packet); with a Random that is a byte stream
+// (fill(a) then fill(b) gives the bytes of fill(a + b), as the tests' seeded
+// one is), a burst is byte-identical to its requests handled one by one.
 class Random {
  public:
   virtual ~Random() = default;
