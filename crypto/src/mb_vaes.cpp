@@ -244,11 +244,6 @@ NTSD_VAES void fke_fill_impl(std::uint8_t (&rk)[11][16], std::uint8_t* out, std:
   NTSD_UNROLL(11)
   for (std::size_t r = 0; r <= kRounds; ++r)
     k[r] = _mm512_broadcast_i32x4(_mm_loadu_si128(reinterpret_cast<const __m128i*>(rk[r])));
-  // The next key, E(K, block 0): its own chain, beside the output's.
-  __m128i next = _mm512_castsi512_si128(k[0]);  // 0 xor rk[0]
-  NTSD_UNROLL(9)
-  for (std::size_t r = 1; r < kRounds; ++r) next = _mm_aesenc_si128(next, _mm512_castsi512_si128(k[r]));
-  next = _mm_aesenclast_si128(next, _mm512_castsi512_si128(k[kRounds]));
   // Lane j of c holds counter i + j as a little-endian 128-bit integer
   // whose high half stays 0 (n < 2^64 bytes never carries into it); the
   // byte reversal makes it the big-endian block of NIST SP 800-38A CTR.
@@ -280,6 +275,12 @@ NTSD_VAES void fke_fill_impl(std::uint8_t (&rk)[11][16], std::uint8_t* out, std:
     else
       _mm512_mask_storeu_epi8(out + off, (std::uint64_t{1} << left) - 1, x[0]);
   }
+  // The next key, E(K, block 0), computed last: held across the loops it
+  // was spilled to the stack, where it would outlive its erasure.
+  __m128i next = _mm512_castsi512_si128(k[0]);  // 0 xor rk[0]
+  NTSD_UNROLL(9)
+  for (std::size_t r = 1; r < kRounds; ++r) next = _mm_aesenc_si128(next, _mm512_castsi512_si128(k[r]));
+  next = _mm_aesenclast_si128(next, _mm512_castsi512_si128(k[kRounds]));
   // Key erasure: K's schedule is overwritten by the next key's.
   fke_expand(_mm512_broadcast_i32x4(next), rk);
 }
