@@ -206,83 +206,6 @@ NTSD_VAES void ctr_g(const LaneKeys& kt, const Block (&q)[kLanes], LaneBlocks& b
   }
 }
 
-// ---- Fast-key-erasure generator (fke_random.cpp) ----
-// One key for every lane: its 11 round keys broadcast into registers, the
-// counters of 16 blocks in 4 registers. No table, nothing stored but the
-// output and the next key's schedule.
-
-// The schedule of key k (in every lane of the register) into rk[0..10].
-NTSD_VAES_INLINE void fke_expand(__m512i k, std::uint8_t (&rk)[11][16]) {
-  _mm_storeu_si128(reinterpret_cast<__m128i*>(rk[0]), _mm512_castsi512_si128(k));
-  int rc = 1;
-  NTSD_UNROLL(10)
-  for (std::size_t r = 1; r <= kRounds; ++r) {
-    k = expand_round(k, _mm512_set1_epi32(rc));
-    _mm_storeu_si128(reinterpret_cast<__m128i*>(rk[r]), _mm512_castsi512_si128(k));
-    rc = rc == 0x80 ? 0x1b : rc << 1;  // FIPS 197 Rcon
-  }
-}
-
-// AES-128 of G registers under round keys k (in registers).
-template <std::size_t G>
-NTSD_VAES_INLINE void fke_encrypt(const __m512i (&k)[kRounds + 1], __m512i (&x)[4]) {
-  NTSD_UNROLL(4)
-  for (std::size_t g = 0; g < G; ++g) x[g] = _mm512_xor_si512(x[g], k[0]);
-  NTSD_UNROLL(10)
-  for (std::size_t r = 1; r < kRounds; ++r) {
-    NTSD_UNROLL(4)
-    for (std::size_t g = 0; g < G; ++g) x[g] = _mm512_aesenc_epi128(x[g], k[r]);
-  }
-  NTSD_UNROLL(4)
-  for (std::size_t g = 0; g < G; ++g) x[g] = _mm512_aesenclast_epi128(x[g], k[kRounds]);
-}
-
-NTSD_VAES void fke_fill_impl(std::uint8_t (&rk)[11][16], std::uint8_t* out, std::size_t n) {
-  __m512i k[kRounds + 1];
-  NTSD_UNROLL(11)
-  for (std::size_t r = 0; r <= kRounds; ++r)
-    k[r] = _mm512_broadcast_i32x4(_mm_loadu_si128(reinterpret_cast<const __m128i*>(rk[r])));
-  // Lane j of c holds counter i + j as a little-endian 128-bit integer
-  // whose high half stays 0 (n < 2^64 bytes never carries into it); the
-  // byte reversal makes it the big-endian block of NIST SP 800-38A CTR.
-  const __m512i rev =
-      _mm512_broadcast_i32x4(_mm_set_epi8(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15));
-  const __m512i four = _mm512_set_epi64(0, 4, 0, 4, 0, 4, 0, 4);
-  __m512i c = _mm512_set_epi64(0, 4, 0, 3, 0, 2, 0, 1);
-  std::size_t off = 0;
-  for (; n - off >= 256; off += 256) {
-    __m512i x[4];
-    NTSD_UNROLL(4)
-    for (auto& v : x) {
-      v = _mm512_shuffle_epi8(c, rev);
-      c = _mm512_add_epi64(c, four);
-    }
-    fke_encrypt<4>(k, x);
-    NTSD_UNROLL(4)
-    for (std::size_t g = 0; g < 4; ++g) _mm512_storeu_si512(out + off + 64 * g, x[g]);
-  }
-  // The last 0..255 bytes, a register (4 blocks) at a time; each register is
-  // an independent chain, so the out-of-order core overlaps them.
-  for (; off < n; off += 64) {
-    __m512i x[4] = {_mm512_shuffle_epi8(c, rev)};
-    c = _mm512_add_epi64(c, four);
-    fke_encrypt<1>(k, x);
-    const std::size_t left = n - off;
-    if (left >= 64)
-      _mm512_storeu_si512(out + off, x[0]);
-    else
-      _mm512_mask_storeu_epi8(out + off, (std::uint64_t{1} << left) - 1, x[0]);
-  }
-  // The next key, E(K, block 0), computed last: held across the loops it
-  // was spilled to the stack, where it would outlive its erasure.
-  __m128i next = _mm512_castsi512_si128(k[0]);  // 0 xor rk[0]
-  NTSD_UNROLL(9)
-  for (std::size_t r = 1; r < kRounds; ++r) next = _mm_aesenc_si128(next, _mm512_castsi512_si128(k[r]));
-  next = _mm_aesenclast_si128(next, _mm512_castsi512_si128(k[kRounds]));
-  // Key erasure: K's schedule is overwritten by the next key's.
-  fke_expand(_mm512_broadcast_i32x4(next), rk);
-}
-
 // The first n (0..16) bytes at p, zeros after; reads nothing past p + n.
 NTSD_VAES_INLINE __m128i load_partial(const std::uint8_t* p, std::size_t n) {
   const auto mask = static_cast<__mmask16>((std::uint32_t{1} << n) - 1);
@@ -690,14 +613,6 @@ void ctr_keystream(const LaneKeys& kt, std::size_t groups, const Block (&q)[kLan
   NTSD_BY_GROUPS(ctr_g, kt, q, b, steps)
 }
 
-NTSD_VAES void fke_schedule(std::uint8_t (&rk)[11][16]) noexcept {
-  fke_expand(_mm512_broadcast_i32x4(_mm_loadu_si128(reinterpret_cast<const __m128i*>(rk[0]))), rk);
-}
-
-void fke_fill(std::uint8_t (&rk)[11][16], std::uint8_t* out, std::size_t n) noexcept {
-  fke_fill_impl(rk, out, n);
-}
-
 // One instantiation per group count and key sharing.
 #define NTSD_UNIFORM(fn, ...)                                              \
   switch (groups * 2 + (shared ? 1 : 0)) {                                 \
@@ -736,5 +651,96 @@ std::uint32_t open_uniform(const LaneKeys& mac, const LaneKeys* ctr, std::size_t
 
 #undef NTSD_UNIFORM
 #undef NTSD_BY_GROUPS
+
+// Last in the file, so that adding it moved none of the engine kernels above
+// (their code layout, and so their speed, stays as it was).
+namespace {
+
+// ---- Fast-key-erasure generator (fke_random.cpp) ----
+// One key for every lane: its 11 round keys broadcast into registers, the
+// counters of 16 blocks in 4 registers. No table, nothing stored but the
+// output and the next key's schedule.
+
+// The schedule of key k (in every lane of the register) into rk[0..10].
+NTSD_VAES_INLINE void fke_expand(__m512i k, std::uint8_t (&rk)[11][16]) {
+  _mm_storeu_si128(reinterpret_cast<__m128i*>(rk[0]), _mm512_castsi512_si128(k));
+  int rc = 1;
+  NTSD_UNROLL(10)
+  for (std::size_t r = 1; r <= kRounds; ++r) {
+    k = expand_round(k, _mm512_set1_epi32(rc));
+    _mm_storeu_si128(reinterpret_cast<__m128i*>(rk[r]), _mm512_castsi512_si128(k));
+    rc = rc == 0x80 ? 0x1b : rc << 1;  // FIPS 197 Rcon
+  }
+}
+
+// AES-128 of G registers under round keys k (in registers).
+template <std::size_t G>
+NTSD_VAES_INLINE void fke_encrypt(const __m512i (&k)[kRounds + 1], __m512i (&x)[4]) {
+  NTSD_UNROLL(4)
+  for (std::size_t g = 0; g < G; ++g) x[g] = _mm512_xor_si512(x[g], k[0]);
+  NTSD_UNROLL(10)
+  for (std::size_t r = 1; r < kRounds; ++r) {
+    NTSD_UNROLL(4)
+    for (std::size_t g = 0; g < G; ++g) x[g] = _mm512_aesenc_epi128(x[g], k[r]);
+  }
+  NTSD_UNROLL(4)
+  for (std::size_t g = 0; g < G; ++g) x[g] = _mm512_aesenclast_epi128(x[g], k[kRounds]);
+}
+
+NTSD_VAES void fke_fill_impl(std::uint8_t (&rk)[11][16], std::uint8_t* out, std::size_t n) {
+  __m512i k[kRounds + 1];
+  NTSD_UNROLL(11)
+  for (std::size_t r = 0; r <= kRounds; ++r)
+    k[r] = _mm512_broadcast_i32x4(_mm_loadu_si128(reinterpret_cast<const __m128i*>(rk[r])));
+  // Lane j of c holds counter i + j as a little-endian 128-bit integer
+  // whose high half stays 0 (n < 2^64 bytes never carries into it); the
+  // byte reversal makes it the big-endian block of NIST SP 800-38A CTR.
+  const __m512i rev =
+      _mm512_broadcast_i32x4(_mm_set_epi8(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15));
+  const __m512i four = _mm512_set_epi64(0, 4, 0, 4, 0, 4, 0, 4);
+  __m512i c = _mm512_set_epi64(0, 4, 0, 3, 0, 2, 0, 1);
+  std::size_t off = 0;
+  for (; n - off >= 256; off += 256) {
+    __m512i x[4];
+    NTSD_UNROLL(4)
+    for (auto& v : x) {
+      v = _mm512_shuffle_epi8(c, rev);
+      c = _mm512_add_epi64(c, four);
+    }
+    fke_encrypt<4>(k, x);
+    NTSD_UNROLL(4)
+    for (std::size_t g = 0; g < 4; ++g) _mm512_storeu_si512(out + off + 64 * g, x[g]);
+  }
+  // The last 0..255 bytes, a register (4 blocks) at a time; each register is
+  // an independent chain, so the out-of-order core overlaps them.
+  for (; off < n; off += 64) {
+    __m512i x[4] = {_mm512_shuffle_epi8(c, rev)};
+    c = _mm512_add_epi64(c, four);
+    fke_encrypt<1>(k, x);
+    const std::size_t left = n - off;
+    if (left >= 64)
+      _mm512_storeu_si512(out + off, x[0]);
+    else
+      _mm512_mask_storeu_epi8(out + off, (std::uint64_t{1} << left) - 1, x[0]);
+  }
+  // The next key, E(K, block 0), computed last: held across the loops it
+  // was spilled to the stack, where it would outlive its erasure.
+  __m128i next = _mm512_castsi512_si128(k[0]);  // 0 xor rk[0]
+  NTSD_UNROLL(9)
+  for (std::size_t r = 1; r < kRounds; ++r) next = _mm_aesenc_si128(next, _mm512_castsi512_si128(k[r]));
+  next = _mm_aesenclast_si128(next, _mm512_castsi512_si128(k[kRounds]));
+  // Key erasure: K's schedule is overwritten by the next key's.
+  fke_expand(_mm512_broadcast_i32x4(next), rk);
+}
+
+}  // namespace
+
+NTSD_VAES void fke_schedule(std::uint8_t (&rk)[11][16]) noexcept {
+  fke_expand(_mm512_broadcast_i32x4(_mm_loadu_si128(reinterpret_cast<const __m128i*>(rk[0]))), rk);
+}
+
+void fke_fill(std::uint8_t (&rk)[11][16], std::uint8_t* out, std::size_t n) noexcept {
+  fke_fill_impl(rk, out, n);
+}
 
 }  // namespace ntsd::crypto::mb::vaes
