@@ -62,10 +62,11 @@ class TscTxClock final : public proto::TxClock {
 // proto::Random for a worker: the nonces of new cookies and responses from a
 // fast-key-erasure AES-128 generator (crypto/fke_random.hpp), keyed and
 // reseeded from RAND_bytes, on the engines' 16-lane VAES code where the CPU
-// has it. A burst's nonces (~2 KiB) cost ~1.5 TSC cycles per 16 bytes plus
-// ~100 per call, written straight into the caller's buffer; the 16 KiB
-// RAND_bytes buffer this replaces cost ~0.45 cycles a byte and evicted the
-// burst's lines from L1 at each refill (docs/benchmarks.md, "The core").
+// has it. A fill costs ~1.9 TSC cycles per 16 bytes plus ~80 per call,
+// written straight into the caller's buffer (a burst's 1 KiB: ~200 cycles);
+// the 16 KiB RAND_bytes buffer this replaces cost ~0.52 cycles a byte
+// (~530 a KiB) and evicted the burst's lines from L1 at each refill
+// (docs/benchmarks.md, "The core").
 class WorkerRandom final : public proto::Random {
  public:
   void fill(proto::MutBytes out) noexcept override { gen_.fill(out); }
