@@ -234,9 +234,7 @@ BENCH_VAES inline __m512i vaes_expand_round(__m512i k, __m512i rcon) {
   const __m512i rot = _mm512_set1_epi32(0x0c0f0e0d);
   const __m512i sub = _mm512_aesenclast_epi128(_mm512_shuffle_epi8(k, rot), rcon);
   k = _mm512_xor_si512(k, _mm512_bslli_epi128(k, 4));
-  k = _mm512_xor_si512(k, _mm512_bslli_epi128(k, 4));
-  k = _mm512_xor_si512(k, _mm512_bslli_epi128(k, 4));
-  return _mm512_xor_si512(k, sub);
+  return _mm512_ternarylogic_epi64(k, _mm512_bslli_epi128(k, 8), sub, 0x96);
 }
 
 // RFC 4493 §2.3 dbl of four big-endian blocks (mb_vaes.cpp's dbl4).
