@@ -309,56 +309,88 @@ NTSD_VAES_INLINE __mmask16 bytes_mask(std::size_t n) {
   return static_cast<__mmask16>((std::uint32_t{1} << n) - 1);
 }
 
-// Where the uniform kernels take round keys from: the table (per-lane keys)
-// or registers (Shared: every lane has one key, cookies under the master
-// key, so group 0's 11 round keys serve all groups).
-template <std::size_t G, bool Shared>
+// Where the uniform kernels take round keys from: the table (kMem: per-lane
+// keys), or registers (kShared: every lane has one key, cookies under the
+// master key, so group 0's 11 round keys serve all groups).
+constexpr int kMem = 0, kShared = 1;
+
+template <std::size_t G, int M>
 struct RegKeys;
 
-// Per-lane keys: read from the table at every use (memory operands of
-// vaesenc); holding 44 registers' worth spilled, which measured slower.
+// Per-lane keys: rounds 1..kHold of every group stay in registers across
+// the step loops (8 registers); the others are read from the table at each
+// use (memory operands of vaesenc). 44 zmm key loads a step beside the 16
+// lane loads keep Zen 4's load ports busier than its AES unit, but holding
+// all 44 spilled (measured slower), and kHold 4 (16 registers) spilled the
+// chaining values and lost what it saved (docs/benchmarks.md, kern17).
+constexpr std::size_t kHold = 2;
+
 template <std::size_t G>
-struct RegKeys<G, false> {
-  const LaneKeys* kt;
+struct RegKeys<G, kMem> {
+  const Block* k0;  // round key 0 of the first lane
+  __m512i h[kHold + 1][G];
 };
 
 // One key for every lane: its 11 round keys live in registers.
 template <std::size_t G>
-struct RegKeys<G, true> {
+struct RegKeys<G, kShared> {
   __m512i k[kRounds + 1];
 };
 
 // The lane group whose subkeys and D0 serve group g: with one key for every
 // lane only group 0's are set up (setup() for 1 group).
-template <bool S>
+template <int S>
 constexpr std::size_t grp(std::size_t g) {
-  return S ? 0 : g;
+  return S == kShared ? 0 : g;
 }
 
 template <std::size_t G>
-NTSD_VAES_INLINE void load_keys(const LaneKeys& kt, RegKeys<G, false>& rk) {
-  rk.kt = &kt;
+NTSD_VAES_INLINE void load_keys(const LaneKeys& kt, RegKeys<G, kMem>& rk) {
+  rk.k0 = &kt.rk[0][0];
+  NTSD_UNROLL(11)
+  for (std::size_t r = 1; r <= kHold; ++r) {
+    NTSD_UNROLL(4)
+    for (std::size_t g = 0; g < G; ++g) rk.h[r][g] = ld(&kt.rk[r][4 * g]);
+  }
 }
 
 template <std::size_t G>
-NTSD_VAES_INLINE void load_keys(const LaneKeys& kt, RegKeys<G, true>& rk) {
+NTSD_VAES_INLINE void load_keys(const LaneKeys& kt, RegKeys<G, kShared>& rk) {
   NTSD_UNROLL(11)
   for (std::size_t r = 0; r <= kRounds; ++r) rk.k[r] = ld(&kt.rk[r][0]);
 }
 
 template <std::size_t G>
-NTSD_VAES_INLINE __m512i key(const RegKeys<G, false>& rk, std::size_t r, std::size_t g) {
-  return ld(&rk.kt->rk[r][4 * g]);
+NTSD_VAES_INLINE __m512i key(const RegKeys<G, kMem>& rk, std::size_t r, std::size_t g) {
+  if (r >= 1 && r <= kHold) return rk.h[r][g];
+  return ld(rk.k0 + r * kLanes + 4 * g);
+}
+
+// The table's address made opaque to the compiler once per block step:
+// else GCC hoists the 44 round-key loads out of the step loops and spills
+// them to the stack (a copy of the table, then loads from it: no fewer
+// loads), and the spills crowd the chaining values out of the registers.
+template <std::size_t G>
+NTSD_VAES_INLINE RegKeys<G, kMem> fresh(const RegKeys<G, kMem>& rk) {
+  RegKeys<G, kMem> f = rk;
+  __asm__("" : "+r"(f.k0));
+  return f;
+}
+
+template <std::size_t G, int S>
+NTSD_VAES_INLINE const RegKeys<G, S>& fresh(const RegKeys<G, S>& rk) {
+  return rk;
 }
 
 template <std::size_t G>
-NTSD_VAES_INLINE __m512i key(const RegKeys<G, true>& rk, std::size_t r, std::size_t) {
+NTSD_VAES_INLINE __m512i key(const RegKeys<G, kShared>& rk, std::size_t r, std::size_t) {
   return rk.k[r];
 }
 
 // Rounds 1..10 of every lane (round 0's XOR is folded in by the caller).
-template <std::size_t G, bool S>
-NTSD_VAES_INLINE void rounds(const RegKeys<G, S>& rk, __m512i (&x)[4]) {
+template <std::size_t G, int S>
+NTSD_VAES_INLINE void rounds(const RegKeys<G, S>& rk0, __m512i (&x)[4]) {
+  const auto& rk = fresh(rk0);
   NTSD_UNROLL(10)
   for (std::size_t r = 1; r < kRounds; ++r) {
     NTSD_UNROLL(4)
@@ -368,12 +400,75 @@ NTSD_VAES_INLINE void rounds(const RegKeys<G, S>& rk, __m512i (&x)[4]) {
   for (std::size_t g = 0; g < G; ++g) x[g] = _mm512_aesenclast_epi128(x[g], key(rk, kRounds, g));
 }
 
+// v in a register: GCC would fold a key load into both aesencs that use it
+// as their memory operand, two loads where one does.
+// (Keys already in registers need no such copy.)
+template <int S>
+NTSD_VAES_INLINE __m512i reg(__m512i v) {
+  if constexpr (S == kMem) __asm__("" : "+v"(v));
+  return v;
+}
+
+// Rounds 1..10 of two independent blocks per lane: each round key (with
+// per-lane keys a load) serves two aesencs, and twice the chains hide the
+// aesenc latency.
+template <std::size_t G, int S>
+NTSD_VAES_INLINE void rounds2(const RegKeys<G, S>& rk0, __m512i (&x)[4], __m512i (&y)[4]) {
+  const auto& rk = fresh(rk0);
+  NTSD_UNROLL(10)
+  for (std::size_t r = 1; r < kRounds; ++r) {
+    NTSD_UNROLL(4)
+    for (std::size_t g = 0; g < G; ++g) {
+      const __m512i k = r <= kHold ? key(rk, r, g) : reg<S>(key(rk, r, g));
+      x[g] = _mm512_aesenc_epi128(x[g], k);
+      y[g] = _mm512_aesenc_epi128(y[g], k);
+    }
+  }
+  NTSD_UNROLL(4)
+  for (std::size_t g = 0; g < G; ++g) {
+    const __m512i k = reg<S>(key(rk, kRounds, g));
+    x[g] = _mm512_aesenclast_epi128(x[g], k);
+    y[g] = _mm512_aesenclast_epi128(y[g], k);
+  }
+}
+
+// The message's leading blocks of S2V (RFC 5297 §2.4), those the xorend
+// of D does not reach: a CBC-MAC chain of their own that needs nothing from
+// the AD, so absorb() steps it beside the AD components' chains (rounds2:
+// each round key loaded once for two aesencs, two chains per lane).
+// Keys in registers (kShared): the side chain and the paired CTR blocks
+// measured no gain there (no key loads to share; four chains already keep
+// the AES unit busy) and cost the cookie kernels spills.
+template <int S>
+constexpr bool kSideOff = S == kShared;
+
+template <std::size_t G>
+struct Side {
+  const std::uint8_t* const* p;
+  std::size_t k;  // next block
+  std::size_t n;  // blocks
+  __m512i y[4];
+};
+
+// One step of the side chain, if it has a block left, with x's rounds.
+template <std::size_t G, int S>
+NTSD_VAES_INLINE void step(const RegKeys<G, S>& rk, Side<G>& s, __m512i (&x)[4]) {
+  if (kSideOff<S> || s.k == s.n) return rounds(rk, x);
+  NTSD_UNROLL(4)
+  for (std::size_t g = 0; g < G; ++g)
+    s.y[g] = _mm512_ternarylogic_epi64(s.y[g], gather_full(s.p + 4 * g, 16 * s.k), key(rk, 0, g),
+                                       0x96);
+  ++s.k;
+  rounds2(rk, x, s.y);
+}
+
 // CMAC (RFC 4493) of the n bytes at p[l] of every lane into x, with D (if
 // given; then n >= 16) XORed into the last 16 bytes first (RFC 5297 §2.4's
-// xorend). Complete last block: sk1; padded: sk2.
-template <std::size_t G, bool S>
+// xorend). Complete last block: sk1; padded: sk2. Steps the side chain
+// along (step()).
+template <std::size_t G, int S>
 NTSD_VAES_INLINE void absorb(const RegKeys<G, S>& rk, const std::uint8_t* const* p, std::size_t n,
-                             const Block* sk1, const Block* sk2, const __m512i* d,
+                             const Block* sk1, const Block* sk2, const __m512i* d, Side<G>& side,
                              __m512i (&x)[4]) {
   const std::size_t nb = n == 0 ? 1 : (n + 15) / 16;
   const std::size_t rem = n - 16 * (nb - 1);
@@ -391,7 +486,7 @@ NTSD_VAES_INLINE void absorb(const RegKeys<G, S>& rk, const std::uint8_t* const*
       if (straddle && k + 2 == nb) m = _mm512_xor_si512(m, _mm512_shuffle_epi8(d[g], up));
       x[g] = _mm512_ternarylogic_epi64(x[g], m, key(rk, 0, g), 0x96);  // x ^ m ^ rk0
     }
-    rounds(rk, x);
+    step(rk, side, x);
   }
   const __m512i pad = pad_at(rem);
   const Block* sk = rem == 16 ? sk1 : sk2;
@@ -402,51 +497,117 @@ NTSD_VAES_INLINE void absorb(const RegKeys<G, S>& rk, const std::uint8_t* const*
     m = _mm512_ternarylogic_epi64(m, pad, ld(&sk[4 * grp<S>(g)]), 0x96);  // m ^ pad ^ sk
     x[g] = _mm512_ternarylogic_epi64(x[g], m, key(rk, 0, g), 0x96);
   }
-  rounds(rk, x);
+  step(rk, side, x);
 }
 
 // S2V (RFC 5297 §2.4) of every lane into v: D from D0 through each AD
-// component, then T = Sn xorend D (|Sn| >= 16) or dbl(D) xor pad(Sn).
-template <std::size_t G, bool S>
+// component, then T = Sn xorend D (|Sn| >= 16) or dbl(D) xor pad(Sn). The
+// message's blocks before D's xorend reaches them run beside the AD
+// components (Side); the CBC-MAC is the same chain, just computed earlier.
+template <std::size_t G, int S>
 NTSD_VAES_INLINE void s2v(const LaneKeys& mac, const Block* sk1, const Block* sk2, const Block* d0,
                           const UniformOps& u, __m512i (&v)[4]) {
   RegKeys<G, S> rk;
   load_keys(mac, rk);
+  const std::uint8_t* const* msg = u.msg;
+  const std::size_t n = u.msg_len;
+  const std::size_t nb = n == 0 ? 1 : (n + 15) / 16;
+  const std::size_t rem = n - 16 * (nb - 1);
+  // The message blocks D does not reach (none if |Sn| < 16).
+  const std::size_t pre = n < 16 ? 0 : nb - (rem == 16 ? 1 : 2);
+  Side<G> side{msg, 0, kSideOff<S> ? 0 : pre, {}};
   __m512i d[4], x[4];
   NTSD_UNROLL(4)
-  for (std::size_t g = 0; g < G; ++g) d[g] = ld(&d0[4 * grp<S>(g)]);
+  for (std::size_t g = 0; g < G; ++g) {
+    d[g] = ld(&d0[4 * grp<S>(g)]);
+    side.y[g] = _mm512_setzero_si512();
+  }
   for (std::size_t j = 0; j < u.ad_count; ++j) {
-    absorb(rk, u.ad[j], u.ad_len[j], sk1, sk2, nullptr, x);
+    absorb(rk, u.ad[j], u.ad_len[j], sk1, sk2, nullptr, side, x);
     NTSD_UNROLL(4)
     for (std::size_t g = 0; g < G; ++g) d[g] = _mm512_xor_si512(dbl4(d[g]), x[g]);
   }
-  const std::size_t n = u.msg_len;
-  if (n >= 16) return absorb(rk, u.msg, n, sk1, sk2, d, v);
-  // One complete block, so sk1.
-  const __m512i pad = pad_at(n);
+  if (n < 16) {
+    // One complete block, so sk1.
+    const __m512i pad = pad_at(n);
+    NTSD_UNROLL(4)
+    for (std::size_t g = 0; g < G; ++g) {
+      const __m512i t = _mm512_xor_si512(dbl4(d[g]), gather_part(msg + 4 * g, 0, bytes_mask(n)));
+      v[g] = _mm512_ternarylogic_epi64(t, pad, ld(&sk1[4 * grp<S>(g)]), 0x96);
+      v[g] = _mm512_xor_si512(v[g], key(rk, 0, g));
+    }
+    return rounds(rk, v);
+  }
+  // The side chain's blocks the AD did not cover, alone.
+  for (; side.k < pre; ++side.k) {
+    NTSD_UNROLL(4)
+    for (std::size_t g = 0; g < G; ++g)
+      side.y[g] = _mm512_ternarylogic_epi64(side.y[g], gather_full(msg + 4 * g, 16 * side.k),
+                                            key(rk, 0, g), 0x96);
+    rounds(rk, side.y);
+  }
+  // The last one or two blocks, with D.
+  const __m512i down = _mm512_broadcast_i32x4(window(kShiftDown, rem & 15));
+  NTSD_UNROLL(4)
+  for (std::size_t g = 0; g < G; ++g) v[g] = side.y[g];
+  if (rem != 16) {
+    const __m512i up = _mm512_broadcast_i32x4(window(kShiftUp, rem));
+    NTSD_UNROLL(4)
+    for (std::size_t g = 0; g < G; ++g) {
+      const __m512i m =
+          _mm512_xor_si512(gather_full(msg + 4 * g, 16 * pre), _mm512_shuffle_epi8(d[g], up));
+      v[g] = _mm512_ternarylogic_epi64(v[g], m, key(rk, 0, g), 0x96);
+    }
+    rounds(rk, v);
+  }
+  const __m512i pad = pad_at(rem);
+  const Block* sk = rem == 16 ? sk1 : sk2;
   NTSD_UNROLL(4)
   for (std::size_t g = 0; g < G; ++g) {
-    const __m512i t = _mm512_xor_si512(dbl4(d[g]), gather_part(u.msg + 4 * g, 0, bytes_mask(n)));
-    v[g] = _mm512_ternarylogic_epi64(t, pad, ld(&sk1[4 * grp<S>(g)]), 0x96);
-    v[g] = _mm512_xor_si512(v[g], key(rk, 0, g));
+    __m512i m = gather_part(msg + 4 * g, 16 * (nb - 1), bytes_mask(rem));
+    m = _mm512_xor_si512(m, rem == 16 ? d[g] : _mm512_shuffle_epi8(d[g], down));
+    m = _mm512_ternarylogic_epi64(m, pad, ld(&sk[4 * grp<S>(g)]), 0x96);  // m ^ pad ^ sk
+    v[g] = _mm512_ternarylogic_epi64(v[g], m, key(rk, 0, g), 0x96);
   }
   rounds(rk, v);
 }
 
 // out[l] = in[l] xor CTR(K2, Q) (RFC 5297 §2.5) for n bytes; q holds the
 // counter blocks V with bits 63 and 31 cleared.
-template <std::size_t G, bool S>
+template <std::size_t G, int S>
 NTSD_VAES_INLINE void ctr_xor(const LaneKeys& kt, const __m512i (&q)[4], const UniformOps& u) {
   RegKeys<G, S> rk;
   load_keys(kt, rk);
+  std::uint8_t* const* out = u.out;
+  const std::uint8_t* const* in = u.in;
   const __m512i rev =
       _mm512_broadcast_i32x4(_mm_set_epi8(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15));
   const __m512i one = _mm512_set4_epi32(0, 0, 0, 1);
-  __m512i c[4], x[4];
+  __m512i c[4], x[4], y[4];
   NTSD_UNROLL(4)
   for (std::size_t g = 0; g < G; ++g) c[g] = _mm512_shuffle_epi8(q[g], rev);
   const std::size_t n = u.msg_len;
-  for (std::size_t o = 0; o < n; o += 16) {
+  // Two counter blocks a step while two are left (rounds2), then the last
+  // (kShared: one a step).
+  std::size_t o = 0;
+  for (; !kSideOff<S> && o + 16 < n; o += 32) {
+    NTSD_UNROLL(4)
+    for (std::size_t g = 0; g < G; ++g) {
+      x[g] = _mm512_xor_si512(_mm512_shuffle_epi8(c[g], rev), key(rk, 0, g));
+      c[g] = _mm512_add_epi32(c[g], one);
+      y[g] = _mm512_xor_si512(_mm512_shuffle_epi8(c[g], rev), key(rk, 0, g));
+      c[g] = _mm512_add_epi32(c[g], one);
+    }
+    rounds2(rk, x, y);
+    const __mmask16 m = bytes_mask(n - o - 16 < 16 ? n - o - 16 : 16);
+    NTSD_UNROLL(4)
+    for (std::size_t g = 0; g < G; ++g) {
+      scatter(out + 4 * g, o, _mm512_xor_si512(x[g], gather_full(in + 4 * g, o)), 0xffff);
+      scatter(out + 4 * g, o + 16,
+              _mm512_xor_si512(y[g], gather_part(in + 4 * g, o + 16, m)), m);
+    }
+  }
+  for (; o < n; o += 16) {
     NTSD_UNROLL(4)
     for (std::size_t g = 0; g < G; ++g) {
       x[g] = _mm512_xor_si512(_mm512_shuffle_epi8(c[g], rev), key(rk, 0, g));
@@ -456,7 +617,7 @@ NTSD_VAES_INLINE void ctr_xor(const LaneKeys& kt, const __m512i (&q)[4], const U
     const __mmask16 m = bytes_mask(n - o < 16 ? n - o : 16);
     NTSD_UNROLL(4)
     for (std::size_t g = 0; g < G; ++g)
-      scatter(u.out + 4 * g, o, _mm512_xor_si512(x[g], gather_part(u.in + 4 * g, o, m)), m);
+      scatter(out + 4 * g, o, _mm512_xor_si512(x[g], gather_part(in + 4 * g, o, m)), m);
   }
 }
 
@@ -468,9 +629,10 @@ NTSD_VAES_INLINE __m512i ctr_block(__m512i v) {
   return _mm512_and_si512(v, keep);
 }
 
-template <std::size_t G, bool S>
+template <std::size_t G, bool Sh>
 NTSD_VAES void seal_uniform_g(const LaneKeys& mac, const LaneKeys* ctr, const Block* sk1,
                               const Block* sk2, const Block* d0, const UniformOps& u) {
+  constexpr int S = Sh ? kShared : kMem;
   __m512i v[4];
   s2v<G, S>(mac, sk1, sk2, d0, u, v);
   NTSD_UNROLL(4)
@@ -481,9 +643,10 @@ NTSD_VAES void seal_uniform_g(const LaneKeys& mac, const LaneKeys* ctr, const Bl
   if (u.msg_len != 0) ctr_xor<G, S>(*ctr, v, u);
 }
 
-template <std::size_t G, bool S>
+template <std::size_t G, bool Sh>
 NTSD_VAES std::uint32_t open_uniform_g(const LaneKeys& mac, const LaneKeys* ctr, const Block* sk1,
                                        const Block* sk2, const Block* d0, const UniformOps& u) {
+  constexpr int S = Sh ? kShared : kMem;
   const std::uint8_t* const* siv = u.tag_in;
   __m512i v[4], s[4];
   NTSD_UNROLL(4)
