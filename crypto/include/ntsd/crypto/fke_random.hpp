@@ -29,9 +29,11 @@
 // - Forward secrecy by erasure: once fill() returns, the key and round keys
 //   that produced its bytes are overwritten by the next key, which is itself
 //   an AES output the caller never saw. Someone who reads the process memory
-//   later cannot recompute past nonces (the round keys live in registers
-//   during the call and are never written to memory; registers are not
-//   wiped, as in the crypto engines and OpenSSL).
+//   later cannot recompute past nonces. The VAES kernel copies K's schedule
+//   from the object into registers and writes no other copy (no stack: the
+//   next key is computed after the output loop, see mb_vaes.cpp); the
+//   OpenSSL fallback re-keys its context in place. Registers are not wiped,
+//   as in the crypto engines and OpenSSL.
 // - Reseeding: K comes from RAND_bytes (OpenSSL's DRBG, seeded by the OS) at
 //   construction, and every kReseedCalls calls or kReseedBytes bytes,
 //   whichever comes first, 16 fresh RAND_bytes bytes are XORed into K. The
