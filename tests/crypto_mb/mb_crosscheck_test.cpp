@@ -10,6 +10,7 @@
 #include "alloc_counter.hpp"
 #include "crosscheck.hpp"
 #include "mb_aesni_siv.hpp"
+#include "mb_block.hpp"
 #include "mb_vaes_siv.hpp"
 #include "siv_burst.hpp"
 #include "test_util.hpp"
@@ -368,13 +369,8 @@ TEST_P(MbCrossCheck, MalformedOpsMatchReference) {
       SivOp rops[3] = {rgood, rop, rgood};
       rops[2].out = std::span<std::uint8_t>(rvout2).first(good.out.size());
       SivStatus st[3], rst[3];
-      if (sealing) {
-        mb_->seal(ops, st);
-        scalar_->seal(rops, rst);
-      } else {
-        mb_->open(ops, st);
-        scalar_->open(rops, rst);
-      }
+      crypto::mb::run_ops(*mb_, sealing, ops, st);
+      crypto::mb::run_ops(*scalar_, sealing, rops, rst);
       for (int i = 0; i < 3; ++i) EXPECT_EQ(st[i], rst[i]) << i << " sealing " << sealing;
       EXPECT_NE(st[1], SivStatus::kOk);
       EXPECT_EQ(to_hex(out), to_hex(ref_out));
@@ -403,13 +399,8 @@ TEST_P(MbCrossCheck, OverlappingBuffersRefusedLikeReference) {
       };
       const SivOp op = make(buf), rop = make(ref_buf);
       SivStatus st = SivStatus::kOk, rst = SivStatus::kOk;
-      if (sealing) {
-        mb_->seal({&op, 1}, {&st, 1});
-        scalar_->seal({&rop, 1}, {&rst, 1});
-      } else {
-        mb_->open({&op, 1}, {&st, 1});
-        scalar_->open({&rop, 1}, {&rst, 1});
-      }
+      crypto::mb::run_ops(*mb_, sealing, {&op, 1}, {&st, 1});
+      crypto::mb::run_ops(*scalar_, sealing, {&rop, 1}, {&rst, 1});
       if (where != 1) {
         EXPECT_EQ(st, SivStatus::kBadInput) << where;
       } else {
@@ -569,13 +560,8 @@ TEST_P(MbCrossCheck, UniformBurstWithOneBadOp) {
               }
             }
             std::vector<SivStatus> gst(kOps, SivStatus::kBadInput), rst(kOps, SivStatus::kOk);
-            if (sealing) {
-              mb_->seal(got, gst);
-              scalar_->seal(ref, rst);
-            } else {
-              mb_->open(got, gst);
-              scalar_->open(ref, rst);
-            }
+            crypto::mb::run_ops(*mb_, sealing, got, gst);
+            crypto::mb::run_ops(*scalar_, sealing, ref, rst);
             for (std::size_t i = 0; i < kOps; ++i) ASSERT_EQ(gst[i], rst[i]) << "op " << i;
             ASSERT_EQ(to_hex(got_m), to_hex(ref_m));
           }
