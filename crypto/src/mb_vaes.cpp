@@ -451,44 +451,34 @@ struct Side {
 };
 
 // One step of the side chain, if it has a block left, with x's rounds.
+// The side chain's next block and round key 0 XORed into its state.
 template <std::size_t G, int S>
-NTSD_VAES_INLINE void step(const RegKeys<G, S>& rk, Side<G>& s, __m512i (&x)[4]) {
-  if (kSideOff<S> || s.k == s.n) return rounds(rk, x);
+NTSD_VAES_INLINE void side_in(const RegKeys<G, S>& rk, Side<G>& s) {
   NTSD_UNROLL(4)
   for (std::size_t g = 0; g < G; ++g)
     s.y[g] = _mm512_ternarylogic_epi64(s.y[g], gather_full(s.p + 4 * g, 16 * s.k), key(rk, 0, g),
                                        0x96);
   ++s.k;
+}
+
+template <std::size_t G, int S>
+NTSD_VAES_INLINE void step(const RegKeys<G, S>& rk, Side<G>& s, __m512i (&x)[4]) {
+  if (kSideOff<S> || s.k == s.n) return rounds(rk, x);
+  side_in(rk, s);
   rounds2(rk, x, s.y);
 }
 
-// CMAC (RFC 4493) of the n bytes at p[l] of every lane into x, with D (if
-// given; then n >= 16) XORed into the last 16 bytes first (RFC 5297 §2.4's
-// xorend). Complete last block: sk1; padded: sk2. Steps the side chain
-// along (step()).
+// The last block (block nb - 1, rem = 1..16 bytes; rem 0 only for an empty
+// message) of every lane into x for its rounds: the bytes, the 10* pad and
+// the subkey (RFC 4493 §2.4: sk1 for a complete block, sk2 for a padded
+// one), D's share if d is given (RFC 5297 §2.4's xorend: all of D for a
+// complete block, else its bytes from rem on), and round key 0.
 template <std::size_t G, int S>
-NTSD_VAES_INLINE void absorb(const RegKeys<G, S>& rk, const std::uint8_t* const* p, std::size_t n,
-                             const Block* sk1, const Block* sk2, const __m512i* d, Side<G>& side,
-                             __m512i (&x)[4]) {
-  const std::size_t nb = n == 0 ? 1 : (n + 15) / 16;
-  const std::size_t rem = n - 16 * (nb - 1);
-  NTSD_UNROLL(4)
-  for (std::size_t g = 0; g < G; ++g) x[g] = _mm512_setzero_si512();
-  // D straddles the last two blocks unless n is a multiple of 16: D << rem
-  // bytes into the one before the last, the rest into the last.
-  const bool straddle = d != nullptr && rem != 16;
-  const __m512i up = _mm512_broadcast_i32x4(window(kShiftUp, rem & 15));
-  const __m512i down = _mm512_broadcast_i32x4(window(kShiftDown, rem & 15));
-  for (std::size_t k = 0; k + 1 < nb; ++k) {
-    NTSD_UNROLL(4)
-    for (std::size_t g = 0; g < G; ++g) {
-      __m512i m = gather_full(p + 4 * g, 16 * k);
-      if (straddle && k + 2 == nb) m = _mm512_xor_si512(m, _mm512_shuffle_epi8(d[g], up));
-      x[g] = _mm512_ternarylogic_epi64(x[g], m, key(rk, 0, g), 0x96);  // x ^ m ^ rk0
-    }
-    step(rk, side, x);
-  }
+NTSD_VAES_INLINE void last_in(const RegKeys<G, S>& rk, const std::uint8_t* const* p, std::size_t nb,
+                              std::size_t rem, const Block* sk1, const Block* sk2,
+                              const __m512i* d, __m512i (&x)[4]) {
   const __m512i pad = pad_at(rem);
+  const __m512i down = _mm512_broadcast_i32x4(window(kShiftDown, rem & 15));
   const Block* sk = rem == 16 ? sk1 : sk2;
   NTSD_UNROLL(4)
   for (std::size_t g = 0; g < G; ++g) {
@@ -497,6 +487,24 @@ NTSD_VAES_INLINE void absorb(const RegKeys<G, S>& rk, const std::uint8_t* const*
     m = _mm512_ternarylogic_epi64(m, pad, ld(&sk[4 * grp<S>(g)]), 0x96);  // m ^ pad ^ sk
     x[g] = _mm512_ternarylogic_epi64(x[g], m, key(rk, 0, g), 0x96);
   }
+}
+
+// CMAC (RFC 4493) of the n bytes at p[l] of every lane (an AD component)
+// into x, stepping the side chain along (step()).
+template <std::size_t G, int S>
+NTSD_VAES_INLINE void absorb(const RegKeys<G, S>& rk, const std::uint8_t* const* p, std::size_t n,
+                             const Block* sk1, const Block* sk2, Side<G>& side,
+                             __m512i (&x)[4]) {
+  const std::size_t nb = n == 0 ? 1 : (n + 15) / 16;
+  NTSD_UNROLL(4)
+  for (std::size_t g = 0; g < G; ++g) x[g] = _mm512_setzero_si512();
+  for (std::size_t k = 0; k + 1 < nb; ++k) {
+    NTSD_UNROLL(4)
+    for (std::size_t g = 0; g < G; ++g)  // x ^ m ^ rk0
+      x[g] = _mm512_ternarylogic_epi64(x[g], gather_full(p + 4 * g, 16 * k), key(rk, 0, g), 0x96);
+    step(rk, side, x);
+  }
+  last_in(rk, p, nb, n - 16 * (nb - 1), sk1, sk2, nullptr, x);
   step(rk, side, x);
 }
 
@@ -523,7 +531,7 @@ NTSD_VAES_INLINE void s2v(const LaneKeys& mac, const Block* sk1, const Block* sk
     side.y[g] = _mm512_setzero_si512();
   }
   for (std::size_t j = 0; j < u.ad_count; ++j) {
-    absorb(rk, u.ad[j], u.ad_len[j], sk1, sk2, nullptr, side, x);
+    absorb(rk, u.ad[j], u.ad_len[j], sk1, sk2, side, x);
     NTSD_UNROLL(4)
     for (std::size_t g = 0; g < G; ++g) d[g] = _mm512_xor_si512(dbl4(d[g]), x[g]);
   }
@@ -539,15 +547,11 @@ NTSD_VAES_INLINE void s2v(const LaneKeys& mac, const Block* sk1, const Block* sk
     return rounds(rk, v);
   }
   // The side chain's blocks the AD did not cover, alone.
-  for (; side.k < pre; ++side.k) {
-    NTSD_UNROLL(4)
-    for (std::size_t g = 0; g < G; ++g)
-      side.y[g] = _mm512_ternarylogic_epi64(side.y[g], gather_full(msg + 4 * g, 16 * side.k),
-                                            key(rk, 0, g), 0x96);
+  while (side.k < pre) {
+    side_in(rk, side);
     rounds(rk, side.y);
   }
   // The last one or two blocks, with D.
-  const __m512i down = _mm512_broadcast_i32x4(window(kShiftDown, rem & 15));
   NTSD_UNROLL(4)
   for (std::size_t g = 0; g < G; ++g) v[g] = side.y[g];
   if (rem != 16) {
@@ -560,15 +564,7 @@ NTSD_VAES_INLINE void s2v(const LaneKeys& mac, const Block* sk1, const Block* sk
     }
     rounds(rk, v);
   }
-  const __m512i pad = pad_at(rem);
-  const Block* sk = rem == 16 ? sk1 : sk2;
-  NTSD_UNROLL(4)
-  for (std::size_t g = 0; g < G; ++g) {
-    __m512i m = gather_part(msg + 4 * g, 16 * (nb - 1), bytes_mask(rem));
-    m = _mm512_xor_si512(m, rem == 16 ? d[g] : _mm512_shuffle_epi8(d[g], down));
-    m = _mm512_ternarylogic_epi64(m, pad, ld(&sk[4 * grp<S>(g)]), 0x96);  // m ^ pad ^ sk
-    v[g] = _mm512_ternarylogic_epi64(v[g], m, key(rk, 0, g), 0x96);
-  }
+  last_in(rk, msg, nb, rem, sk1, sk2, d, v);
   rounds(rk, v);
 }
 
