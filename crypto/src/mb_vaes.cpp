@@ -884,12 +884,11 @@ NTSD_VAES void fke_fill_impl(std::uint8_t (&rk)[11][16], std::uint8_t* out, std:
   }
   // The next key, E(K, block 0), computed last: held across the loops it
   // was spilled to the stack, where it would outlive its erasure.
-  __m128i next = _mm512_castsi512_si128(k[0]);  // 0 xor rk[0]
-  NTSD_UNROLL(9)
-  for (std::size_t r = 1; r < kRounds; ++r) next = _mm_aesenc_si128(next, _mm512_castsi512_si128(k[r]));
-  next = _mm_aesenclast_si128(next, _mm512_castsi512_si128(k[kRounds]));
+  // Block 0 is zero in every lane, so every lane holds the next key.
+  __m512i next[4] = {_mm512_setzero_si512()};
+  fke_encrypt<1>(k, next);
   // Key erasure: K's schedule is overwritten by the next key's.
-  fke_expand(_mm512_broadcast_i32x4(next), rk);
+  fke_expand(next[0], rk);
 }
 
 }  // namespace
