@@ -1,6 +1,8 @@
 // Per-step counters of ntsgen. Every request ends in exactly one bucket:
-// valid (fully verified), invalid (with a reason), NAK, KoD, or lost. A
-// response that could not be verified is never counted valid.
+// valid, invalid (with a reason), NAK, KoD, or lost. A response that failed
+// a check is never counted valid. Valid means fully verified, or, with NTS
+// --verify-every N > 1, matched to its request and passing the cheap checks
+// (docs/ntsgen.md); `verified` says how many valid ones were fully verified.
 #pragma once
 
 #include <array>
@@ -35,6 +37,10 @@ struct Counters {
   std::uint64_t sent = 0;
   std::uint64_t send_errors = 0;  // the transport refused the packet
   std::uint64_t valid = 0;
+  // Of the valid: NTS responses that passed the full verification (AEAD
+  // open, fresh cookies into the jar). Equals valid for plain NTP and for NTS
+  // with --verify-every 1; about valid / N with --verify-every N.
+  std::uint64_t verified = 0;
   std::uint64_t nak = 0;          // NTS NAK (KoD "NTSN", RFC 8915 §5.7)
   std::uint64_t kod = 0;          // other Kiss-o'-Death (RATE, DENY, ...)
   std::uint64_t lost = 0;         // no response before the step's drain ended
