@@ -59,6 +59,10 @@ struct StepResult {
   double offered_rate = 0;   // requests/s the schedule asked for
   double duration_s = 0;     // time the sender ran
   double cpu_s = 0;          // CPU time the sending thread used meanwhile
+  // Of duration_s, the loop iterations that sent or received something (the
+  // rest polled and found nothing): the generator's load. sent / busy_s is a
+  // lower bound of the rate it could sustain, whatever limited this step.
+  double busy_s = 0;
   Counters c;
   Histogram latency;         // of valid responses only, in ns
   XleaveStats x;             // interleaved share and T3 offsets (--interleaved / --offsets)
@@ -68,6 +72,8 @@ struct StepResult {
   // Requests sent per second of CPU time: the generator's cost per core,
   // independent of how much of the core other processes took.
   double sent_per_cpu_s() const noexcept { return cpu_s > 0 ? c.sent / cpu_s : 0; }
+  double sent_per_busy_s() const noexcept { return busy_s > 0 ? c.sent / busy_s : 0; }
+  double busy_pct() const noexcept { return duration_s > 0 ? 100.0 * busy_s / duration_s : 0; }
   // Percentages of sent.
   double lost_pct() const noexcept;
   double invalid_pct() const noexcept;
