@@ -162,6 +162,18 @@ proc_quantile() {
           for (i = 1; i <= n; i++) if (c[i] >= q * total) { if (le[i] == "+Inf") print ">100"; else printf "%.1f", le[i] * 1e6; exit } }' "$a" "$b"
 }
 
+# The worker's capacity between scrapes A and B: packets received per
+# second of its busy time (ntsd_worker_busy_seconds_total: iterations that
+# served a burst), "-" for an ntsd without that metric. Measured below
+# saturation too, so it shows what one worker can take when the generator
+# cannot offer that much (docs/dataplane.md).
+capacity() {
+  local busy rx
+  busy=$(metric_delta "$1" "$2" 'ntsd_worker_busy_seconds_total{worker="0"}')
+  rx=$(metric_delta "$1" "$2" 'ntsd_rx_packets_total{worker="0"}')
+  awk -v b="$busy" -v r="$rx" 'BEGIN { if (b == "" || b <= 0) print "-"; else printf "%.0f", r / b }'
+}
+
 # Increase of metric line NAME (exact series, e.g. with its labels) between scrapes A and B.
 metric_delta() {
   awk -v n="$3" 'FNR == NR { if ($1 == n) a = $2; next } $1 == n { printf "%g", $2 - a }' "$1" "$2"
@@ -225,12 +237,12 @@ run() {
   local f=$work/$row-fixed.json m0=$work/$row-fixed.m0 m1=$work/$row-fixed.m1
   local share=""
   [ -n "$gen_interleaved" ] && share=" $(json_get "$f" 'round(r["steps"][0]["interleaved"]["share_pct"], 2)') |"
-  printf '| %s | %s | %s | %s | %s | %s | %s | %s |%s\n' "$row" "$knee_valid" "$fixed_rate" \
+  printf '| %s | %s | %s | %s | %s | %s | %s | %s |%s %s |\n' "$row" "$knee_valid" "$fixed_rate" \
     "$(json_get "$f" 'r["steps"][0]["sent"] + r["steps"][0]["send_errors"] - r["steps"][0]["valid"]')" \
     "$(json_get "$f" 'round(100 * (1 - r["steps"][0]["valid"] / max(1, r["steps"][0]["sent"] + r["steps"][0]["send_errors"])), 3)')" \
     "$(proc_quantile "$m0" "$m1" 0.5)" "$(proc_quantile "$m0" "$m1" 0.99)" \
     "$(metric_delta "$m0" "$m1" 'ntsd_worker_stalls_total{worker="0",over="0.001"}') / $(awk -v s="$(metric_delta "$m0" "$m1" 'ntsd_worker_stalled_seconds_total{worker="0"}')" 'BEGIN { printf "%.1f", s * 1000 }')" \
-    "$share"
+    "$share" "$(capacity "$m0" "$m1")"
 }
 
 # Columns: the knee of the ramp; then the fixed-rate run at that offered
@@ -239,11 +251,11 @@ run() {
 # iterations over 1 ms / the time of all those over 0.25 ms): its RX ring
 # (2^rsize descriptors) is its only buffer while that lasts.
 if [ -n "$gen_interleaved" ]; then
-  echo "| mode | valid/s at the knee (<0.1 % not valid) | fixed run at (offered/s) | not valid | not valid (%) | T3-T2 p50 (us) | T3-T2 p99 (us) | worker stalls > 1 ms / stalled (ms) | interleaved (%) |"
-  echo "|---|---|---|---|---|---|---|---|---|"
+  echo "| mode | valid/s at the knee (<0.1 % not valid) | fixed run at (offered/s) | not valid | not valid (%) | T3-T2 p50 (us) | T3-T2 p99 (us) | worker stalls > 1 ms / stalled (ms) | interleaved (%) | worker capacity (rx/s busy) |"
+  echo "|---|---|---|---|---|---|---|---|---|---|"
 else
-  echo "| mode | valid/s at the knee (<0.1 % not valid) | fixed run at (offered/s) | not valid | not valid (%) | T3-T2 p50 (us) | T3-T2 p99 (us) | worker stalls > 1 ms / stalled (ms) |"
-  echo "|---|---|---|---|---|---|---|---|"
+  echo "| mode | valid/s at the knee (<0.1 % not valid) | fixed run at (offered/s) | not valid | not valid (%) | T3-T2 p50 (us) | T3-T2 p99 (us) | worker stalls > 1 ms / stalled (ms) | worker capacity (rx/s busy) |"
+  echo "|---|---|---|---|---|---|---|---|---|"
 fi
 for m in $modes; do
   case $m in

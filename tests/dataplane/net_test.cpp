@@ -271,6 +271,41 @@ TEST(Build, NtpReplyIpv4AndIpv6) {
   }
 }
 
+// The checksums are summed from values before the reply is written
+// (build.cpp): whatever the payload's length (odd ones included) and bytes,
+// the finished frame's IPv4 header and UDP checksums verify by the byte-pair
+// reference, and with TX offload the field holds the pseudo-header sum.
+TEST(Build, NtpReplyChecksumsVerifyForEveryPayloadLength) {
+  std::uint32_t x = 777;
+  for (bool v6 : {false, true})
+    for (std::size_t rlen = 0; rlen <= 260; rlen += (rlen < 80 ? 1 : 13)) {
+      Frame f = udp_frame(v6, ntp_request(rlen < 48 ? 48 : rlen));
+      const auto c = cls(f);
+      ASSERT_EQ(c.kind, Kind::kNtp);
+      f.resize(f.size() + 300);
+      std::vector<std::uint8_t> resp(rlen);
+      for (auto& b : resp) b = static_cast<std::uint8_t>((x = x * 1103515245u + 12345u) >> 16);
+      if (rlen % 5 == 0) std::fill(resp.begin(), resp.end(), 0xff);  // the most carries
+      Frame off = f;
+      const std::size_t n = net::build_ntp_reply(f, c, resp);
+      ASSERT_EQ(n, (v6 ? 62u : 42u) + rlen);
+      f.resize(n);
+      EXPECT_TRUE(valid_l4(f, v6, 17)) << "v6 " << v6 << " len " << rlen;
+      if (!v6) {
+        EXPECT_EQ(ref_csum(f.data() + 14, 20), 0) << "len " << rlen;
+      }
+      const std::size_t l4 = v6 ? 54 : 34;
+      EXPECT_NE(get16(f, l4 + 6), 0);  // RFC 768: a zero sum goes out as 0xffff
+      ASSERT_EQ(net::build_ntp_reply(off, c, resp, true), n);
+      off.resize(n);
+      const std::uint32_t ph = ref_pseudo(off, v6, 17, n - l4);
+      std::uint32_t folded = ph;
+      while (folded >> 16) folded = (folded & 0xffff) + (folded >> 16);
+      EXPECT_EQ(get16(off, l4 + 6), folded) << "v6 " << v6 << " len " << rlen;
+      EXPECT_TRUE(std::equal(f.begin(), f.begin() + static_cast<std::ptrdiff_t>(l4 + 6), off.begin()));
+    }
+}
+
 TEST(Build, NtpReplyRefusesTooSmallBuffer) {
   Frame f = udp_frame(false, ntp_request(48));
   const auto c = cls(f);

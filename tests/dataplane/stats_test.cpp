@@ -55,6 +55,22 @@ TEST(Stats, StallsCountEveryThresholdTheyPass) {
   EXPECT_EQ(w.stalled_ns.load(), 300'000u + 1'500'000u + 6'000'000u);
 }
 
+TEST(Stats, BusyTimeIsTheIterationsThatServedABurst) {
+  runtime::WorkerStats w;
+  w.record_iteration(2'000, true);    // a burst's work
+  w.record_iteration(50, false);      // an empty poll
+  w.record_iteration(3'000, true);
+  w.record_iteration(500'000, true);  // a stall: counted as one, not as busy
+  EXPECT_EQ(w.busy_ns.load(), 5'000u);
+  EXPECT_EQ(w.stalls[0].load(), 1u);
+  EXPECT_EQ(w.stalled_ns.load(), 500'000u);
+  runtime::Metrics m(1);
+  m.worker(0).record_iteration(1'500'000 / 10, true);
+  const std::string text = m.render();
+  EXPECT_NE(text.find("# TYPE ntsd_worker_busy_seconds_total counter\n"), std::string::npos);
+  EXPECT_NE(text.find("ntsd_worker_busy_seconds_total{worker=\"0\"} 0.000150\n"), std::string::npos);
+}
+
 TEST(Stats, PrometheusTextHasHelpAndTypeForEverySample) {
   runtime::Metrics m(2);
   runtime::bump(m.worker(1).rx, 7);

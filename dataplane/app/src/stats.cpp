@@ -232,6 +232,13 @@ std::string Metrics::render() const {
     std::snprintf(v, sizeof v, "%.6f", static_cast<double>(workers_[w].stalled_ns.load(std::memory_order_relaxed)) * 1e-9);
     out.append("ntsd_worker_stalled_seconds_total{worker=\"").append(std::to_string(w)).append("\"} ").append(v).append("\n");
   }
+  header(out, "ntsd_worker_busy_seconds_total", "counter",
+         "Time DPDK workers spent serving bursts (poll-loop iterations that received packets; stalls excluded).");
+  for (std::size_t w = 0; w < n_; ++w) {
+    char v[48];
+    std::snprintf(v, sizeof v, "%.6f", static_cast<double>(workers_[w].busy_ns.load(std::memory_order_relaxed)) * 1e-9);
+    out.append("ntsd_worker_busy_seconds_total{worker=\"").append(std::to_string(w)).append("\"} ").append(v).append("\n");
+  }
   header(out, "ntsd_clock_healthy", "gauge", "1 if the clock source is healthy, 0 if ntsd answers with leap=3.");
   sample(out, "ntsd_clock_healthy", "", static_cast<std::uint64_t>(gauges_.clock_healthy.load()));
   header(out, "ntsd_leap_indicator", "gauge", "Leap indicator in responses (RFC 5905 §7.3; 3 = unsynchronised).");

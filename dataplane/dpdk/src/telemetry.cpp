@@ -18,6 +18,7 @@ void add_worker(rte_tel_data* d, const runtime::WorkerStats& w) {
   rte_tel_data_add_dict_u64(d, "tx_failed", w.tx_failed.load());
   rte_tel_data_add_dict_u64(d, "stalls_over_1ms", w.stalls[1].load());
   rte_tel_data_add_dict_u64(d, "stalled_ns", w.stalled_ns.load());
+  rte_tel_data_add_dict_u64(d, "busy_ns", w.busy_ns.load());
   rte_tel_data_add_dict_u64(d, "arp_replies", w.arp_replies.load());
   rte_tel_data_add_dict_u64(d, "nd_replies", w.nd_replies.load());
   rte_tel_data_add_dict_u64(d, "echo_replies", w.echo_replies.load());

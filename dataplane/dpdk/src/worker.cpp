@@ -62,8 +62,9 @@ class Worker {
     // packet where the port stamps packets), and a gap since the previous
     // poll far longer than any burst's work means the core was taken away.
     const clock::UnixNs now = b_.shared.tsc.now();
-    stats_.record_stall(now - last_poll_ns_);
+    stats_.record_iteration(now - last_poll_ns_, last_busy_);
     last_poll_ns_ = now;
+    last_busy_ = n != 0;
     n_tx_ = 0;
     n_tickets_ = n_queued_ = 0;
     if (n == 0) {
@@ -191,13 +192,20 @@ class Worker {
   // The rate-limit gate (runtime/ratelimit.hpp), before the core sees the
   // request: the core's burst, a RATE kiss after it, or a silent drop.
   void admit(const Port& p, rte_mbuf* m, const net::Classified& c, net::Bytes frame, proto::NtpTime burst_t2) {
-    proto::Request r{frame.subspan(c.payload, c.payload_len), hw_t2(p, m, burst_t2), proto::MutBytes(out_[n_req_])};
+    // Built in its slot, field by field: a local Request copied in whole
+    // (wide loads over the narrow stores that had just built it) stalled on
+    // store-to-load forwarding once per request.
+    proto::Request& r = reqs_[n_req_];
+    r.bytes = frame.subspan(c.payload, c.payload_len);
+    r.rx = hw_t2(p, m, burst_t2);
+    r.out = proto::MutBytes(out_[n_req_]);
     r.client = source(frame, c);
     r.port = static_cast<std::uint16_t>(frame[c.l4] << 8 | frame[c.l4 + 1]);  // UDP source port
     switch (gate_.admit(r.client, r.rx, r.bytes)) {
       case runtime::Admit::kCore:
-        pending_[n_req_] = {m, c};
-        reqs_[n_req_++] = r;
+        pending_[n_req_].m = m;
+        pending_[n_req_].c = c;
+        ++n_req_;
         return;
       case runtime::Admit::kKiss:
         kiss_[n_kiss_] = {m, c};
@@ -367,6 +375,7 @@ class Worker {
   std::size_t n_req_ = 0, n_tx_ = 0, n_kiss_ = 0, n_exc_ = 0;
   std::uint16_t vlan_ = static_cast<std::uint16_t>(b_.cfg.dataplane.vlan);
   clock::UnixNs last_poll_ns_ = 0;
+  bool last_busy_ = false;  // the previous iteration served a burst
   // The dynfield's unit on ports whose stamps count from the UNIX epoch.
   config::RxTimestamps unix_unit_ = b_.cfg.dataplane.rx_timestamps;
 };

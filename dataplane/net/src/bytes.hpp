@@ -24,14 +24,17 @@ inline bool equal(std::span<const std::uint8_t> b, std::size_t off, const std::u
                   std::size_t n) noexcept {
   return off + n <= b.size() && std::memcmp(b.data() + off, p, n) == 0;
 }
-// Swaps two equal-size non-overlapping ranges inside b.
+// Swaps two equal-size non-overlapping ranges inside b, of at most 16
+// bytes (addresses and ports). Whole-range copies through temporaries: the
+// callers pass constant sizes, so these become one load and one store per
+// side instead of a byte loop.
 inline void swap_ranges(std::span<std::uint8_t> b, std::size_t a, std::size_t c, std::size_t n) noexcept {
-  if (a + n > b.size() || c + n > b.size()) return;
-  for (std::size_t i = 0; i < n; ++i) {
-    const std::uint8_t t = b[a + i];
-    b[a + i] = b[c + i];
-    b[c + i] = t;
-  }
+  std::uint8_t ta[16], tc[16];
+  if (n > sizeof ta || a + n > b.size() || c + n > b.size()) return;
+  std::memcpy(ta, b.data() + a, n);
+  std::memcpy(tc, b.data() + c, n);
+  std::memcpy(b.data() + a, tc, n);
+  std::memcpy(b.data() + c, ta, n);
 }
 
 }  // namespace ntsd::net::detail

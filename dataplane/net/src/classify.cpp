@@ -1,5 +1,8 @@
 // Frame classification (see packet.hpp for what is accepted and why).
 #include <algorithm>
+#include <bit>
+#include <cstddef>
+#include <cstring>
 
 #include "bytes.hpp"
 #include "ntsd/net/packet.hpp"
@@ -18,16 +21,37 @@ constexpr std::uint8_t kProtoIcmp = 1;
 constexpr std::uint8_t kProtoUdp = 17;
 constexpr std::uint8_t kProtoIcmp6 = 58;
 
-Classified drop(Classified c, Drop d) noexcept {
-  c.kind = Kind::kDrop;
-  c.drop = d;
-  return c;
+// Where the classifier has got to in a frame. Every field is 64 bits wide:
+// built in a Classified (1- and 2-byte fields), the work-in-progress went
+// through the stack field by field and was reloaded whole for each call and
+// return, 8-byte loads over narrow stores that the store buffer cannot
+// forward (~15 cycles each; 5 % of a memif worker's time under perf).
+struct Pos {
+  std::uint64_t ip6 = 0;
+  std::uint64_t l3 = 0;
+  std::uint64_t l4 = 0;
+  std::uint64_t payload = 0;
+  std::uint64_t payload_len = 0;
+};
+
+// The result, assembled in two integer registers and stored whole (the
+// layout is checked at compile time).
+Classified pack(const Pos& c, Kind k, Drop d) noexcept {
+  static_assert(sizeof(Classified) == 12 && offsetof(Classified, kind) == 0 && offsetof(Classified, drop) == 1 &&
+                offsetof(Classified, ip6) == 2 && offsetof(Classified, l3) == 4 && offsetof(Classified, l4) == 6 &&
+                offsetof(Classified, payload) == 8 && offsetof(Classified, payload_len) == 10);
+  static_assert(std::endian::native == std::endian::little);
+  const std::uint64_t lo = std::uint64_t{static_cast<std::uint8_t>(k)} |
+                           std::uint64_t{static_cast<std::uint8_t>(d)} << 8 | (c.ip6 != 0 ? 1ull << 16 : 0) |
+                           (c.l3 & 0xffff) << 32 | (c.l4 & 0xffff) << 48;
+  const auto hi = static_cast<std::uint32_t>((c.payload & 0xffff) | (c.payload_len & 0xffff) << 16);
+  Classified out;
+  std::memcpy(static_cast<void*>(&out), &lo, 8);
+  std::memcpy(reinterpret_cast<unsigned char*>(&out) + 8, &hi, 4);
+  return out;
 }
-Classified accept(Classified c, Kind k) noexcept {
-  c.kind = k;
-  c.drop = Drop::kNone;
-  return c;
-}
+Classified drop(const Pos& c, Drop d) noexcept { return pack(c, Kind::kDrop, d); }
+Classified accept(const Pos& c, Kind k) noexcept { return pack(c, k, Drop::kNone); }
 
 bool is_our_ip4(Bytes f, std::size_t off, const LocalAddrs& l) noexcept {
   return std::any_of(l.ip4.begin(), l.ip4.end(),
@@ -51,7 +75,7 @@ bool all_zero(Bytes f, std::size_t off, std::size_t n) noexcept {
   return true;
 }
 
-Classified udp(Bytes f, Classified c, std::size_t l4_len, const LocalAddrs& l, RxOffload rx) noexcept {
+Classified udp(Bytes f, Pos c, std::size_t l4_len, const LocalAddrs& l, RxOffload rx) noexcept {
   if (l4_len < kUdpLen) return drop(c, Drop::kUdpHeader);
   const std::uint16_t ulen = be16(f, c.l4 + 4);
   if (ulen != l4_len) return drop(c, Drop::kUdpHeader);
@@ -61,7 +85,7 @@ Classified udp(Bytes f, Classified c, std::size_t l4_len, const LocalAddrs& l, R
     // RFC 768: zero means "no checksum" over IPv4; RFC 8200 §8.1 forbids it over IPv6.
     if (c.ip6) return drop(c, Drop::kUdpChecksum);
   } else if (!rx.l4_checksum_ok) {
-    const std::uint32_t s = pseudo_sum(f, c, kProtoUdp, ulen);
+    const std::uint32_t s = pseudo_sum(f, c.ip6 != 0, c.l3, kProtoUdp, ulen);
     if (csum_fold(csum_add(s, f.subspan(c.l4, ulen))) != 0) return drop(c, Drop::kUdpChecksum);
   }
   c.payload = static_cast<std::uint16_t>(c.l4 + kUdpLen);
@@ -69,7 +93,7 @@ Classified udp(Bytes f, Classified c, std::size_t l4_len, const LocalAddrs& l, R
   return accept(c, Kind::kNtp);
 }
 
-Classified icmp4(Bytes f, Classified c, std::size_t l4_len) noexcept {
+Classified icmp4(Bytes f, Pos c, std::size_t l4_len) noexcept {
   if (l4_len < 8) return drop(c, Drop::kTruncated);
   if (u8(f, c.l4) != 8 || u8(f, c.l4 + 1) != 0) return drop(c, Drop::kIcmpType);
   if (csum_fold(csum_add(0, f.subspan(c.l4, l4_len))) != 0) return drop(c, Drop::kIcmpChecksum);
@@ -77,7 +101,7 @@ Classified icmp4(Bytes f, Classified c, std::size_t l4_len) noexcept {
 }
 
 // RFC 4861 §7.1.1 validity checks for a Neighbor Solicitation.
-Classified neighbor_solicit(Bytes f, Classified c, std::size_t l4_len, const LocalAddrs& l) noexcept {
+Classified neighbor_solicit(Bytes f, Pos c, std::size_t l4_len, const LocalAddrs& l) noexcept {
   if (u8(f, c.l3 + 7) != 255 || u8(f, c.l4 + 1) != 0 || l4_len < 24) return drop(c, Drop::kNdMalformed);
   if (our_ip6(f, c.l4 + 8, l) == nullptr) return drop(c, Drop::kNdNotOurs);
   const bool dad = all_zero(f, c.l3 + 8, 16);
@@ -90,12 +114,12 @@ Classified neighbor_solicit(Bytes f, Classified c, std::size_t l4_len, const Loc
   return accept(c, Kind::kNeighborSolicit);
 }
 
-Classified icmp6(Bytes f, Classified c, std::size_t l4_len, bool dst_unicast, const LocalAddrs& l) noexcept {
+Classified icmp6(Bytes f, Pos c, std::size_t l4_len, bool dst_unicast, const LocalAddrs& l) noexcept {
   if (l4_len < 8) return drop(c, Drop::kTruncated);
   const std::uint8_t type = u8(f, c.l4);
   if (type != 128 && type != 135) return drop(c, Drop::kIcmpType);
   const auto len32 = static_cast<std::uint32_t>(l4_len);
-  if (csum_fold(csum_add(pseudo_sum(f, c, kProtoIcmp6, len32), f.subspan(c.l4, l4_len))) != 0)
+  if (csum_fold(csum_add(pseudo_sum(f, c.ip6 != 0, c.l3, kProtoIcmp6, len32), f.subspan(c.l4, l4_len))) != 0)
     return drop(c, Drop::kIcmpChecksum);
   if (type == 135) return neighbor_solicit(f, c, l4_len, l);
   if (!dst_unicast) return drop(c, Drop::kNotOurAddress);
@@ -103,7 +127,7 @@ Classified icmp6(Bytes f, Classified c, std::size_t l4_len, bool dst_unicast, co
   return accept(c, Kind::kEchoRequest);
 }
 
-Classified arp(Bytes f, Classified c, const LocalAddrs& l) noexcept {
+Classified arp(Bytes f, Pos c, const LocalAddrs& l) noexcept {
   if (f.size() < c.l3 + 28u) return drop(c, Drop::kTruncated);
   // Ethernet (1) / IPv4 (0x0800) / hlen 6 / plen 4 (RFC 826).
   if (be16(f, c.l3) != 1 || be16(f, c.l3 + 2) != kEtherIp4 || u8(f, c.l3 + 4) != 6 ||
@@ -114,7 +138,7 @@ Classified arp(Bytes f, Classified c, const LocalAddrs& l) noexcept {
   return accept(c, Kind::kArpRequest);
 }
 
-Classified ip4(Bytes f, Classified c, const LocalAddrs& l, RxOffload rx) noexcept {
+Classified ip4(Bytes f, Pos c, const LocalAddrs& l, RxOffload rx) noexcept {
   if (f.size() < c.l3 + kIp4Len) return drop(c, Drop::kTruncated);
   const std::uint8_t vihl = u8(f, c.l3);
   if (vihl >> 4 != 4 || (vihl & 15) < 5) return drop(c, Drop::kIp4Header);
@@ -139,8 +163,8 @@ Classified ip4(Bytes f, Classified c, const LocalAddrs& l, RxOffload rx) noexcep
   }
 }
 
-Classified ip6(Bytes f, Classified c, bool l2_multicast, const LocalAddrs& l, RxOffload rx) noexcept {
-  c.ip6 = true;
+Classified ip6(Bytes f, Pos c, bool l2_multicast, const LocalAddrs& l, RxOffload rx) noexcept {
+  c.ip6 = 1;
   if (f.size() < c.l3 + kIp6Len) return drop(c, Drop::kTruncated);
   if (u8(f, c.l3) >> 4 != 6) return drop(c, Drop::kIp6Header);
   const std::size_t plen = be16(f, c.l3 + 4);
@@ -197,7 +221,7 @@ bool host_source_ok_ip6(std::span<const std::uint8_t, 16> src, std::span<const s
 }
 
 Classified classify(Bytes f, const LocalAddrs& l, RxOffload rx) noexcept {
-  Classified c;
+  Pos c;
   if (f.size() < kEthLen) return drop(c, Drop::kTruncated);
   c.l3 = kEthLen;
   const std::uint16_t type = be16(f, 12);

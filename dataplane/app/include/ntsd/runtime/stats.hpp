@@ -10,6 +10,7 @@
 #include <array>
 #include <atomic>
 #include <cstdint>
+#include <cstring>
 #include <memory>
 #include <string>
 
@@ -91,13 +92,25 @@ struct alignas(64) WorkerStats {
     for (std::size_t i = 0; i < kStallOverNs.size() && ns >= kStallOverNs[i]; ++i) bump(stalls[i]);
     bump(stalled_ns, static_cast<std::uint64_t>(ns));
   }
+  // A polling worker is always at 100 % CPU, so its load is only visible as
+  // the time it spends on bursts: iterations whose rx_burst returned
+  // packets, from that read to the next poll's (stalls excluded: counted
+  // above). rx over busy time is the worker's capacity at the current burst
+  // sizes, measurable below saturation (docs/dataplane.md).
+  Counter busy_ns{0};
+  // One poll-loop iteration of `ns`, which served a burst if `busy`.
+  void record_iteration(std::int64_t ns, bool busy) noexcept {
+    if (ns >= kStallOverNs[0]) return record_stall(ns);
+    if (busy) bump(busy_ns, static_cast<std::uint64_t>(ns));
+  }
 
   // Records T3 - T2 of one response (T3 read back from its transmit timestamp,
   // RFC 5905 §7.3 offset 40): no clock read, a few adds.
   void record_processing(proto::NtpTime t2, proto::Bytes response) noexcept {
     if (response.size() < 48) return;
-    std::uint64_t t3 = 0;
-    for (std::size_t i = 40; i < 48; ++i) t3 = t3 << 8 | response[i];
+    std::uint64_t t3;  // one 8-byte load, big-endian (RFC 5905 §6)
+    std::memcpy(&t3, response.data() + 40, 8);
+    t3 = __builtin_bswap64(t3);
     const auto d = static_cast<std::int64_t>(t3 - t2);  // 32.32, modular
     const std::int64_t ns = d <= 0 ? 0 : static_cast<std::int64_t>((static_cast<__int128>(d) * 1'000'000'000) >> 32);
     bump(proc_ns[proc_bucket(ns)]);

@@ -137,7 +137,14 @@ std::size_t build_neighbor_advert(MutBytes buf, const Classified& c, const Mac& 
 // offload path (pseudo-header sum).
 std::uint32_t csum_add(std::uint32_t sum, Bytes data) noexcept;
 std::uint16_t csum_fold(std::uint32_t sum) noexcept;
-// Sum of the IPv4/IPv6 pseudo header for an L4 segment of `l4_len` bytes.
-std::uint32_t pseudo_sum(Bytes frame, const Classified& c, std::uint8_t proto, std::uint32_t l4_len) noexcept;
+// Sum of the IPv4/IPv6 pseudo header for an L4 segment of `l4_len` bytes,
+// the IP header at `l3`. The classifier calls the scalar form: passing its
+// Classified by reference made the compiler keep it in memory, field by
+// field, and each later copy of it (a wide load over narrow stores) stalled
+// on store-to-load forwarding.
+std::uint32_t pseudo_sum(Bytes frame, bool ip6, std::size_t l3, std::uint8_t proto, std::uint32_t l4_len) noexcept;
+inline std::uint32_t pseudo_sum(Bytes frame, const Classified& c, std::uint8_t proto, std::uint32_t l4_len) noexcept {
+  return pseudo_sum(frame, c.ip6, c.l3, proto, l4_len);
+}
 
 }  // namespace ntsd::net
