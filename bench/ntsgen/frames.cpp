@@ -1,9 +1,6 @@
 #include "frames.hpp"
 
 #include <arpa/inet.h>
-#ifdef __SSE2__
-#include <emmintrin.h>
-#endif
 
 #include <bit>
 #include <cstdio>
@@ -35,52 +32,6 @@ constexpr std::uint16_t kBasePort = 20000;
 std::uint32_t words(std::uint32_t v) noexcept { return (v >> 16) + (v & 0xffff); }
 
 }  // namespace
-
-std::uint32_t csum_add_fast(std::uint32_t sum, std::span<const std::uint8_t> data) noexcept {
-  // RFC 1071 §2(B): the sum is byte-order independent, so sum native
-  // (little-endian) 16-bit words and swap the folded result once. Each
-  // 32-bit lane gets at most two 16-bit words per 32 bytes: no overflow
-  // below 2 MiB.
-  const std::uint8_t* p = data.data();
-  std::size_t n = data.size();
-  std::uint64_t acc = 0;
-#ifdef __SSE2__
-  const __m128i z = _mm_setzero_si128();
-  __m128i a0 = z, a1 = z;
-  for (; n >= 32; n -= 32, p += 32) {
-    const __m128i x = _mm_loadu_si128(reinterpret_cast<const __m128i*>(p));
-    const __m128i y = _mm_loadu_si128(reinterpret_cast<const __m128i*>(p + 16));
-    a0 = _mm_add_epi32(a0, _mm_add_epi32(_mm_unpacklo_epi16(x, z), _mm_unpacklo_epi16(y, z)));
-    a1 = _mm_add_epi32(a1, _mm_add_epi32(_mm_unpackhi_epi16(x, z), _mm_unpackhi_epi16(y, z)));
-  }
-  if (n >= 16) {
-    const __m128i x = _mm_loadu_si128(reinterpret_cast<const __m128i*>(p));
-    a0 = _mm_add_epi32(a0, _mm_unpacklo_epi16(x, z));
-    a1 = _mm_add_epi32(a1, _mm_unpackhi_epi16(x, z));
-    n -= 16;
-    p += 16;
-  }
-  const __m128i s4 = _mm_add_epi32(a0, a1);
-  alignas(16) std::uint32_t lanes[4];
-  _mm_store_si128(reinterpret_cast<__m128i*>(lanes), s4);
-  acc = std::uint64_t{lanes[0]} + lanes[1] + lanes[2] + lanes[3];
-#endif
-  for (; n >= 4; n -= 4, p += 4) {
-    std::uint32_t w;
-    std::memcpy(&w, p, 4);
-    acc += (w & 0xffff) + (w >> 16);
-  }
-  if (n >= 2) {
-    std::uint16_t w;
-    std::memcpy(&w, p, 2);
-    acc += w;
-    n -= 2;
-    p += 2;
-  }
-  if (n) acc += *p;  // the high byte of its big-endian word: the low byte of a native one
-  while (acc >> 16) acc = (acc & 0xffff) + (acc >> 16);
-  return sum + __builtin_bswap16(static_cast<std::uint16_t>(acc));
-}
 
 bool parse_mac(const std::string& s, Mac& mac) {
   unsigned v[6];
@@ -185,7 +136,7 @@ std::size_t FrameBuilder::write(std::uint8_t* f, std::uint32_t client, std::size
   put16(u + 4, udp_len);
   // The length counts twice: in the pseudo header and in the UDP header.
   const std::uint32_t sum = l4_sum_ + words(src) + 2u * udp_len + sport;
-  std::uint16_t ck = ntsd::net::csum_fold(csum_add_fast(sum, {u + 8, payload_len}));
+  std::uint16_t ck = ntsd::net::csum_fold(ntsd::net::csum_add(sum, {u + 8, payload_len}));
   if (ck == 0) ck = 0xffff;  // RFC 768: zero means "no checksum"
   put16(u + 6, ck);
   return 14 + l3 + udp_len;

@@ -23,13 +23,6 @@ struct FrameConfig {
   std::uint32_t clients = 1;   // (address, port) pairs
 };
 
-// RFC 1071 sum of the 16-bit big-endian words of `data` (an odd last byte is
-// the high byte of its word) added to `sum`, a host-order partial sum as
-// ntsd_net's csum_add takes and returns it (fold it with csum_fold). 16 bytes
-// at a time with SSE2: the payload checksum is the one part of a request's
-// frame that must read its bytes (about 230 for an NTS request).
-std::uint32_t csum_add_fast(std::uint32_t sum, std::span<const std::uint8_t> data) noexcept;
-
 // Parses a MAC "aa:bb:cc:dd:ee:ff".
 bool parse_mac(const std::string& s, Mac& mac);
 // Parses an IPv4 or IPv6 literal; v6 says which.

@@ -15,6 +15,9 @@
 # the reflector, not ntsgen, was the limit). 256 sessions from a session
 # file (random AEAD-15 keys, eight 100-byte cookies each, as with
 # MASTER_AEAD=15), 1024 clients, 0 placeholders. Needs root (memif).
+# NTSGEN=PATH (environment) runs another ntsgen binary against the same
+# reflector, e.g. an older build for a before/after pair; --verify-every is
+# only passed for N > 1, so N = 1 works with an ntsgen that lacks it.
 set -euo pipefail
 ROOT=$(cd "$(dirname "$0")/../.." && pwd)
 BUILD=${NTSD_BUILD:-$ROOT/build}
@@ -30,7 +33,8 @@ while [ $# -gt 0 ]; do
   esac
 done
 BIN=$BUILD/bin
-for b in ntsgen ntsgen-reflect; do [ -x "$BIN/$b" ] || { echo "missing $BIN/$b" >&2; exit 1; }; done
+GEN=${NTSGEN:-$BIN/ntsgen}
+for b in "$GEN" "$BIN/ntsgen-reflect"; do [ -x "$b" ] || { echo "missing $b" >&2; exit 1; }; done
 work=$(mktemp -d /tmp/ntsgen-ceiling.XXXXXX)
 pids=()
 cleanup() {
@@ -52,7 +56,10 @@ sock="$work/memif.sock"
 one() {
   local n=$1 tag=$2
   # ntsgen (memif server) first; it waits up to 5 s for the link.
-  exec 4< <("$BIN/ntsgen" --transport dpdk --mode nts --session-file "$work/sessions" --verify-every "$n" \
+  local sample=""
+  [ "$n" -gt 1 ] && sample="--verify-every $n"
+  # shellcheck disable=SC2086
+  exec 4< <("$GEN" --transport dpdk --mode nts --session-file "$work/sessions" $sample \
     --eal "-l 0 --no-huge -m 512 --no-shconf --no-pci --no-telemetry --file-prefix=gc$$ --vdev=net_memif0,role=server,socket=$sock,rsize=12" \
     --src-ip 198.18.0.1 --dst-ip 198.18.0.2 --clients 1024 --rate "$rate" --duration "$seconds" --json "$work/$tag.json" \
     --quiet --linger 30 2>&1 >"$work/$tag.out")
