@@ -18,6 +18,7 @@
 # NTSGEN=PATH (environment) runs another ntsgen binary against the same
 # reflector, e.g. an older build for a before/after pair; --verify-every is
 # only passed for N > 1, so N = 1 works with an ntsgen that lacks it.
+# GEN_ARGS (environment): more ntsgen options, e.g. "--placeholders 1".
 set -euo pipefail
 ROOT=$(cd "$(dirname "$0")/../.." && pwd)
 BUILD=${NTSD_BUILD:-$ROOT/build}
@@ -59,7 +60,7 @@ one() {
   local sample=""
   [ "$n" -gt 1 ] && sample="--verify-every $n"
   # shellcheck disable=SC2086
-  exec 4< <("$GEN" --transport dpdk --mode nts --session-file "$work/sessions" $sample \
+  exec 4< <("$GEN" --transport dpdk --mode nts --session-file "$work/sessions" $sample ${GEN_ARGS:-} \
     --eal "-l 0 --no-huge -m 512 --no-shconf --no-pci --no-telemetry --file-prefix=gc$$ --vdev=net_memif0,role=server,socket=$sock,rsize=12" \
     --src-ip 198.18.0.1 --dst-ip 198.18.0.2 --clients 1024 --rate "$rate" --duration "$seconds" --json "$work/$tag.json" \
     --quiet --linger 30 2>&1 >"$work/$tag.out")
