@@ -71,7 +71,7 @@ class NtsCodec final : public Codec {
     const std::size_t n = bufs.size();
     for (std::size_t i = 0; i < n; ++i) {
       const auto sid = static_cast<std::uint32_t>(next_session_);
-      next_session_ = (next_session_ + 1) % sessions_.size();
+      next_session_ = next_session_ + 1 == sessions_.size() ? 0 : next_session_ + 1;  // no division per request
       Session& s = sessions_[sid];
       specs_[i] = proto::NtsRequestSpec{};
       specs_[i].c2s = &s.c2s;
