@@ -83,7 +83,7 @@ std::size_t build_ntp_reply(MutBytes b, const Classified& c, Bytes ntp, bool tx_
   }
   swap_ranges(b, c.l4, c.l4 + 2, 2);
   put16(b, c.l4 + 4, static_cast<std::uint16_t>(ulen));
-  std::memmove(b.data() + c.l4 + kUdpLen, ntp.data(), ntp.size());
+  if (!ntp.empty()) std::memmove(b.data() + c.l4 + kUdpLen, ntp.data(), ntp.size());  // no null source
   if (tx_l4_offload) {
     // DPDK's contract: the field holds the (uncomplemented) pseudo-header sum.
     put16(b, c.l4 + 6, static_cast<std::uint16_t>(~csum_fold(ph)));
