@@ -85,8 +85,14 @@ Classified udp(Bytes f, Pos c, std::size_t l4_len, const LocalAddrs& l, RxOffloa
     // RFC 768: zero means "no checksum" over IPv4; RFC 8200 §8.1 forbids it over IPv6.
     if (c.ip6) return drop(c, Drop::kUdpChecksum);
   } else if (!rx.l4_checksum_ok) {
-    const std::uint32_t s = pseudo_sum(f, c.ip6 != 0, c.l3, kProtoUdp, ulen);
-    if (csum_fold(csum_add(s, f.subspan(c.l4, ulen))) != 0) return drop(c, Drop::kUdpChecksum);
+    // The pseudo header's addresses end where the UDP header starts (no
+    // IPv4 options, no IPv6 extension headers get here), so one pass sums
+    // both, plus the pseudo header's length and protocol as values (RFC 768;
+    // RFC 8200 §8.1): one call and one fold instead of two.
+    const std::size_t addrs = c.ip6 != 0 ? c.l3 + 8 : c.l3 + 12;
+    const std::uint32_t extra = kProtoUdp + (ulen >> 16) + (ulen & 0xffffu);
+    if (csum_fold(csum_add(extra, f.subspan(addrs, c.l4 + ulen - addrs))) != 0)
+      return drop(c, Drop::kUdpChecksum);
   }
   c.payload = static_cast<std::uint16_t>(c.l4 + kUdpLen);
   c.payload_len = static_cast<std::uint16_t>(ulen - kUdpLen);
