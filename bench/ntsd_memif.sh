@@ -47,6 +47,10 @@
 # KEEP=1 keeps the work directory (logs, ntsgen JSON, metrics scrapes).
 # MASTER_AEAD=15 seals cookies under AES-SIV master keys (100-byte AEAD-15
 # cookies) instead of ntsd-ke's default AES-128-GCM-SIV ones.
+# GEN_VERIFY=N passes --verify-every N to ntsgen: one NTS response in N is
+# fully verified (AEAD open, fresh cookies), the others are matched and
+# checked without the AEAD, so that the generator outruns one ntsd worker
+# (docs/ntsgen.md; sessions then reuse cookies). Default 1: every response.
 # Prints a Markdown table row per mode. Needs root (DPDK memif sockets).
 set -euo pipefail
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
@@ -188,7 +192,7 @@ load() {
   # that preempted the two pollers for about a millisecond each, ten times
   # a second (the RTT p99 went from ~50 us to ~1 ms).
   # shellcheck disable=SC2086
-  exec 4< <("$BIN/ntsgen" --transport dpdk --mode "$mode" $extra $args $gen_interleaved \
+  exec 4< <("$BIN/ntsgen" --transport dpdk --mode "$mode" $extra $args $gen_interleaved ${GEN_VERIFY:+--verify-every "$GEN_VERIFY"} \
     --eal "-l 0 --no-huge -m 512 --no-shconf --no-pci --no-telemetry --file-prefix=gen$$ --vdev=$gen_port" \
     --src-ip 198.18.0.1 --dst-ip 198.18.0.2 --clients ${CLIENTS:-$clients} --src-addrs ${SRC_ADDRS:-$src_addrs} --threshold 0.1 --json "$work/$tag.json" \
     --quiet --linger 30 2>&1 >"$work/$tag.out")

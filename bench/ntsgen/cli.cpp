@@ -73,6 +73,8 @@ void print_usage(std::FILE* f) {
       "         --engine best|mb|scalar (AEAD engine, default best)\n"
       "         --aead ID[,ID] (AEADs offered in NTS-KE, our order; default 15,17;\n"
       "           30 = AES-128-GCM-SIV, sent with record 1024)\n"
+      "         --verify-every N (1: open every response; N: one in N, the rest matched\n"
+      "           and checked without the AEAD, their cookies unused)\n"
       "socket:  --transport socket  --sockets N (16)  --bind ADDR\n"
       "         --sources N (N clients on consecutive addresses from --bind, one socket)\n"
       "dpdk:    --transport dpdk --eal 'EAL ARGS' --src-ip A --dst-ip A [--dst-mac M]\n"
@@ -103,6 +105,7 @@ std::optional<Options> parse_cli(int argc, char** argv, std::string& err, bool& 
       {"--sessions", [&](const std::string& v) { return to_uint(v, o.ke.sessions, 1u << 20) && o.ke.sessions; }},
       {"--ke-parallel", [&](const std::string& v) { return to_uint(v, o.ke.parallel, 1024) && o.ke.parallel; }},
       {"--placeholders", [&](const std::string& v) { return to_uint(v, o.placeholders, 7); }},
+      {"--verify-every", [&](const std::string& v) { return to_uint(v, o.verify_every, 1u << 20) && o.verify_every; }},
       {"--engine", [&](const std::string& v) { o.engine = v; return v == "best" || v == "mb" || v == "scalar"; }},
       {"--session-file", [&](const std::string& v) { o.session_file = v; return true; }},
       {"--transport", [&](const std::string& v) { o.transport = v; return v == "socket" || v == "dpdk"; }},

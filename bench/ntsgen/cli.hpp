@@ -18,6 +18,9 @@ struct Options {
   std::string session_file;
   unsigned placeholders = 0;
   std::string engine = "best";
+  // NTS: fully verify (AEAD open, cookies into the jar) one response in N;
+  // the others are matched and cheaply checked (docs/ntsgen.md). 1: all.
+  std::uint32_t verify_every = 1;
   RunOptions run;
   // Seconds to keep the transport open and idle after the results are out
   // (until then, or SIGINT/SIGTERM). A DPDK memif peer can then be stopped

@@ -2,8 +2,11 @@
 
 #include <arpa/inet.h>
 
+#include <bit>
 #include <cstdio>
 #include <cstring>
+
+#include "ntsd/net/packet.hpp"
 
 namespace ntsgen {
 namespace {
@@ -13,8 +16,20 @@ void put16(std::uint8_t* p, std::uint16_t v) {
   p[1] = static_cast<std::uint8_t>(v);
 }
 std::uint16_t get16(const std::uint8_t* p) { return static_cast<std::uint16_t>(p[0] << 8 | p[1]); }
+void put32(std::uint8_t* p, std::uint32_t v) {
+  v = htonl(v);
+  std::memcpy(p, &v, 4);
+}
+std::uint32_t get32(const std::uint8_t* p) {
+  std::uint32_t v;
+  std::memcpy(&v, p, 4);
+  return ntohl(v);
+}
 
 constexpr std::uint16_t kBasePort = 20000;
+
+// A 32-bit value as two 16-bit words of a one's complement sum (RFC 1071).
+std::uint32_t words(std::uint32_t v) noexcept { return (v >> 16) + (v & 0xffff); }
 
 }  // namespace
 
@@ -43,39 +58,48 @@ bool parse_ip(const std::string& s, std::array<std::uint8_t, 16>& ip, bool& v6) 
   return false;
 }
 
-std::uint64_t csum_partial(const std::uint8_t* p, std::size_t len, std::uint64_t sum) noexcept {
-  // Big-endian 16-bit words summed through 32-bit loads: the one's complement
-  // sum is byte-order independent if folded consistently (RFC 1071 §2(B)),
-  // so sum native 32-bit words and swap once at the end.
-  std::size_t i = 0;
-  for (; i + 4 <= len; i += 4) {
-    std::uint32_t w;
-    std::memcpy(&w, p + i, 4);
-    sum += w;
+void FrameBuilder::prepare() noexcept {
+  if (c_.addrs == 0) c_.addrs = 1;
+  const bool pow2 = (c_.addrs & (c_.addrs - 1)) == 0;
+  addr_shift_ = pow2 ? std::countr_zero(c_.addrs) : -1;
+  addr_mask_ = c_.addrs - 1;
+  const std::size_t last = c_.v6 ? 12 : 0;
+  src_low_ = get32(c_.src.data() + last);
+  std::uint8_t* f = hdr_.data();
+  std::memcpy(f, c_.dst_mac.data(), 6);
+  std::memcpy(f + 6, c_.src_mac.data(), 6);
+  std::uint8_t* ip = f + 14;
+  // Constant words of the UDP checksum: the destination address, the
+  // protocol (RFC 768 / RFC 8200 §8.1 pseudo headers) and the destination port.
+  l4_sum_ = 17u + c_.dst_port;
+  if (c_.v6) {
+    put16(f + 12, 0x86dd);
+    put16(ip, 0x6000);  // version 6, no traffic class or flow label
+    ip[6] = 17;
+    ip[7] = 64;
+    std::memcpy(ip + 8, c_.src.data(), 16);
+    std::memcpy(ip + 24, c_.dst.data(), 16);
+    for (std::size_t i = 0; i < 16; i += 4) l4_sum_ += words(get32(c_.dst.data() + i));
+    for (std::size_t i = 0; i < 12; i += 4) l4_sum_ += words(get32(c_.src.data() + i));
+  } else {
+    put16(f + 12, 0x0800);
+    ip[0] = 0x45;
+    put16(ip + 6, 0x4000);  // DF
+    ip[8] = 64;
+    ip[9] = 17;
+    std::memcpy(ip + 12, c_.src.data(), 4);
+    std::memcpy(ip + 16, c_.dst.data(), 4);
+    const std::uint32_t dst = get32(c_.dst.data());
+    ip_sum_ = 0x4500u + 0x4000u + (64u << 8 | 17u) + words(dst);
+    l4_sum_ += words(dst);
   }
-  if (i + 2 <= len) {
-    std::uint16_t w;
-    std::memcpy(&w, p + i, 2);
-    sum += w;
-    i += 2;
-  }
-  if (i < len) sum += p[i];  // last odd byte, low-addressed: native little endian
-  return sum;
-}
-
-std::uint16_t csum_finish(std::uint64_t sum) noexcept {
-  while (sum >> 16) sum = (sum & 0xffff) + (sum >> 16);
-  const auto folded = static_cast<std::uint16_t>(sum);
-  return static_cast<std::uint16_t>(~ntohs(folded));  // back to a host-order value of the BE sum
 }
 
 std::array<std::uint8_t, 16> FrameBuilder::client_addr(std::uint32_t i) const noexcept {
   std::array<std::uint8_t, 16> a = c_.src;
-  const std::size_t last = c_.v6 ? 12 : 0;
-  std::uint32_t v;
-  std::memcpy(&v, a.data() + last, 4);
-  v = htonl(ntohl(v) + i % (c_.addrs ? c_.addrs : 1));
-  std::memcpy(a.data() + last, &v, 4);
+  std::uint32_t ai = 0, pi = 0;
+  split(i, ai, pi);
+  put32(a.data() + (c_.v6 ? 12 : 0), src_low_ + ai);
   return a;
 }
 
@@ -89,52 +113,33 @@ bool FrameBuilder::is_client_addr(const std::uint8_t* a) const noexcept {
 }
 
 std::size_t FrameBuilder::write(std::uint8_t* f, std::uint32_t client, std::size_t payload_len) const noexcept {
-  std::memcpy(f, c_.dst_mac.data(), 6);
-  std::memcpy(f + 6, c_.src_mac.data(), 6);
-  const auto src = client_addr(client);
-  const auto sport = static_cast<std::uint16_t>(kBasePort + (client / (c_.addrs ? c_.addrs : 1)) % 40000);
-  const std::size_t udp_len = 8 + payload_len;
-  std::uint8_t* u;
-  std::uint64_t sum = 0;
+  const std::size_t l3 = c_.v6 ? 40 : 20;
+  std::memcpy(f, hdr_.data(), 14 + l3);
+  std::uint32_t ai = 0, pi = 0;
+  split(client, ai, pi);
+  const std::uint32_t src = src_low_ + ai;
+  const auto sport = static_cast<std::uint16_t>(kBasePort + (pi < 40000 ? pi : pi % 40000));
+  const auto udp_len = static_cast<std::uint16_t>(8 + payload_len);
+  std::uint8_t* ip = f + 14;
   if (c_.v6) {
-    put16(f + 12, 0x86dd);
-    std::uint8_t* ip = f + 14;
-    put16(ip, 0x6000);
-    put16(ip + 2, 0);
-    put16(ip + 4, static_cast<std::uint16_t>(udp_len));
-    ip[6] = 17;
-    ip[7] = 64;
-    std::memcpy(ip + 8, src.data(), 16);
-    std::memcpy(ip + 24, c_.dst.data(), 16);
-    u = ip + 40;
-    sum = csum_partial(ip + 8, 32, 0);  // RFC 8200 §8.1 pseudo header
+    put16(ip + 4, udp_len);
+    put32(ip + 20, src);
   } else {
-    put16(f + 12, 0x0800);
-    std::uint8_t* ip = f + 14;
-    ip[0] = 0x45;
-    ip[1] = 0;
-    put16(ip + 2, static_cast<std::uint16_t>(20 + udp_len));
-    put16(ip + 4, 0);
-    put16(ip + 6, 0x4000);  // DF
-    ip[8] = 64;
-    ip[9] = 17;
-    put16(ip + 10, 0);
-    std::memcpy(ip + 12, src.data(), 4);
-    std::memcpy(ip + 16, c_.dst.data(), 4);
-    put16(ip + 10, csum_finish(csum_partial(ip, 20, 0)));
-    u = ip + 20;
-    sum = csum_partial(ip + 12, 8, 0);  // RFC 768 pseudo header
+    const auto total = static_cast<std::uint16_t>(20 + udp_len);
+    put16(ip + 2, total);
+    put32(ip + 12, src);
+    put16(ip + 10, ntsd::net::csum_fold(ip_sum_ + total + words(src)));
   }
+  std::uint8_t* u = ip + l3;
   put16(u, sport);
   put16(u + 2, c_.dst_port);
-  put16(u + 4, static_cast<std::uint16_t>(udp_len));
-  put16(u + 6, 0);
-  std::uint8_t tail[4] = {0, 17, static_cast<std::uint8_t>(udp_len >> 8), static_cast<std::uint8_t>(udp_len)};
-  sum = csum_partial(tail, 4, sum);
-  std::uint16_t ck = csum_finish(csum_partial(u, udp_len, sum));
+  put16(u + 4, udp_len);
+  // The length counts twice: in the pseudo header and in the UDP header.
+  const std::uint32_t sum = l4_sum_ + words(src) + 2u * udp_len + sport;
+  std::uint16_t ck = ntsd::net::csum_fold(ntsd::net::csum_add(sum, {u + 8, payload_len}));
   if (ck == 0) ck = 0xffff;  // RFC 768: zero means "no checksum"
   put16(u + 6, ck);
-  return 14 + (c_.v6 ? 40 : 20) + udp_len;
+  return 14 + l3 + udp_len;
 }
 
 std::span<const std::uint8_t> FrameBuilder::response_payload(std::span<const std::uint8_t> f) const noexcept {
@@ -203,12 +208,9 @@ std::size_t FrameBuilder::write_resolve(std::uint8_t* f, std::size_t cap) const 
   icmp[24] = 1;  // source link-layer address option
   icmp[25] = 1;
   std::memcpy(icmp + 26, c_.src_mac.data(), 6);
-  std::uint64_t sum = csum_partial(ip + 8, 32, 0);
-  const std::uint8_t tail[4] = {0, 0, 0, 32};
-  sum = csum_partial(tail, 4, sum);
-  const std::uint8_t nh[4] = {0, 0, 0, 58};
-  sum = csum_partial(nh, 4, sum);
-  put16(icmp + 2, csum_finish(csum_partial(icmp, 32, sum)));
+  // RFC 8200 §8.1 pseudo header: addresses, upper-layer length 32, next header 58.
+  const std::uint32_t sum = ntsd::net::csum_add(32u + 58u, {ip + 8, 32});
+  put16(icmp + 2, ntsd::net::csum_fold(ntsd::net::csum_add(sum, {icmp, 32})));
   return 14 + 40 + 32;
 }
 

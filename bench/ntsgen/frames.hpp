@@ -30,13 +30,19 @@ bool parse_ip(const std::string& s, std::array<std::uint8_t, 16>& ip, bool& v6);
 
 class FrameBuilder {
  public:
-  explicit FrameBuilder(const FrameConfig& c) : c_(c) {}
+  explicit FrameBuilder(const FrameConfig& c) : c_(c) { prepare(); }
   const FrameConfig& config() const noexcept { return c_; }
-  void set_dst_mac(const Mac& m) noexcept { c_.dst_mac = m; }
+  void set_dst_mac(const Mac& m) noexcept {
+    c_.dst_mac = m;
+    prepare();
+  }
 
   std::size_t header_len() const noexcept { return 14 + (c_.v6 ? 40u : 20u) + 8u; }
   // Writes the headers in front of the payload already at frame + header_len()
-  // (with checksums), for client `client`. Returns the frame length.
+  // (with checksums), for client `client`. Returns the frame length. The
+  // headers come from a template and their checksums from the values written
+  // (RFC 1071 §2: the sum is a sum of 16-bit words, so the constant words are
+  // summed once): only the payload is read back.
   std::size_t write(std::uint8_t* frame, std::uint32_t client, std::size_t payload_len) const noexcept;
   // The UDP payload of a frame from the server's port to one of our client
   // addresses; empty if the frame is anything else (e.g. the server's answer
@@ -54,11 +60,26 @@ class FrameBuilder {
   bool is_client_addr(const std::uint8_t* a) const noexcept;
 
  private:
-  FrameConfig c_;
-};
+  // The header template and the constant parts of the checksums.
+  void prepare() noexcept;
+  // Client i's address index (i mod addrs) and port index (i div addrs).
+  void split(std::uint32_t i, std::uint32_t& addr, std::uint32_t& port) const noexcept {
+    if (addr_shift_ >= 0) {
+      addr = i & addr_mask_;
+      port = i >> addr_shift_;
+    } else {
+      addr = i % c_.addrs;
+      port = i / c_.addrs;
+    }
+  }
 
-// RFC 1071 Internet checksum pieces, 64 bits at a time.
-std::uint64_t csum_partial(const std::uint8_t* p, std::size_t len, std::uint64_t sum) noexcept;
-std::uint16_t csum_finish(std::uint64_t sum) noexcept;
+  FrameConfig c_;
+  std::array<std::uint8_t, 14 + 40> hdr_{};  // Ethernet + IPv4/IPv6 header of client 0, no length or checksum
+  std::uint32_t src_low_ = 0;  // last 32 bits of the first client address, host order
+  std::uint32_t ip_sum_ = 0;   // IPv4 header: the words that do not change
+  std::uint32_t l4_sum_ = 0;   // UDP pseudo header and header: the words that do not change
+  int addr_shift_ = 0;         // log2(addrs) when addrs is a power of two, else -1
+  std::uint32_t addr_mask_ = 0;
+};
 
 }  // namespace ntsgen

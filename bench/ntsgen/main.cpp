@@ -76,7 +76,8 @@ int run(const Options& o) {
       std::fprintf(stderr, "ntsgen: %s\n", err.c_str());
       return 1;
     }
-    codec = make_nts_codec(sessions, NtsCodecOptions{static_cast<std::uint8_t>(o.placeholders), o.engine},
+    codec = make_nts_codec(sessions,
+                           NtsCodecOptions{static_cast<std::uint8_t>(o.placeholders), o.engine, o.verify_every},
                            tracker.capacity());
     if (!codec) {
       std::fprintf(stderr, "ntsgen: NTS sessions have no cookies\n");
@@ -107,7 +108,7 @@ int run(const Options& o) {
   if (!o.quiet) std::fputc('\n', stderr);
 
   RunInfo info{o.mode, transport->describe(), static_cast<unsigned>(sessions.size()), o.placeholders,
-               o.run.loss_threshold, o.interleaved, o.offsets};
+               o.run.loss_threshold, o.interleaved, o.offsets, o.mode == "nts" ? o.verify_every : 1u};
   if (o.json == "-") {
     std::puts(to_json(info, res).c_str());
   } else {

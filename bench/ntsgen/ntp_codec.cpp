@@ -71,6 +71,7 @@ class NtpCodec final : public Codec {
     if (hc == HeaderClass::kOk) {
       if (!answered(*s, pkt, interleaved, p.rx_real_ns)) return c.add_invalid(Invalid::kInterleavedT3);
       ++c.valid;
+      ++c.verified;  // nothing more to verify in plain NTP
       lat.record(p.rx_ns > s->tx_ns ? p.rx_ns - s->tx_ns : 0);
     } else if (hc == HeaderClass::kNtsNak) {
       ++c.nak;

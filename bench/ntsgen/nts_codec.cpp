@@ -2,6 +2,7 @@
 
 #include <array>
 
+#include "nts_check.hpp"
 #include "ntsd/proto/client.hpp"
 #include "random.hpp"
 
@@ -10,6 +11,15 @@ namespace {
 
 namespace proto = ntsd::proto;
 constexpr std::size_t kChunk = proto::Client::kMaxBurst;
+
+Invalid to_invalid(QuickCheck q) noexcept {
+  switch (q) {
+    case QuickCheck::kOrigin: return Invalid::kOriginMismatch;
+    case QuickCheck::kUid: return Invalid::kUidMismatch;
+    case QuickCheck::kNoAuth: return Invalid::kNoAuth;
+    default: return Invalid::kMalformed;
+  }
+}
 
 Invalid to_invalid(proto::ClientStatus s) noexcept {
   switch (s) {
@@ -35,7 +45,8 @@ class NtsCodec final : public Codec {
       : sessions_(sessions),
         opt_(opt),
         client_(make_engine(opt.engine)),
-        pending_(slots) {
+        pending_(slots),
+        full_(slots, 1) {
     // Buffers fit the longest cookie a jar may hold: servers choose the
     // cookie length (RFC 8915 §6) and may change it with a key rotation.
     max_len_ = std::min(proto::nts_request_len(CookieJar::kMaxCookie, opt.placeholders), proto::kMaxPacketLen);
@@ -60,7 +71,7 @@ class NtsCodec final : public Codec {
     const std::size_t n = bufs.size();
     for (std::size_t i = 0; i < n; ++i) {
       const auto sid = static_cast<std::uint32_t>(next_session_);
-      next_session_ = (next_session_ + 1) % sessions_.size();
+      next_session_ = next_session_ + 1 == sessions_.size() ? 0 : next_session_ + 1;  // no division per request
       Session& s = sessions_[sid];
       specs_[i] = proto::NtsRequestSpec{};
       specs_[i].c2s = &s.c2s;
@@ -68,6 +79,7 @@ class NtsCodec final : public Codec {
       specs_[i].placeholders = opt_.placeholders;
       specs_[i].t1 = tr.issue(now_ns, sid, c, bufs[i].client);
       request_fields(tr.slot_of(specs_[i].t1), specs_[i].t1, specs_[i].origin, specs_[i].receive);
+      full_[tr.index_of(specs_[i].t1)] = pick_full();
       outs_[i] = proto::MutBytes(bufs[i].data, max_len_);
     }
     client_.build_nts_burst(std::span(specs_.data(), n), rng_, std::span(outs_.data(), n),
@@ -89,7 +101,8 @@ class NtsCodec final : public Codec {
     std::size_t n = 0;
     for (const auto& p : pkts) {
       const proto::Bytes b(p.data, p.len);
-      if (classify_header(b) == HeaderClass::kMalformed) {
+      const HeaderClass hc = classify_header(b);
+      if (hc == HeaderClass::kMalformed) {
         c.add_invalid(Invalid::kMalformed);
         continue;
       }
@@ -101,7 +114,12 @@ class NtsCodec final : public Codec {
         case Tracker::Match::kDuplicate: c.add_invalid(Invalid::kDuplicate); continue;
         case Tracker::Match::kLive: break;
       }
-      jobs_[n] = proto::Client::VerifyJob{b, &pending_[tr.index_of(s->tag)],
+      const std::size_t idx = tr.index_of(s->tag);
+      if (!full_[idx]) {
+        checked_only(p, hc, *s, idx, interleaved, tr, c, lat);
+        continue;
+      }
+      jobs_[n] = proto::Client::VerifyJob{b, &pending_[idx],
                                           &sessions_[s->session].s2c, 0};
       slots_[n] = s;
       rx_ns_[n] = p.rx_ns;
@@ -146,7 +164,41 @@ class NtsCodec final : public Codec {
       return;
     }
     ++c.valid;
+    ++c.verified;
     lat.record(rx_ns > s.tx_ns ? rx_ns - s.tx_ns : 0);
+  }
+
+  // Whether the request being built gets its response fully verified: all of
+  // them with verify_every 1, else one of each group of verify_every
+  // consecutive requests, drawn when the group starts.
+  bool pick_full() noexcept {
+    const std::uint32_t n = opt_.verify_every;
+    if (n <= 1) return true;
+    if (group_pos_ == 0) group_pick_ = static_cast<std::uint32_t>(rng_.next() % n);
+    const bool full = group_pos_ == group_pick_;
+    group_pos_ = group_pos_ + 1 == n ? 0 : group_pos_ + 1;
+    return full;
+  }
+
+  // A response not picked for the full verification: the cheap checks, and
+  // the request ends here (valid, invalid, NAK or KoD) as it would there.
+  void checked_only(const RxPkt& p, HeaderClass hc, Slot& s, std::size_t idx, bool interleaved, Tracker& tr,
+                    Counters& c, Histogram& lat) noexcept {
+    tr.finish(s);
+    const std::span<const std::uint8_t> pkt(p.data, p.len);
+    const std::size_t n_req = ntsd::crypto::aead_nonce_len(sessions_[s.session].s2c.aead());
+    switch (const QuickCheck q = quick_check_nts(pkt, hc, pending_[idx], n_req)) {
+      case QuickCheck::kOk: break;
+      case QuickCheck::kNak: ++c.nak; return;
+      case QuickCheck::kKod: ++c.kod; return;
+      default: c.add_invalid(to_invalid(q)); return;
+    }
+    if (!answered(s, pkt, interleaved, p.rx_real_ns)) {
+      c.add_invalid(Invalid::kInterleavedT3);
+      return;
+    }
+    ++c.valid;
+    lat.record(p.rx_ns > s.tx_ns ? p.rx_ns - s.tx_ns : 0);
   }
 
   std::vector<Session>& sessions_;
@@ -154,6 +206,8 @@ class NtsCodec final : public Codec {
   proto::Client client_;
   FastRandom rng_;
   std::vector<proto::PendingRequest> pending_;  // by tracker slot index
+  std::vector<std::uint8_t> full_;               // by tracker slot index: fully verify its answer
+  std::uint32_t group_pos_ = 0, group_pick_ = 0;  // pick_full()
   std::size_t max_len_ = 0;
   std::size_t next_session_ = 0;
   std::array<proto::NtsRequestSpec, kChunk> specs_{};

@@ -57,6 +57,10 @@ void print_table(std::FILE* f, const RunInfo& info, const RunResult& r) {
       }
       std::fprintf(f, "\n");
     }
+    if (info.verify_every > 1)
+      std::fprintf(f, "     fully verified %llu of %llu valid (one request in %u picked; the rest matched and checked)\n",
+                   static_cast<unsigned long long>(s.c.verified), static_cast<unsigned long long>(s.c.valid),
+                   info.verify_every);
     if (info.offsets) print_xleave(f, info, s.x);
     if (s.attempt > 1) std::fprintf(f, "     (attempt %u of step %u)\n", s.attempt, s.step);
   }
@@ -81,16 +85,18 @@ std::string to_json(const RunInfo& info, const RunResult& r) {
   j["knee"] = r.knee;
   j["interleaved_requests"] = info.interleaved;
   j["cookie_reuses"] = r.cookie_reuses;
+  j["verify_every"] = info.verify_every;
   auto& steps = j["steps"] = nlohmann::json::array();
   for (const auto& s : r.steps) {
     nlohmann::json inv;
     for (std::size_t i = 0; i < kInvalidReasons; ++i)
       inv[std::string(invalid_name(static_cast<Invalid>(i)))] = s.c.invalid[i];
     steps.push_back({{"step", s.step}, {"attempt", s.attempt}, {"offered_rate", s.offered_rate}, {"duration_s", s.duration_s},
-                     {"sent", s.c.sent}, {"send_errors", s.c.send_errors}, {"valid", s.c.valid},
+                     {"sent", s.c.sent}, {"send_errors", s.c.send_errors}, {"valid", s.c.valid}, {"verified", s.c.verified},
                      {"invalid", s.c.invalid_total()}, {"invalid_by_reason", inv}, {"nak", s.c.nak},
                      {"kod", s.c.kod}, {"lost", s.c.lost}, {"stale", s.c.stale},
-                     {"sent_rate", s.sent_rate()}, {"cpu_s", s.cpu_s}, {"sent_per_cpu_s", s.sent_per_cpu_s()}, {"valid_rate", s.valid_rate()},
+                     {"sent_rate", s.sent_rate()}, {"cpu_s", s.cpu_s}, {"sent_per_cpu_s", s.sent_per_cpu_s()},
+                     {"busy_s", s.busy_s}, {"busy_pct", s.busy_pct()}, {"sent_per_busy_s", s.sent_per_busy_s()}, {"valid_rate", s.valid_rate()},
                      {"lost_pct", s.lost_pct()}, {"invalid_pct", s.invalid_pct()},
                      {"latency_ns", {{"p50", s.latency.quantile(0.5)}, {"p99", s.latency.quantile(0.99)},
                                      {"p999", s.latency.quantile(0.999)}, {"max", s.latency.max()},

@@ -18,6 +18,7 @@ struct RunInfo {
   double threshold = 0;
   bool interleaved = false;  // --interleaved
   bool offsets = false;      // T3 offsets were measured
+  unsigned verify_every = 1; // NTS: one response in N fully verified
 };
 
 void print_progress(std::FILE* f, const StepResult& s);

@@ -24,19 +24,6 @@ FastRandom::FastRandom() : FastRandom(0) {
   }
 }
 
-std::uint64_t FastRandom::next() noexcept {
-  const auto rotl = [](std::uint64_t x, int k) { return (x << k) | (x >> (64 - k)); };
-  const std::uint64_t r = rotl(s_[1] * 5, 7) * 9;
-  const std::uint64_t t = s_[1] << 17;
-  s_[2] ^= s_[0];
-  s_[3] ^= s_[1];
-  s_[1] ^= s_[2];
-  s_[0] ^= s_[3];
-  s_[2] ^= t;
-  s_[3] = rotl(s_[3], 45);
-  return r;
-}
-
 void FastRandom::fill(ntsd::proto::MutBytes out) noexcept {
   std::size_t i = 0;
   for (; i + 8 <= out.size(); i += 8) {

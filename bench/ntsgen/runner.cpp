@@ -42,12 +42,16 @@ void retire_unsent(std::span<TxBuf> bufs, std::size_t sent, Tracker& tr, Counter
 
 bool stop_requested(const RunOptions& opt) noexcept { return opt.stop && opt.stop->load(std::memory_order_relaxed); }
 
-void receive(Transport& t, Codec& codec, Tracker& tr, StepResult& r, std::size_t burst) {
+// Returns how many datagrams it handled.
+std::size_t receive(Transport& t, Codec& codec, Tracker& tr, StepResult& r, std::size_t burst) {
+  std::size_t got = 0;
   for (int i = 0; i < 4; ++i) {  // bounded, so sending never starves
     auto rx = t.recv(burst * 2);
-    if (rx.empty()) return;
+    if (rx.empty()) break;
     codec.verify(rx, tr, r.c, r.latency);
+    got += rx.size();
   }
+  return got;
 }
 
 StepResult run_step(Transport& t, Codec& codec, Tracker& tr, const RunOptions& opt, unsigned step,
@@ -61,9 +65,11 @@ StepResult run_step(Transport& t, Codec& codec, Tracker& tr, const RunOptions& o
   const std::uint64_t t0 = t.now_ns();
   const double cpu0 = thread_cpu_s();
   Pacer pacer(r.offered_rate, opt.count, dur, t0);
-  std::uint64_t now = t0, next_report = t0 + 500'000'000;
+  std::uint64_t now = t0, next_report = t0 + 500'000'000, busy_ns = 0;
   while (!pacer.done(now) && !stop_requested(opt)) {
+    bool did = false;
     if (const std::uint64_t n = pacer.due(now, opt.burst)) {
+      did = true;
       auto bufs = t.tx_buffers(n, codec.max_request_len());
       codec.build(bufs, now, tr, r.c);
       const std::size_t sent = t.send(bufs);
@@ -71,8 +77,10 @@ StepResult run_step(Transport& t, Codec& codec, Tracker& tr, const RunOptions& o
       r.c.sent += sent;
       pacer.sent(bufs.size());
     }
-    receive(t, codec, tr, r, opt.burst);
-    now = t.now_ns();
+    did |= receive(t, codec, tr, r, opt.burst) > 0;
+    const std::uint64_t after = t.now_ns();
+    if (did) busy_ns += after - now;
+    now = after;
     if (progress && now >= next_report) {
       r.duration_s = static_cast<double>(now - t0) / 1e9;
       progress(r);
@@ -80,6 +88,7 @@ StepResult run_step(Transport& t, Codec& codec, Tracker& tr, const RunOptions& o
     }
   }
   r.duration_s = static_cast<double>(now - t0) / 1e9;
+  r.busy_s = static_cast<double>(busy_ns) / 1e9;
   r.cpu_s = thread_cpu_s() - cpu0;
   const std::uint64_t drain_end = now + static_cast<std::uint64_t>(opt.drain_seconds * 1e9);
   while (tr.live() > 0 && t.now_ns() < drain_end) receive(t, codec, tr, r, opt.burst);

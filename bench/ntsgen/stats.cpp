@@ -28,6 +28,7 @@ void Counters::merge(const Counters& o) noexcept {
   sent += o.sent;
   send_errors += o.send_errors;
   valid += o.valid;
+  verified += o.verified;
   nak += o.nak;
   kod += o.kod;
   lost += o.lost;

@@ -1,6 +1,8 @@
 // Per-step counters of ntsgen. Every request ends in exactly one bucket:
-// valid (fully verified), invalid (with a reason), NAK, KoD, or lost. A
-// response that could not be verified is never counted valid.
+// valid, invalid (with a reason), NAK, KoD, or lost. A response that failed
+// a check is never counted valid. Valid means fully verified, or, with NTS
+// --verify-every N > 1, matched to its request and passing the cheap checks
+// (docs/ntsgen.md); `verified` says how many valid ones were fully verified.
 #pragma once
 
 #include <array>
@@ -35,6 +37,10 @@ struct Counters {
   std::uint64_t sent = 0;
   std::uint64_t send_errors = 0;  // the transport refused the packet
   std::uint64_t valid = 0;
+  // Of the valid: NTS responses that passed the full verification (AEAD
+  // open, fresh cookies into the jar). Equals valid for plain NTP and for NTS
+  // with --verify-every 1; about valid / N with --verify-every N.
+  std::uint64_t verified = 0;
   std::uint64_t nak = 0;          // NTS NAK (KoD "NTSN", RFC 8915 §5.7)
   std::uint64_t kod = 0;          // other Kiss-o'-Death (RATE, DENY, ...)
   std::uint64_t lost = 0;         // no response before the step's drain ended
@@ -53,6 +59,10 @@ struct StepResult {
   double offered_rate = 0;   // requests/s the schedule asked for
   double duration_s = 0;     // time the sender ran
   double cpu_s = 0;          // CPU time the sending thread used meanwhile
+  // Of duration_s, the loop iterations that sent or received something (the
+  // rest polled and found nothing): the generator's load. sent / busy_s is a
+  // lower bound of the rate it could sustain, whatever limited this step.
+  double busy_s = 0;
   Counters c;
   Histogram latency;         // of valid responses only, in ns
   XleaveStats x;             // interleaved share and T3 offsets (--interleaved / --offsets)
@@ -62,6 +72,8 @@ struct StepResult {
   // Requests sent per second of CPU time: the generator's cost per core,
   // independent of how much of the core other processes took.
   double sent_per_cpu_s() const noexcept { return cpu_s > 0 ? c.sent / cpu_s : 0; }
+  double sent_per_busy_s() const noexcept { return busy_s > 0 ? c.sent / busy_s : 0; }
+  double busy_pct() const noexcept { return duration_s > 0 ? 100.0 * busy_s / duration_s : 0; }
   // Percentages of sent.
   double lost_pct() const noexcept;
   double invalid_pct() const noexcept;

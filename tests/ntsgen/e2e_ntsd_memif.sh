@@ -3,7 +3,7 @@
 # 198.18.0.2 on the server end of a memif pair, ntsgen (DPDK, memif client)
 # resolves its MAC by ARP, runs NTS-KE with ntsd-ke on loopback, and
 # fixed-rate NTS and NTP runs must report zero loss with every response valid.
-# Bounded: two runs of 1 s. No namespaces: memif is a unix socket in the work dir.
+# Bounded: three runs of 1 s. No namespaces: memif is a unix socket in the work dir.
 #
 # Teardown order matters: DPDK 22.11's net_memif unmaps its shared rings when
 # the peer disconnects without waiting for its own datapath, so a poller left
@@ -78,4 +78,16 @@ run() {  # run NAME ARGS...: a fixed-rate run that must have zero loss
 
 run nts --mode nts --ke "127.0.0.1:$ke_port" --ca "$E2E_DIR/cert.pem" --sessions 16 --placeholders 1
 run ntp --mode ntp
-e2e_pass "ntsgen against ntsd over net_memif: NTS and NTP at 20000/s, zero loss, all valid"
+# Sampled verification (docs/ntsgen.md): every answer matched and checked,
+# exactly one request in 4 picked for the full verification, and with zero
+# loss every picked one verified.
+run nts_sampled --mode nts --ke "127.0.0.1:$ke_port" --ca "$E2E_DIR/cert.pem" --sessions 16 --verify-every 4
+sent=$(json_get "$E2E_DIR/nts_sampled.json" 'r["steps"][0]["sent"]')
+verified=$(json_get "$E2E_DIR/nts_sampled.json" 'r["steps"][0]["verified"]')
+e2e_log "nts_sampled: $verified of $sent fully verified"
+if [ "$verified" -lt $((sent / 4)) ] || [ "$verified" -gt $((sent / 4 + 1)) ]; then
+  e2e_fail "nts_sampled: $verified fully verified of $sent sent, not one in 4"
+fi
+grep -q "fully verified $verified of $sent valid (one request in 4 picked" "$E2E_DIR/nts_sampled.out" ||
+  { cat "$E2E_DIR/nts_sampled.out" >&2; e2e_fail "nts_sampled: no 'fully verified' line in the table"; }
+e2e_pass "ntsgen against ntsd over net_memif: NTS, NTP and NTS --verify-every 4 at 20000/s, zero loss, all valid"

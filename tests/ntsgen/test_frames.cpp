@@ -13,16 +13,6 @@
 namespace ntsgen {
 namespace {
 
-TEST(Frames, ChecksumMatchesReference) {
-  std::mt19937 rng(1);
-  for (std::size_t len = 0; len < 300; ++len) {
-    std::vector<std::uint8_t> v(len);
-    for (auto& b : v) b = static_cast<std::uint8_t>(rng());
-    const std::uint16_t ref = ntsd::net::csum_fold(ntsd::net::csum_add(0, v));
-    ASSERT_EQ(csum_finish(csum_partial(v.data(), v.size(), 0)), ref) << len;
-  }
-}
-
 FrameConfig config(bool v6) {
   FrameConfig c;
   bool is6 = false;
@@ -70,6 +60,51 @@ void server_accepts(bool v6) {
 }
 
 TEST(Frames, Ipv4RequestIsAcceptedByTheServerClassifier) { server_accepts(false); }
+
+// The header checksums are computed from the values written, not read back:
+// for every client, address count (a power of two or not) and payload
+// length, ntsd_net's classifier (which verifies the IPv4 header and UDP
+// checksums, RFC 1071) accepts the frame, and the source address and port
+// are client i's.
+TEST(Frames, ChecksumsFromValuesAreRight) {
+  std::mt19937 rng(7);
+  for (bool v6 : {false, true}) {
+    for (std::uint32_t addrs : {1u, 3u, 4u, 256u}) {
+      FrameConfig cfg = config(v6);
+      cfg.addrs = addrs;
+      cfg.clients = 1u << 20;
+      cfg.dst_port = 4123;
+      FrameBuilder fb(cfg);
+      ntsd::net::LocalAddrs local;
+      std::memcpy(local.mac.data(), cfg.dst_mac.data(), 6);
+      ntsd::net::Ip4 a4;
+      ntsd::net::Ip6 a6;
+      std::memcpy(a4.data(), cfg.dst.data(), 4);
+      std::memcpy(a6.data(), cfg.dst.data(), 16);
+      local.ip4 = std::span(&a4, 1);
+      local.ip6 = std::span(&a6, 1);
+      local.port = cfg.dst_port;  // the classifier checks the port before the UDP checksum
+      for (int k = 0; k < 300; ++k) {
+        // Clients up to 2^20 also cover source ports past 20000 + 40000 (wrapped).
+        const std::uint32_t client = k < 100 ? static_cast<std::uint32_t>(k) : rng() % cfg.clients;
+        const std::size_t plen = rng() % 400;
+        std::array<std::uint8_t, 512> f{};
+        for (std::size_t i = 0; i < plen; ++i) f[fb.header_len() + i] = static_cast<std::uint8_t>(rng());
+        const std::size_t len = fb.write(f.data(), client, plen);
+        ASSERT_EQ(len, fb.header_len() + plen);
+        const auto c = ntsd::net::classify(std::span(f.data(), len), local, {});
+        ASSERT_EQ(c.kind, ntsd::net::Kind::kNtp) << ntsd::net::drop_name(c.drop) << " v6=" << v6
+                                                  << " addrs=" << addrs << " client=" << client << " len=" << plen;
+        ASSERT_EQ(c.payload_len, plen);
+        const auto want = fb.client_addr(client);
+        ASSERT_EQ(std::memcmp(f.data() + 14 + (v6 ? 8 : 12), want.data(), v6 ? 16 : 4), 0);
+        const std::size_t l4 = 14 + (v6 ? 40 : 20);
+        ASSERT_EQ(f[l4] << 8 | f[l4 + 1], 20000 + (client / addrs) % 40000);
+        ASSERT_EQ(f[l4 + 2] << 8 | f[l4 + 3], 4123);
+      }
+    }
+  }
+}
 TEST(Frames, Ipv6RequestIsAcceptedByTheServerClassifier) { server_accepts(true); }
 
 TEST(Frames, ResolveRequestsAreWellFormed) {

@@ -122,6 +122,33 @@ TEST(NtsgenUdp, WrongS2CIsAllInvalidNeverValid) {
   EXPECT_EQ(res.knee, -1);
 }
 
+// --verify-every 8 over real sockets: against the right key every answer is
+// valid and one in 8 fully verified; against the wrong key exactly the
+// fully verified ones are invalid (auth), the checked-only ones cannot tell.
+TEST(NtsgenUdp, SampledVerification) {
+  auto keys = test::vector_keys();
+  const ntsd::crypto::SivKey wrong = keys.c2s;
+  for (const ntsd::crypto::SivKey* key : {static_cast<const ntsd::crypto::SivKey*>(&keys.s2c), &wrong}) {
+    auto sessions = test::vector_sessions(4);
+    Tracker tr(4096, 14);
+    NtsCodecOptions o;
+    o.verify_every = 8;
+    auto codec = make_nts_codec(sessions, o, tr.capacity());
+    Responder r(key);
+    const auto res = load(r.port(), *codec, tr);
+    const auto& s = res.steps[0];
+    EXPECT_GT(s.c.sent, 900u);
+    EXPECT_EQ(s.c.lost, 0u);
+    const std::uint64_t full = key == &wrong ? s.c.invalid[static_cast<int>(Invalid::kAuthFail)] : s.c.verified;
+    EXPECT_GE(full, s.c.sent / 8);  // one per complete group of 8, maybe one in the last
+    EXPECT_LE(full, s.c.sent / 8 + 1);
+    EXPECT_EQ(s.c.valid + s.c.invalid_total(), s.c.sent);
+    EXPECT_EQ(s.c.invalid_total(), key == &wrong ? full : 0u);
+    EXPECT_GT(s.busy_s, 0.0);  // the loop's busy time is part of the step
+    EXPECT_LE(s.busy_s, s.duration_s);
+  }
+}
+
 TEST(NtsgenUdp, PlainNtpOverSockets) {
   auto codec = make_ntp_codec();
   Tracker tr(4096, 13);
