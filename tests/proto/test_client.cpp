@@ -159,6 +159,29 @@ TEST(Plain, RoundTrip) {
   EXPECT_EQ(verify_plain_response(mode3, pending, kT1).status, ClientStatus::kMalformed);
 }
 
+// A server may send any T2 and T3: δ is computed modulo 2^64 (RFC 5905
+// §6 era arithmetic), never as an overflowing signed subtraction.
+TEST(Plain, HostileTimestampsGiveAModularDelay) {
+  Server server(crypto::make_scalar_engine());
+  ServerState st;
+  st.leap = 0;
+  st.stratum = 1;
+  Buf req(kHeaderLen);
+  PendingRequest pending;
+  ASSERT_EQ(build_plain_request(kT1, req, pending), kHeaderLen);
+  Buf resp(kHeaderLen);
+  FakeClock clock(kT1 + 3 * kSec);
+  SeededRandom rng(0);
+  ASSERT_EQ(server.handle_request(req, kT1 + 2 * kSec, st, nullptr, clock, rng, resp).reason, Reason::kOkPlain);
+  const NtpTime t2 = kT1 + 2 * kSec;
+  const NtpTime t3 = t2 + (NtpTime{1} << 63);  // T3 − T2 = INT64_MIN
+  for (int i = 0; i < 8; ++i) resp[40 + i] = static_cast<std::uint8_t>(t3 >> (56 - 8 * i));
+  const NtpTime t4 = kT1 + kSec;
+  const Response r = verify_plain_response(resp, pending, t4);
+  ASSERT_EQ(r.status, ClientStatus::kOk);
+  EXPECT_EQ(r.delay, static_cast<std::int64_t>((t4 - kT1) - (t3 - t2)));
+}
+
 TEST_F(RoundTrip, BurstBuildAndVerifyMatchSingle) {
   constexpr std::size_t kN = 70;  // crosses Client::kMaxBurst
   std::vector<NtsRequestSpec> specs(kN);

@@ -62,7 +62,10 @@ NtpHeader request_header(NtpTime t1, std::uint8_t version, std::int8_t poll, Ntp
 // Halve each term first so the sum cannot overflow.
 void compute_sample(Response& r) noexcept {
   r.offset = ntp_diff(r.t2, r.t1) / 2 + ntp_diff(r.t3, r.t4) / 2;
-  r.delay = ntp_diff(r.t4, r.t1) - ntp_diff(r.t3, r.t2);
+  // In modular (era) arithmetic, as ntp_diff: a server's T2 and T3 are
+  // whatever it sent, and the difference of the two signed differences
+  // overflowed int64 for hostile ones (UBSan, fuzz_ntsgen_check).
+  r.delay = static_cast<std::int64_t>((r.t4 - r.t1) - (r.t3 - r.t2));
 }
 
 // Header checks shared by plain and NTS (RFC 5905 §8): mode 4, origin = T1.
