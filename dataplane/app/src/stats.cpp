@@ -132,6 +132,16 @@ static void render_derived(std::string& out, const Gauges& g) {
   out.append("ntsd_keys_derived_clock_offset_seconds ").append(std::to_string(g.derived_offset.load())).append("\n");
 }
 
+void Metrics::worker_seconds(std::string& out, const char* name, const char* help,
+                             const Counter WorkerStats::*ns) const {
+  header(out, name, "counter", help);
+  for (std::size_t w = 0; w < n_; ++w) {
+    char v[48];
+    std::snprintf(v, sizeof v, "%.6f", static_cast<double>((workers_[w].*ns).load(std::memory_order_relaxed)) * 1e-9);
+    out.append(name).append("{worker=\"").append(std::to_string(w)).append("\"} ").append(v).append("\n");
+  }
+}
+
 std::string Metrics::render() const {
   std::string out;
   out.reserve(16384);
@@ -225,20 +235,12 @@ std::string Metrics::render() const {
       sample(out, "ntsd_worker_stalls_total", "worker=\"" + std::to_string(w) + "\",over=\"" + over + "\"",
              workers_[w].stalls[i].load(std::memory_order_relaxed));
     }
-  header(out, "ntsd_worker_stalled_seconds_total", "counter",
-         "Time DPDK workers spent in poll-loop iterations counted by ntsd_worker_stalls_total.");
-  for (std::size_t w = 0; w < n_; ++w) {
-    char v[48];
-    std::snprintf(v, sizeof v, "%.6f", static_cast<double>(workers_[w].stalled_ns.load(std::memory_order_relaxed)) * 1e-9);
-    out.append("ntsd_worker_stalled_seconds_total{worker=\"").append(std::to_string(w)).append("\"} ").append(v).append("\n");
-  }
-  header(out, "ntsd_worker_busy_seconds_total", "counter",
-         "Time DPDK workers spent serving bursts (poll-loop iterations that received packets; stalls excluded).");
-  for (std::size_t w = 0; w < n_; ++w) {
-    char v[48];
-    std::snprintf(v, sizeof v, "%.6f", static_cast<double>(workers_[w].busy_ns.load(std::memory_order_relaxed)) * 1e-9);
-    out.append("ntsd_worker_busy_seconds_total{worker=\"").append(std::to_string(w)).append("\"} ").append(v).append("\n");
-  }
+  worker_seconds(out, "ntsd_worker_stalled_seconds_total",
+                 "Time DPDK workers spent in poll-loop iterations counted by ntsd_worker_stalls_total.",
+                 &WorkerStats::stalled_ns);
+  worker_seconds(out, "ntsd_worker_busy_seconds_total",
+                 "Time DPDK workers spent serving bursts (poll-loop iterations that received packets; stalls excluded).",
+                 &WorkerStats::busy_ns);
   header(out, "ntsd_clock_healthy", "gauge", "1 if the clock source is healthy, 0 if ntsd answers with leap=3.");
   sample(out, "ntsd_clock_healthy", "", static_cast<std::uint64_t>(gauges_.clock_healthy.load()));
   header(out, "ntsd_leap_indicator", "gauge", "Leap indicator in responses (RFC 5905 §7.3; 3 = unsynchronised).");

@@ -187,6 +187,9 @@ class Metrics {
 
  private:
   void render_interleaved(std::string& out) const;
+  // A per-worker counter of nanoseconds, as a counter family in seconds.
+  void worker_seconds(std::string& out, const char* name, const char* help,
+                      const Counter WorkerStats::*ns) const;
 
   std::unique_ptr<WorkerStats[]> workers_;
   std::size_t n_;
