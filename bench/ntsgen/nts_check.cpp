@@ -17,25 +17,24 @@ QuickCheck quick_check_nts(std::span<const std::uint8_t> pkt, HeaderClass hc, co
   if (origin != req.t1 && (req.receive == 0 || origin != req.receive)) return QuickCheck::kOrigin;
   if (hc == HeaderClass::kKod) return QuickCheck::kKod;
   // EFs up to the Authenticator; what follows it is unauthenticated and
-  // ignored (RFC 8915 §5.6). Framing as RFC 7822 §3 and parse_efs have it:
-  // length >= 16, a multiple of 4, inside the packet.
+  // ignored (RFC 8915 §5.6). The walk is the protocol core's (ef_step, as in
+  // parse_efs), so the framing verdicts are the full verification's.
   const std::uint8_t* uid = nullptr;
   const std::uint8_t* auth = nullptr;
   std::size_t uid_len = 0, auth_len = 0;
-  for (std::size_t pos = kNtpHeaderLen; pos + proto::kEfHeaderLen <= pkt.size();) {
-    const std::uint16_t type = load_be16(pkt.data() + pos), len = load_be16(pkt.data() + pos + 2);
-    if (len < proto::kMinEfLen || len % 4 != 0 || len > pkt.size() - pos) return QuickCheck::kMalformed;
-    const std::uint8_t* body = pkt.data() + pos + proto::kEfHeaderLen;
-    if (type == proto::kEfUniqueId) {
+  std::size_t pos = kNtpHeaderLen;
+  for (proto::Ef e; auth == nullptr;) {
+    const proto::EfStep step = proto::ef_step(pkt, pos, true, e);
+    if (step == proto::EfStep::kEnd || step == proto::EfStep::kMac) break;
+    if (step != proto::EfStep::kEf) return QuickCheck::kMalformed;
+    if (e.type == proto::kEfUniqueId) {
       if (uid != nullptr) return QuickCheck::kMalformed;
-      uid = body;
-      uid_len = len - proto::kEfHeaderLen;
-    } else if (type == proto::kEfAuthenticator) {
-      auth = body;
-      auth_len = len - proto::kEfHeaderLen;
-      break;
+      uid = e.body.data();
+      uid_len = e.body.size();
+    } else if (e.type == proto::kEfAuthenticator) {
+      auth = e.body.data();
+      auth_len = e.body.size();
     }
-    pos += len;
   }
   // The UID EF's body is padded to a multiple of 4; ours is 32 bytes, so it
   // is exactly the UID.

@@ -107,15 +107,10 @@ constexpr std::size_t pad4(std::size_t n) noexcept {
 
 namespace ntsd::proto::detail {
 
-// One step of the RFC 7822 extension-field walk. parse_efs and the server's
-// classify both walk with it, so they agree on every malformed packet.
-enum class EfStep : std::uint8_t {
-  kEf,         // `e` is the next field; `pos` moved past it
-  kEnd,        // no bytes left
-  kMac,        // 4, 20 or 24 bytes left: a legacy MAC or crypto-NAK (RFC 7822 §7.5)
-  kBadLength,  // length < 16 or not a multiple of 4 (RFC 7822 §3)
-  kTruncated,  // the field runs past the end of the packet
-};
+// One step of the RFC 7822 extension-field walk (wire.hpp's EfStep).
+// parse_efs, the server's classify and ef_step (ntsgen's cheap checks) all
+// walk with it, so they agree on every malformed packet.
+using proto::EfStep;
 
 inline EfStep next_ef(Bytes pkt, std::size_t& pos, bool allow_mac, Ef& e) noexcept {
   if (pos >= pkt.size()) return EfStep::kEnd;

@@ -45,6 +45,10 @@ bool write_header(const NtpHeader& h, MutBytes out) noexcept {
   return true;
 }
 
+EfStep ef_step(Bytes pkt, std::size_t& pos, bool allow_mac, Ef& e) noexcept {
+  return detail::next_ef(pkt, pos, allow_mac, e);
+}
+
 EfStatus parse_efs(Bytes pkt, std::size_t from, EfList& efs, bool allow_mac) noexcept {
   efs.count = 0;
   efs.mac_len = 0;

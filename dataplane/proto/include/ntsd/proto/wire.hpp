@@ -121,6 +121,17 @@ struct EfList {
   std::uint16_t mac_len = 0;
 };
 
+// One step of the RFC 7822 extension-field walk, for a walk that stops
+// early (at the Authenticator, say); parse_efs is the same walk to the end.
+enum class EfStep : std::uint8_t {
+  kEf,         // `e` is the next field; `pos` moved past it
+  kEnd,        // no bytes left
+  kMac,        // 4, 20 or 24 bytes left: a legacy MAC or crypto-NAK (RFC 7822 §7.5)
+  kBadLength,  // length < 16 or not a multiple of 4 (RFC 7822 §3)
+  kTruncated,  // the field runs past the end of the packet
+};
+EfStep ef_step(Bytes pkt, std::size_t& pos, bool allow_mac, Ef& e) noexcept;
+
 // Parses the EFs of `pkt` starting at offset `from` (48 for NTPv4). With
 // `allow_mac` false (the decrypted EFs inside an Authenticator) a trailing
 // 4/20/24 bytes is parsed as an EF like any other.
