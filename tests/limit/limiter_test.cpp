@@ -159,6 +159,26 @@ TEST(Limiter, Ipv4PrefixAndMappedAddresses) {
   EXPECT_NE(l.hash(Address::from_ip6(std::span<const std::uint8_t, 16>(lookalike))), l.hash(v4(192, 0, 2, 0)));
 }
 
+// The worker rewrites the Address of a reused request slot in place
+// (set_ip4 / set_ip6): nothing of the previous client may survive, or two
+// clients would share a bucket. Every byte and the family must equal a fresh
+// from_ip4 / from_ip6.
+TEST(Limiter, AddressSetInPlaceLeavesNothingBehind) {
+  const std::array<std::uint8_t, 16> six{0x20, 0x01, 0x0d, 0xb8, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12};
+  const std::array<std::uint8_t, 16> mapped{0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff, 192, 0, 2, 77};
+  const std::array<std::uint8_t, 4> four{198, 51, 100, 7};
+  const auto same = [](const Address& a, const Address& b) { return a.bytes == b.bytes && a.v6 == b.v6; };
+  Address a = Address::from_ip6(std::span<const std::uint8_t, 16>(six));
+  ASSERT_TRUE(a.v6);
+  a.set_ip4(std::span<const std::uint8_t, 4>(four));
+  EXPECT_TRUE(same(a, v4(198, 51, 100, 7)));
+  for (std::size_t i = 4; i < 16; ++i) EXPECT_EQ(a.bytes[i], 0) << i;
+  a.set_ip6(std::span<const std::uint8_t, 16>(six));
+  EXPECT_TRUE(same(a, Address::from_ip6(std::span<const std::uint8_t, 16>(six))));
+  a.set_ip6(std::span<const std::uint8_t, 16>(mapped));  // ::ffff:192.0.2.77 is IPv4
+  EXPECT_TRUE(same(a, v4(192, 0, 2, 77)));
+}
+
 TEST(Limiter, HashIsKeyedPerProcess) {
   Limiter a(params(3, 2, 0), fixed_secret(1)), b(params(3, 2, 0), fixed_secret(2));
   int same = 0;

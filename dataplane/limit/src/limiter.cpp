@@ -78,21 +78,6 @@ std::uint64_t keyed_hash(const Secret& s, std::uint64_t w0, std::uint64_t w1, st
   return siphash13(s, w0, w1, domain);
 }
 
-Address Address::from_ip4(std::span<const std::uint8_t, 4> a) noexcept {
-  Address r;
-  std::memcpy(r.bytes.data(), a.data(), 4);
-  return r;
-}
-
-Address Address::from_ip6(std::span<const std::uint8_t, 16> a) noexcept {
-  static constexpr std::uint8_t kMapped[12] = {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff};
-  if (std::memcmp(a.data(), kMapped, sizeof kMapped) == 0) return from_ip4(a.subspan<12, 4>());
-  Address r;
-  std::memcpy(r.bytes.data(), a.data(), 16);
-  r.v6 = true;
-  return r;
-}
-
 const char* check(const Params& p) noexcept {
   if (p.interval < -10 || p.interval > 12) return "interval must be between -10 and 12";
   if (p.burst < 1 || p.burst > 256) return "burst must be between 1 and 256";
