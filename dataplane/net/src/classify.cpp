@@ -75,7 +75,7 @@ bool all_zero(Bytes f, std::size_t off, std::size_t n) noexcept {
   return true;
 }
 
-Classified udp(Bytes f, Pos c, std::size_t l4_len, const LocalAddrs& l, RxOffload rx) noexcept {
+Classified udp(Bytes f, Pos& c, std::size_t l4_len, const LocalAddrs& l, RxOffload rx) noexcept {
   if (l4_len < kUdpLen) return drop(c, Drop::kUdpHeader);
   const std::uint16_t ulen = be16(f, c.l4 + 4);
   if (ulen != l4_len) return drop(c, Drop::kUdpHeader);
@@ -99,7 +99,7 @@ Classified udp(Bytes f, Pos c, std::size_t l4_len, const LocalAddrs& l, RxOffloa
   return accept(c, Kind::kNtp);
 }
 
-Classified icmp4(Bytes f, Pos c, std::size_t l4_len) noexcept {
+Classified icmp4(Bytes f, Pos& c, std::size_t l4_len) noexcept {
   if (l4_len < 8) return drop(c, Drop::kTruncated);
   if (u8(f, c.l4) != 8 || u8(f, c.l4 + 1) != 0) return drop(c, Drop::kIcmpType);
   if (csum_fold(csum_add(0, f.subspan(c.l4, l4_len))) != 0) return drop(c, Drop::kIcmpChecksum);
@@ -107,7 +107,7 @@ Classified icmp4(Bytes f, Pos c, std::size_t l4_len) noexcept {
 }
 
 // RFC 4861 §7.1.1 validity checks for a Neighbor Solicitation.
-Classified neighbor_solicit(Bytes f, Pos c, std::size_t l4_len, const LocalAddrs& l) noexcept {
+Classified neighbor_solicit(Bytes f, Pos& c, std::size_t l4_len, const LocalAddrs& l) noexcept {
   if (u8(f, c.l3 + 7) != 255 || u8(f, c.l4 + 1) != 0 || l4_len < 24) return drop(c, Drop::kNdMalformed);
   if (our_ip6(f, c.l4 + 8, l) == nullptr) return drop(c, Drop::kNdNotOurs);
   const bool dad = all_zero(f, c.l3 + 8, 16);
@@ -120,7 +120,7 @@ Classified neighbor_solicit(Bytes f, Pos c, std::size_t l4_len, const LocalAddrs
   return accept(c, Kind::kNeighborSolicit);
 }
 
-Classified icmp6(Bytes f, Pos c, std::size_t l4_len, bool dst_unicast, const LocalAddrs& l) noexcept {
+Classified icmp6(Bytes f, Pos& c, std::size_t l4_len, bool dst_unicast, const LocalAddrs& l) noexcept {
   if (l4_len < 8) return drop(c, Drop::kTruncated);
   const std::uint8_t type = u8(f, c.l4);
   if (type != 128 && type != 135) return drop(c, Drop::kIcmpType);
@@ -133,7 +133,7 @@ Classified icmp6(Bytes f, Pos c, std::size_t l4_len, bool dst_unicast, const Loc
   return accept(c, Kind::kEchoRequest);
 }
 
-Classified arp(Bytes f, Pos c, const LocalAddrs& l) noexcept {
+Classified arp(Bytes f, Pos& c, const LocalAddrs& l) noexcept {
   if (f.size() < c.l3 + 28u) return drop(c, Drop::kTruncated);
   // Ethernet (1) / IPv4 (0x0800) / hlen 6 / plen 4 (RFC 826).
   if (be16(f, c.l3) != 1 || be16(f, c.l3 + 2) != kEtherIp4 || u8(f, c.l3 + 4) != 6 ||
@@ -144,7 +144,7 @@ Classified arp(Bytes f, Pos c, const LocalAddrs& l) noexcept {
   return accept(c, Kind::kArpRequest);
 }
 
-Classified ip4(Bytes f, Pos c, const LocalAddrs& l, RxOffload rx) noexcept {
+Classified ip4(Bytes f, Pos& c, const LocalAddrs& l, RxOffload rx) noexcept {
   if (f.size() < c.l3 + kIp4Len) return drop(c, Drop::kTruncated);
   const std::uint8_t vihl = u8(f, c.l3);
   if (vihl >> 4 != 4 || (vihl & 15) < 5) return drop(c, Drop::kIp4Header);
@@ -169,7 +169,7 @@ Classified ip4(Bytes f, Pos c, const LocalAddrs& l, RxOffload rx) noexcept {
   }
 }
 
-Classified ip6(Bytes f, Pos c, bool l2_multicast, const LocalAddrs& l, RxOffload rx) noexcept {
+Classified ip6(Bytes f, Pos& c, bool l2_multicast, const LocalAddrs& l, RxOffload rx) noexcept {
   c.ip6 = 1;
   if (f.size() < c.l3 + kIp6Len) return drop(c, Drop::kTruncated);
   if (u8(f, c.l3) >> 4 != 6) return drop(c, Drop::kIp6Header);
