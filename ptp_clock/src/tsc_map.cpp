@@ -18,22 +18,6 @@ void TscMap::publish(const TscFit& f) noexcept {
   seq_.store(s + 2, std::memory_order_release);
 }
 
-TscFit TscMap::load() const noexcept {
-  TscFit f;
-  for (;;) {
-    const std::uint64_t s1 = seq_.load(std::memory_order_acquire);
-    f.base_tick = base_tick_.load(std::memory_order_relaxed);
-    f.base_ns = base_ns_.load(std::memory_order_relaxed);
-    f.mult = mult_.load(std::memory_order_relaxed);
-    f.leap.at_tai = leap_at_.load(std::memory_order_relaxed);
-    f.leap.before_ns = leap_before_.load(std::memory_order_relaxed);
-    f.leap.after_ns = leap_after_.load(std::memory_order_relaxed);
-    std::atomic_thread_fence(std::memory_order_acquire);
-    const std::uint64_t s2 = seq_.load(std::memory_order_relaxed);
-    if (s1 == s2 && (s1 & 1) == 0) return f;
-  }
-}
-
 Calibrator::Calibrator(ClockSource& src, TickSource& ticks, TscMap& out, CalibratorConfig cfg,
                        const LeapTableRef* leaps) noexcept
     : src_(src), ticks_(ticks), out_(out), cfg_(cfg), leaps_(leaps) {

@@ -21,8 +21,22 @@ constexpr UnixNs from_timespec(const timespec& ts) noexcept {
   return static_cast<std::int64_t>(ts.tv_sec) * kNsPerSec + ts.tv_nsec;
 }
 
-// NTP 64-bit timestamp (era-relative) of a Unix-ns instant.
-std::uint64_t to_ntp64(UnixNs ns) noexcept;
+// NTP 64-bit timestamp (era-relative) of a Unix-ns instant. Inline: the
+// workers convert every answer's T3, and the divisions by constants are a
+// few multiplies once the call is gone.
+constexpr std::uint64_t to_ntp64(UnixNs ns) noexcept {
+  // Floor division so that instants before 1970 still map correctly.
+  std::int64_t sec = ns / kNsPerSec;
+  std::int64_t rem = ns % kNsPerSec;
+  if (rem < 0) {
+    rem += kNsPerSec;
+    --sec;
+  }
+  const auto ntp_sec = static_cast<std::uint32_t>(static_cast<std::uint64_t>(sec + kNtpUnixDelta));
+  // fraction = rem * 2^32 / 1e9, rounded to nearest; rem < 1e9 so no overflow.
+  const std::uint64_t frac = ((static_cast<std::uint64_t>(rem) << 32) + kNsPerSec / 2) / kNsPerSec;
+  return (static_cast<std::uint64_t>(ntp_sec) << 32) + frac;  // frac may carry into seconds
+}
 // Inverse, resolving the era to the one closest to `pivot`.
 UnixNs from_ntp64(std::uint64_t ntp, UnixNs pivot) noexcept;
 

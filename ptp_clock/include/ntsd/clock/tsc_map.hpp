@@ -54,8 +54,23 @@ struct TscFit {
 class TscMap {
  public:
   void publish(const TscFit& f) noexcept;
-  // Copies the current fit; retries while a publish is in progress.
-  TscFit load() const noexcept;
+  // Copies the current fit; retries while a publish is in progress. Inline:
+  // every answer's T3 reads it (TscTxClock).
+  TscFit load() const noexcept {
+    TscFit f;
+    for (;;) {
+      const std::uint64_t s1 = seq_.load(std::memory_order_acquire);
+      f.base_tick = base_tick_.load(std::memory_order_relaxed);
+      f.base_ns = base_ns_.load(std::memory_order_relaxed);
+      f.mult = mult_.load(std::memory_order_relaxed);
+      f.leap.at_tai = leap_at_.load(std::memory_order_relaxed);
+      f.leap.before_ns = leap_before_.load(std::memory_order_relaxed);
+      f.leap.after_ns = leap_after_.load(std::memory_order_relaxed);
+      std::atomic_thread_fence(std::memory_order_acquire);
+      const std::uint64_t s2 = seq_.load(std::memory_order_relaxed);
+      if (s1 == s2 && (s1 & 1) == 0) return f;
+    }
+  }
   bool valid() const noexcept { return seq_.load(std::memory_order_acquire) >= 2; }
   // Ticks to UTC (what goes on the wire).
   UnixNs map(std::uint64_t ticks) const noexcept { return load().utc(ticks); }
