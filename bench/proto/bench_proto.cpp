@@ -10,10 +10,13 @@
 // every request looking interleaved.
 #include <benchmark/benchmark.h>
 #include <openssl/rand.h>
+#include <pthread.h>
+#include <sched.h>
 #include <time.h>
 #include <x86intrin.h>
 
 #include <algorithm>
+#include <atomic>
 #include <chrono>
 #include <cstring>
 #include <thread>
@@ -222,34 +225,88 @@ void BM_BurstPhases(benchmark::State& st) {
 // ring ago (4096 requests: ~9.7 MB, past L2, on 4 KiB pages as on this VM)
 // while the responses go to the same 32 buffers, as a worker's do. With
 // bursts = 1 it is BM_BurstPhases. The phases as BM_BurstPhases counts them.
+// xcore = 1: another thread, on the other CPU, writes every burst's
+// requests into the ring ahead of the server (as a memif peer or a NIC
+// does), keeping it full: the lines the core reads were last written by
+// another core. xcore = 2: the same, and the next burst's requests are
+// prefetched before each burst is handled (what a worker that receives one
+// burst ahead could do).
 void BM_BurstRing(benchmark::State& st) {
   constexpr std::size_t kStride = 2368, kHeadroom = 128 + 128;
   Fixture f(static_cast<int>(st.range(0)), static_cast<int>(st.range(1)));
   const auto bursts = static_cast<std::size_t>(st.range(2));
+  const bool xcore = st.range(3) != 0;
+  const bool ahead = st.range(3) == 2;
   std::vector<std::uint8_t> pool(bursts * kBurst * kStride);
   std::vector<std::array<Request, kBurst>> ring(bursts);
-  for (std::size_t b = 0; b < bursts; ++b)
+  // Copies burst b's requests in from `src` (the producer's own copy: the
+  // fixture's request vectors share cache lines with its response vectors,
+  // which the server writes).
+  const auto fill = [&](std::size_t b, const std::uint8_t* src) {
+    for (std::size_t i = 0; i < kBurst; ++i)
+      std::memcpy(pool.data() + (b * kBurst + i) * kStride + kHeadroom, src + i * kStride, f.reqs[i].size());
+  };
+  std::vector<std::uint8_t> tmpl(kBurst * kStride);
+  for (std::size_t i = 0; i < kBurst; ++i) std::copy(f.reqs[i].begin(), f.reqs[i].end(), tmpl.data() + i * kStride);
+  for (std::size_t b = 0; b < bursts; ++b) {
+    fill(b, tmpl.data());
     for (std::size_t i = 0; i < kBurst; ++i) {
-      std::uint8_t* at = pool.data() + (b * kBurst + i) * kStride + kHeadroom;
-      std::copy(f.reqs[i].begin(), f.reqs[i].end(), at);
       ring[b][i] = f.burst[i];
-      ring[b][i].bytes = Bytes(at, f.reqs[i].size());
+      ring[b][i].bytes = Bytes(pool.data() + (b * kBurst + i) * kStride + kHeadroom, f.reqs[i].size());
     }
+  }
   auto eng = std::make_unique<TimedEngine>();
   const TimedEngine* timed = eng.get();
   Server server(std::move(eng));
   CounterClock clock;
+  // The producer refills a burst once the server is done with it; `filled`
+  // counts bursts written, `done` bursts handled (one writer each).
+  alignas(64) std::atomic<std::uint64_t> filled{bursts};
+  alignas(64) std::atomic<std::uint64_t> done{0};
+  alignas(64) std::atomic<bool> stop{false};
+  std::thread producer;
+  if (xcore) {
+    // The server stays on its CPU and the producer takes the other one.
+    const int here = sched_getcpu();
+    cpu_set_t mine;
+    CPU_ZERO(&mine);
+    CPU_SET(here, &mine);
+    pthread_setaffinity_np(pthread_self(), sizeof mine, &mine);
+    producer = std::thread([&, here] {
+      cpu_set_t set;
+      CPU_ZERO(&set);
+      CPU_SET(here == 0 ? 1 : 0, &set);
+      pthread_setaffinity_np(pthread_self(), sizeof set, &set);
+      // Its own copy of the requests, on lines nobody else writes.
+      std::vector<std::uint8_t> own(tmpl);
+      while (!stop.load(std::memory_order_relaxed)) {
+        const std::uint64_t n = filled.load(std::memory_order_relaxed);
+        if (n - done.load(std::memory_order_acquire) >= bursts) continue;
+        fill(n % bursts, own.data());
+        filled.store(n + 1, std::memory_order_release);
+      }
+    });
+  }
   runtime::WorkerRandom rng;
   std::array<Outcome, kBurst> out{};
   tsc_hz();
-  std::size_t next = 0;
+  std::uint64_t next = 0;
   const std::uint64_t t0 = cpu_ns();
   for (auto _ : st) {
-    server.handle_burst(ring[next], f.state, &f.ring, clock, rng, out);
+    while (xcore && filled.load(std::memory_order_acquire) <= next) {
+    }
+    if (ahead) {  // the next burst's requests, a whole burst ahead
+      for (const Request& r : ring[(next + 1) % bursts])
+        for (std::size_t off = 0; off < r.bytes.size(); off += 64) __builtin_prefetch(r.bytes.data() + off);
+    }
+    server.handle_burst(ring[next % bursts], f.state, &f.ring, clock, rng, out);
     benchmark::DoNotOptimize(out);
-    next = next + 1 == bursts ? 0 : next + 1;
+    done.store(++next, std::memory_order_release);
   }
-  report(st, cpu_ns() - t0, Reason::kOkNts, server);
+  const std::uint64_t ns = cpu_ns() - t0;
+  stop = true;
+  if (producer.joinable()) producer.join();
+  report(st, ns, Reason::kOkNts, server);
   const auto pkts = static_cast<double>(st.iterations() * kBurst);
   const char* names[] = {"cyc_cookie_open", "cyc_auth_verify", "cyc_cookie_seal", "cyc_resp_seal"};
   for (int i = 0; i < 4; ++i) st.counters[names[i]] = static_cast<double>(timed->cycles[i]) / pkts;
@@ -392,8 +449,11 @@ BENCHMARK(BM_Single)
     ->Args({15, -1})
     ->ArgsProduct({{15, 30}, {0, 3}});
 BENCHMARK(BM_BurstRing)
-    ->ArgNames({"aead", "placeholders", "bursts"})
-    ->ArgsProduct({{15}, {0}, {1, 128}});
+    ->ArgNames({"aead", "placeholders", "bursts", "xcore"})
+    ->Args({15, 0, 1, 0})
+    ->Args({15, 0, 128, 0})
+    ->Args({15, 0, 128, 1})
+    ->Args({15, 0, 128, 2});
 BENCHMARK(BM_RandomFill)
     ->ArgNames({"impl", "bytes"})
     ->ArgsProduct({{0, 1, 2}, {32, 1024, 2048, 16384}});
