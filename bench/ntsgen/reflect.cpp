@@ -26,11 +26,11 @@
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
-#include <sstream>
 #include <string>
 #include <vector>
 
 #include "codec.hpp"
+#include "dpdk_port.hpp"
 #include "frames.hpp"
 #include "ntsd/net/packet.hpp"
 #include "ntsd/proto/wire.hpp"
@@ -109,23 +109,13 @@ int main(int argc, char** argv) {
     std::fprintf(stderr, "ntsgen-reflect: bad --ip %s\n", a.ip.c_str());
     return 2;
   }
-  std::vector<std::string> args{"ntsgen-reflect"};
-  std::istringstream in(a.eal);
-  for (std::string s; in >> s;) args.push_back(s);
-  std::vector<char*> argp;
-  for (auto& s : args) argp.push_back(s.data());
-  if (rte_eal_init(static_cast<int>(argp.size()), argp.data()) < 0 || rte_eth_dev_count_avail() == 0) {
+  if (!ntsgen::eal_init_from("ntsgen-reflect", a.eal) || rte_eth_dev_count_avail() == 0) {
     std::fprintf(stderr, "ntsgen-reflect: EAL init failed or no port\n");
     return 1;
   }
-  const auto port = static_cast<std::uint16_t>(rte_eth_find_next(0));
-  rte_mempool* pool = rte_pktmbuf_pool_create("reflect_pool", 16383, 256, 0, RTE_MBUF_DEFAULT_BUF_SIZE,
-                                              static_cast<int>(rte_socket_id()));
-  rte_eth_conf conf{};
-  if (!pool || rte_eth_dev_configure(port, 1, 1, &conf) != 0 ||
-      rte_eth_rx_queue_setup(port, 0, kRing, rte_eth_dev_socket_id(port), nullptr, pool) != 0 ||
-      rte_eth_tx_queue_setup(port, 0, kRing, rte_eth_dev_socket_id(port), nullptr) != 0 ||
-      rte_eth_dev_start(port) != 0) {
+  std::uint16_t port = 0;
+  rte_mempool* pool = nullptr;
+  if (!ntsgen::start_first_port("reflect_pool", kRing, port, pool)) {
     std::fprintf(stderr, "ntsgen-reflect: port setup failed\n");
     return 1;
   }

@@ -12,9 +12,9 @@
 #include <array>
 #include <cstring>
 #include <ctime>
-#include <sstream>
 #include <vector>
 
+#include "dpdk_port.hpp"
 #include "frames.hpp"
 #include "ntsd/net/packet.hpp"
 #include "transport_dpdk.hpp"
@@ -205,12 +205,7 @@ bool DpdkTransport::open(const Options& o, std::string& err) {
   fc.dst_port = o.sock.port;
   fc.clients = o.clients;
   fc.addrs = std::max(1u, std::min(o.src_addrs, o.clients));
-  std::vector<std::string> args{"ntsgen"};
-  std::istringstream in(o.dpdk_args);
-  for (std::string a; in >> a;) args.push_back(a);
-  std::vector<char*> argv;
-  for (auto& a : args) argv.push_back(a.data());
-  if (rte_eal_init(static_cast<int>(argv.size()), argv.data()) < 0) {
+  if (!eal_init_from("ntsgen", o.dpdk_args)) {
     err = "rte_eal_init failed (see the EAL messages above)";
     return false;
   }
@@ -225,14 +220,7 @@ bool DpdkTransport::open(const Options& o, std::string& err) {
   }
   tsc0_ = rte_rdtsc();
   tsc_mult_ = static_cast<std::uint64_t>((static_cast<unsigned __int128>(1'000'000'000ull) << 32) / hz);
-  port_ = static_cast<std::uint16_t>(rte_eth_find_next(0));
-  pool_ = rte_pktmbuf_pool_create("ntsgen_pool", 16383, 256, 0, RTE_MBUF_DEFAULT_BUF_SIZE,
-                                  static_cast<int>(rte_socket_id()));
-  rte_eth_conf conf{};
-  if (!pool_ || rte_eth_dev_configure(port_, 1, 1, &conf) != 0 ||
-      rte_eth_rx_queue_setup(port_, 0, kRing, rte_eth_dev_socket_id(port_), nullptr, pool_) != 0 ||
-      rte_eth_tx_queue_setup(port_, 0, kRing, rte_eth_dev_socket_id(port_), nullptr) != 0 ||
-      rte_eth_dev_start(port_) != 0) {
+  if (!start_first_port("ntsgen_pool", kRing, port_, pool_)) {
     err = "DPDK port setup failed";
     return false;
   }
