@@ -54,7 +54,7 @@
 # Prints a Markdown table row per mode. Needs root (DPDK memif sockets).
 set -euo pipefail
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
-. "$ROOT/tests/e2e/lib.sh"  # json_get
+. "$ROOT/tests/e2e/lib.sh"  # json_get, bench_work_dir
 BUILD=${NTSD_BUILD:-$ROOT/build}
 quick=0
 burst=32
@@ -80,15 +80,7 @@ done
 BIN=$BUILD/bin
 for b in ntsd ntsd-ke ntsgen; do [ -x "$BIN/$b" ] || { echo "missing $BIN/$b" >&2; exit 1; }; done
 
-work=$(mktemp -d /tmp/ntsd-bench.XXXXXX)
-pids=()
-cleanup() {
-  for p in "${pids[@]}"; do kill -TERM "$p" 2>/dev/null || true; done
-  sleep 0.5
-  for p in "${pids[@]}"; do kill -KILL "$p" 2>/dev/null || true; done
-  [ -n "${KEEP:-}" ] || rm -rf "$work"
-}
-trap cleanup EXIT
+bench_work_dir ntsd-bench
 
 # Throwaway certificate for NTS-KE on loopback.
 (cd "$work" &&

@@ -33,7 +33,7 @@ set -euo pipefail
 # Our own samplers (curl, awk, ps) must not be what preempts the worker.
 taskset -cp 0 $$ >/dev/null
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
-. "$ROOT/tests/e2e/lib.sh"  # json_get
+. "$ROOT/tests/e2e/lib.sh"  # json_get, bench_work_dir
 BUILD=${NTSD_BUILD:-$ROOT/build}
 minutes=10 rate="" knee="" plot=""
 while [ $# -gt 0 ]; do
@@ -49,15 +49,7 @@ while [ $# -gt 0 ]; do
 done
 BIN=$BUILD/bin
 for b in ntsd ntsd-ke ntsgen cpu_stalls; do [ -x "$BIN/$b" ] || { echo "missing $BIN/$b" >&2; exit 1; }; done
-work=$(mktemp -d /tmp/ntsd-soak.XXXXXX)
-pids=()
-cleanup() {
-  for p in "${pids[@]}"; do kill -TERM "$p" 2>/dev/null || true; done
-  sleep 0.5
-  for p in "${pids[@]}"; do kill -KILL "$p" 2>/dev/null || true; done
-  [ -n "${KEEP:-}" ] && echo "kept $work" || rm -rf "$work"
-}
-trap cleanup EXIT
+bench_work_dir ntsd-soak
 
 (cd "$work" &&
   openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -days 1 -subj /CN=localhost \

@@ -21,6 +21,7 @@
 # GEN_ARGS (environment): more ntsgen options, e.g. "--placeholders 1".
 set -euo pipefail
 ROOT=$(cd "$(dirname "$0")/../.." && pwd)
+. "$ROOT/tests/e2e/lib.sh"  # bench_work_dir
 BUILD=${NTSD_BUILD:-$ROOT/build}
 verify="1 16" rate=6000000 seconds=4 runs=1
 while [ $# -gt 0 ]; do
@@ -36,15 +37,7 @@ done
 BIN=$BUILD/bin
 GEN=${NTSGEN:-$BIN/ntsgen}
 for b in "$GEN" "$BIN/ntsgen-reflect"; do [ -x "$b" ] || { echo "missing $b" >&2; exit 1; }; done
-work=$(mktemp -d /tmp/ntsgen-ceiling.XXXXXX)
-pids=()
-cleanup() {
-  for p in "${pids[@]}"; do kill -TERM "$p" 2>/dev/null || true; done
-  sleep 0.5
-  for p in "${pids[@]}"; do kill -KILL "$p" 2>/dev/null || true; done
-  [ -n "${KEEP:-}" ] || rm -rf "$work"
-}
-trap cleanup EXIT
+bench_work_dir ntsgen-ceiling
 
 python3 - "$work/sessions" <<'PY'
 import os, sys

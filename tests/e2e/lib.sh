@@ -54,6 +54,7 @@
 #   ntsd        ntsd_write_config ntsd_stack_start ntsd_client_name ntsd_client_query
 #   ntsgen      json_get ntsgen_zero_loss
 #   ke_flood    ke_flood_init client_addrs
+#   bench       bench_work_dir
 #
 # Pitfalls this library handles for you (see DESIGN.md section 5)
 # - chrony and ntpsec verify the certificate against what they dial. chrony
@@ -965,4 +966,28 @@ client_addrs() {
     in_c ip addr add "192.0.2.$i/24" dev "$IF_C"
     CLIENT_ADDRS+="${CLIENT_ADDRS:+,}192.0.2.$i"
   done
+}
+
+# ----------------------------------------------------------------- bench ---
+#
+# What the benchmark scripts (bench/ntsd_memif.sh, bench/soak.sh,
+# bench/ntsgen/gen_ceiling.sh) share. They run outside ctest, without
+# e2e_init: their processes are plain background jobs.
+
+# bench_work_dir PREFIX: a fresh /tmp/PREFIX.XXXXXX in $work, an empty
+# $pids for the script to append its background jobs to, and an EXIT trap
+# that stops them (TERM, then KILL after 0.5 s) and removes $work unless
+# KEEP is set (then it says where it is, on stderr).
+bench_work_dir() {
+  work=$(mktemp -d "/tmp/$1.XXXXXX")
+  pids=()
+  trap _bench_cleanup EXIT
+}
+
+_bench_cleanup() {
+  local p
+  for p in "${pids[@]}"; do kill -TERM "$p" 2>/dev/null || true; done
+  sleep 0.5
+  for p in "${pids[@]}"; do kill -KILL "$p" 2>/dev/null || true; done
+  if [ -n "${KEEP:-}" ]; then echo "kept $work" >&2; else rm -rf "$work"; fi
 }
