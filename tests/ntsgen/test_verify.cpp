@@ -7,6 +7,7 @@
 #include <vector>
 
 #include "codec.hpp"
+#include "codec_rig.hpp"
 #include "fake_nts_server.hpp"
 #include "nts_codec.hpp"
 #include "nts_fixture.hpp"
@@ -14,19 +15,9 @@
 namespace ntsgen {
 namespace {
 
-struct Built {
-  std::vector<std::array<std::uint8_t, 1280>> mem;
-  std::vector<TxBuf> bufs;
-};
-
-Built build(Codec& codec, Tracker& tr, Counters& c, std::size_t n) {
-  Built b;
-  b.mem.resize(n);
-  b.bufs.resize(n);
-  for (std::size_t i = 0; i < n; ++i) b.bufs[i].data = b.mem[i].data();
-  codec.build(b.bufs, 1000, tr, c);
-  return b;
-}
+using test::build;
+using test::Built;
+using test::feed;
 
 std::vector<std::uint8_t> plain_reply(const TxBuf& req) {
   std::vector<std::uint8_t> r(48, 0);
@@ -35,11 +26,6 @@ std::vector<std::uint8_t> plain_reply(const TxBuf& req) {
   std::memcpy(r.data() + 24, req.data + 40, 8);
   r[40] = 0xe0;
   return r;
-}
-
-void feed(Codec& codec, Tracker& tr, Counters& c, Histogram& h, const std::vector<std::uint8_t>& pkt) {
-  const RxPkt p{pkt.data(), static_cast<std::uint16_t>(pkt.size()), 5000};
-  codec.verify(std::span(&p, 1), tr, c, h);
 }
 
 TEST(VerifyPlain, EveryOutcomeCounted) {
@@ -82,10 +68,9 @@ TEST(VerifyPlain, EveryOutcomeCounted) {
   EXPECT_EQ(c.valid + c.kod + c.lost + 1 /* 8: malformed */, 10u);
 }
 
-class VerifyNts : public ::testing::Test {
+class VerifyNts : public test::NtsCodecTest {
  protected:
   void SetUp() override {
-    keys_ = test::vector_keys();
     sessions_ = test::vector_sessions(3);
     codec_ = make_nts_codec(sessions_, NtsCodecOptions{2}, tr_.capacity());
     ASSERT_NE(codec_, nullptr);
@@ -99,17 +84,10 @@ class VerifyNts : public ::testing::Test {
       ASSERT_GT(t.len, 0u);
       auto resp = test::fake_nts_response(*eng_, s2c, std::span(t.data, t.len), f);
       ASSERT_FALSE(resp.empty());
-      feed(*codec_, tr_, c_, h_, resp);
+      feed(resp);
     }
     c_.lost += tr_.expire_all();
   }
-  test::VectorKeys keys_;
-  std::vector<Session> sessions_;
-  Tracker tr_{4096, 7};
-  std::unique_ptr<Codec> codec_;
-  std::unique_ptr<ntsd::crypto::SivEngine> eng_ = ntsd::crypto::make_scalar_engine();
-  Counters c_;
-  Histogram h_;
 };
 
 TEST_F(VerifyNts, CorrectServerIsAllValidAndRefillsTheJar) {

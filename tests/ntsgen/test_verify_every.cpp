@@ -14,6 +14,7 @@
 
 #include "cli.hpp"
 #include "codec.hpp"
+#include "codec_rig.hpp"
 #include "fake_nts_server.hpp"
 #include "nts_check.hpp"
 #include "nts_codec.hpp"
@@ -27,7 +28,7 @@ namespace p = ntsd::proto;
 
 std::size_t inv(const Counters& c, Invalid r) { return c.invalid[static_cast<std::size_t>(r)]; }
 
-class VerifyEvery : public ::testing::Test {
+class VerifyEvery : public test::NtsCodecTest {
  protected:
   void make(std::uint32_t n, std::uint8_t placeholders = 0) {
     sessions_ = test::vector_sessions(3);
@@ -40,35 +41,20 @@ class VerifyEvery : public ::testing::Test {
   }
   // Builds n requests; returns their bytes.
   std::vector<std::vector<std::uint8_t>> send(std::size_t n) {
-    std::vector<std::array<std::uint8_t, 1280>> mem(n);
-    std::vector<TxBuf> bufs(n);
-    for (std::size_t i = 0; i < n; ++i) bufs[i].data = mem[i].data();
-    codec_->build(bufs, 1000, tr_, c_);
+    const test::Built built = test::build(*codec_, tr_, c_, n);
     c_.sent += n;
     std::vector<std::vector<std::uint8_t>> out;
-    for (auto& b : bufs) {
+    for (const auto& b : built.bufs) {
       EXPECT_GT(b.len, 0u);
       out.emplace_back(b.data, b.data + b.len);
     }
     return out;
-  }
-  void feed(const std::vector<std::uint8_t>& resp) {
-    const RxPkt pkt{resp.data(), static_cast<std::uint16_t>(resp.size()), 5000};
-    codec_->verify(std::span(&pkt, 1), tr_, c_, h_);
   }
   std::vector<std::uint8_t> answer(const std::vector<std::uint8_t>& req, const test::Faults& f = {}) {
     auto r = test::fake_nts_response(*eng_, keys_.s2c, req, f);
     EXPECT_FALSE(r.empty());
     return r;
   }
-
-  test::VectorKeys keys_ = test::vector_keys();
-  std::vector<Session> sessions_;
-  Tracker tr_{4096, 7};
-  std::unique_ptr<Codec> codec_;
-  std::unique_ptr<ntsd::crypto::SivEngine> eng_ = ntsd::crypto::make_scalar_engine();
-  Counters c_;
-  Histogram h_;
 };
 
 // Exactly one full verification per group of N requests, whatever order the
