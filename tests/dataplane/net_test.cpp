@@ -2,6 +2,7 @@
 // replies checked field by field with an independent checksum.
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <array>
 #include <set>
 #include <string>
@@ -56,6 +57,25 @@ TEST(Checksum, MatchesTheByteReferenceAtEveryLengthAndAlignment) {
           const std::span<const std::uint8_t> d(src->data() + off, len);
           ASSERT_EQ(net::csum_fold(net::csum_add(sum, d)), ref_csum(d.data(), d.size(), sum)) << "off " << off << " len " << len;
         }
+}
+
+// csum_copy is csum_add plus a copy: at every length and alignment (either
+// side of the 64-byte AVX2 threshold), the same sum, the bytes copied, and
+// nothing written past them.
+TEST(Checksum, CopyGivesTheSameSumAndCopiesExactly) {
+  std::vector<std::uint8_t> src(700);
+  std::uint32_t x = 4242;
+  for (auto& b : src) b = static_cast<std::uint8_t>((x = x * 1103515245u + 12345u) >> 16);
+  for (std::size_t off = 0; off < 8; ++off)
+    for (std::size_t len = 0; len + off <= 600; len += (len < 100 ? 1 : 29))
+      for (std::uint32_t sum : {0u, 0xfffeu}) {
+        const std::span<const std::uint8_t> d(src.data() + off, len);
+        std::vector<std::uint8_t> dst(len + 16, 0x5a);
+        ASSERT_EQ(net::csum_copy(sum, dst.data() + 3, d), net::csum_add(sum, d)) << "off " << off << " len " << len;
+        ASSERT_TRUE(std::equal(d.begin(), d.end(), dst.begin() + 3)) << "len " << len;
+        ASSERT_EQ(std::count(dst.begin(), dst.begin() + 3, 0x5a), 3);
+        ASSERT_EQ(std::count(dst.begin() + 3 + static_cast<std::ptrdiff_t>(len), dst.end(), 0x5a), 13);
+      }
 }
 
 TEST(Checksum, KnownIpv4Header) {
@@ -303,6 +323,30 @@ TEST(Build, NtpReplyChecksumsVerifyForEveryPayloadLength) {
       while (folded >> 16) folded = (folded & 0xffff) + (folded >> 16);
       EXPECT_EQ(get16(off, l4 + 6), folded) << "v6 " << v6 << " len " << rlen;
       EXPECT_TRUE(std::equal(f.begin(), f.begin() + static_cast<std::ptrdiff_t>(l4 + 6), off.begin()));
+    }
+}
+
+// A payload that is the frame's own (the core answering in place) takes the
+// memmove path, one apart from it is summed as it is copied: the same frame
+// either way, for both address families and lengths either side of 64.
+TEST(Build, NtpReplyInPlaceEqualsCopied) {
+  for (bool v6 : {false, true})
+    for (std::size_t rlen : {48u, 60u, 64u, 96u, 228u}) {
+      Frame f = udp_frame(v6, ntp_request(rlen));
+      const auto c = cls(f);
+      ASSERT_EQ(c.kind, Kind::kNtp);
+      const std::size_t l4 = v6 ? 54 : 34;
+      std::uint32_t x = 99;
+      for (std::size_t i = l4 + 8; i < f.size(); ++i)
+        f[i] = static_cast<std::uint8_t>((x = x * 1103515245u + 12345u) >> 16);
+      Frame apart = f;
+      const std::vector<std::uint8_t> resp(f.begin() + static_cast<std::ptrdiff_t>(l4 + 8), f.end());
+      const std::size_t n = net::build_ntp_reply(apart, c, resp);
+      ASSERT_EQ(n, f.size());
+      const std::size_t m = net::build_ntp_reply(f, c, net::Bytes(f.data() + l4 + 8, rlen));
+      ASSERT_EQ(m, n);
+      EXPECT_EQ(f, apart) << "v6 " << v6 << " len " << rlen;
+      EXPECT_TRUE(valid_l4(f, v6, 17));
     }
 }
 

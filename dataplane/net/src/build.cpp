@@ -61,6 +61,12 @@ std::size_t build_ntp_reply(MutBytes b, const Classified& c, Bytes ntp, bool tx_
   // from `ntp` (see ip4_finish: no wide loads over fresh narrow stores). The
   // pseudo header's addresses are only swapped, so their sum is the
   // request's (RFC 768; RFC 8200 §8.1); the UDP header's ports likewise.
+  std::uint8_t* const payload = b.data() + c.l4 + kUdpLen;
+  // `ntp` may be the frame's own payload (answered in place) or overlap it.
+  const auto at = reinterpret_cast<std::uintptr_t>(payload);
+  const auto from = reinterpret_cast<std::uintptr_t>(ntp.data());
+  const bool apart = from + ntp.size() <= at || at + ntp.size() <= from;
+  bool copied = false;
   std::uint32_t ph = 0, udp_sum = 0;
   if (tx_l4_offload) {
     ph = pseudo_sum(b, c, 17, static_cast<std::uint32_t>(ulen));
@@ -68,11 +74,18 @@ std::size_t build_ntp_reply(MutBytes b, const Classified& c, Bytes ntp, bool tx_
     // The addresses and the ports are contiguous (no IPv4 options or IPv6
     // extension headers reach here): one pass over them, on top of the
     // payload's sum and the two lengths (pseudo header and UDP header) and
-    // the protocol as values.
+    // the protocol as values. A payload apart from the frame is summed as
+    // it is copied in (one read of it, not two); it lies past the ports, so
+    // the copy stores nothing the sums read.
     const std::size_t addrs = c.ip6 ? c.l3 + 8 : c.l3 + 12;
     const auto len = static_cast<std::uint32_t>(ulen);
-    udp_sum = csum_add(17 + 2 * (len >> 16) + 2 * (len & 0xffff), ntp);
-    udp_sum = csum_add(udp_sum, Bytes(b.data() + addrs, c.l4 + 4 - addrs));
+    udp_sum = csum_add(17 + 2 * (len >> 16) + 2 * (len & 0xffff), Bytes(b.data() + addrs, c.l4 + 4 - addrs));
+    if (apart) {
+      udp_sum = csum_copy(udp_sum, payload, ntp);
+      copied = true;
+    } else {
+      udp_sum = csum_add(udp_sum, ntp);
+    }
   }
   const Mac our = [&] { Mac m{}; std::memcpy(m.data(), b.data(), 6); return m; }();
   eth_reply(b, our);
@@ -83,7 +96,7 @@ std::size_t build_ntp_reply(MutBytes b, const Classified& c, Bytes ntp, bool tx_
   }
   swap_ranges(b, c.l4, c.l4 + 2, 2);
   put16(b, c.l4 + 4, static_cast<std::uint16_t>(ulen));
-  if (!ntp.empty()) std::memmove(b.data() + c.l4 + kUdpLen, ntp.data(), ntp.size());  // no null source
+  if (!copied && !ntp.empty()) std::memmove(payload, ntp.data(), ntp.size());  // no null source
   if (tx_l4_offload) {
     // DPDK's contract: the field holds the (uncomplemented) pseudo-header sum.
     put16(b, c.l4 + 6, static_cast<std::uint16_t>(~csum_fold(ph)));

@@ -37,37 +37,45 @@ __attribute__((target("avx2"))) std::uint64_t sum_blocks_avx2(const std::uint8_t
          static_cast<std::uint64_t>(_mm_extract_epi64(t, 1));
 }
 
+// sum_blocks_avx2 while copying: dst[0, 32 * blocks) = src[...], each block
+// loaded once for both. dst must not overlap src.
+__attribute__((target("avx2"))) std::uint64_t copy_sum_blocks_avx2(std::uint8_t* dst,
+                                                                    const std::uint8_t* src,
+                                                                    std::size_t blocks) noexcept {
+  const __m256i lo_mask = _mm256_set1_epi64x(0xffffffff);
+  __m256i lo = _mm256_setzero_si256();
+  __m256i hi = _mm256_setzero_si256();
+  for (std::size_t i = 0; i < blocks; ++i, src += 32, dst += 32) {
+    const __m256i v = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(src));
+    _mm256_storeu_si256(reinterpret_cast<__m256i*>(dst), v);
+    lo = _mm256_add_epi64(lo, _mm256_and_si256(v, lo_mask));
+    hi = _mm256_add_epi64(hi, _mm256_srli_epi64(v, 32));
+  }
+  const __m256i s = _mm256_add_epi64(lo, hi);
+  const __m128i t = _mm_add_epi64(_mm256_castsi256_si128(s), _mm256_extracti128_si256(s, 1));
+  return static_cast<std::uint64_t>(_mm_cvtsi128_si64(t)) +
+         static_cast<std::uint64_t>(_mm_extract_epi64(t, 1));
+}
+
 // Decided once: the base ISA is x86-64 (packaging), AVX2 is a run-time choice.
 const bool kAvx2 = [] {
   __builtin_cpu_init();
   return __builtin_cpu_supports("avx2") != 0;
 }();
 
-}  // namespace
+// From 64 bytes on (an NTP packet's UDP datagram), AVX2 takes 32 bytes a
+// step where the add-with-carry chain took 8 (2 cycles each: add, then adc).
+constexpr std::size_t kAvx2From = 64;
 
-std::uint32_t csum_add(std::uint32_t sum, Bytes data) noexcept {
-  // RFC 1071 §2(B)/§4.1: the one's complement sum is byte-order independent,
-  // so sum native 64-bit words with end-around carry and swap the folded
-  // 16 bits once. The byte-pair loop this replaces was ~5x slower and was
-  // ~11 % of a worker's time (RX verify plus TX fill on every packet). From
-  // 64 bytes on (an NTP packet's UDP datagram), AVX2 takes 32 bytes a step
-  // where the add-with-carry chain took 8 (2 cycles each: add, then adc).
-  const std::uint8_t* p = data.data();
-  std::size_t n = data.size();
-  std::uint64_t acc = 0;
-  if (n >= 64 && kAvx2) {
-    const std::size_t blocks = n / 32;
-    acc = sum_blocks_avx2(p, blocks);
-    p += blocks * 32;
-    n -= blocks * 32;
-  }
+// acc plus p[0, n) in native 64-bit words with end-around carry. The tail
+// goes at its little-endian position in a final word; an odd last byte is
+// the high byte of its big-endian 16-bit word (RFC 1071 §4.1).
+std::uint64_t sum_words(std::uint64_t acc, const std::uint8_t* p, std::size_t n) noexcept {
   for (; n >= 8; n -= 8, p += 8) {
     std::uint64_t w;
     std::memcpy(&w, p, 8);
     acc = add_carry(acc, w);
   }
-  // The tail at its little-endian position in a final word; an odd last
-  // byte is the high byte of its big-endian 16-bit word (RFC 1071 §4.1).
   std::uint64_t t = 0;
   if (n & 4) {
     std::uint32_t v;
@@ -82,19 +90,56 @@ std::uint32_t csum_add(std::uint32_t sum, Bytes data) noexcept {
     p += 2;
   }
   if (n & 1) t |= static_cast<std::uint64_t>(*p) << 48;
-  acc = add_carry(acc, t);
-  acc = (acc & 0xffffffff) + (acc >> 32);
-  acc = (acc & 0xffffffff) + (acc >> 32);
-  acc = (acc & 0xffff) + (acc >> 16);
-  acc = (acc & 0xffff) + (acc >> 16);
-  acc = (acc & 0xffff) + (acc >> 16);
-  // A 32-bit accumulator of callers cannot overflow for frames below 128 KiB.
-  return sum + __builtin_bswap16(static_cast<std::uint16_t>(acc));
+  return add_carry(acc, t);
 }
 
-std::uint16_t csum_fold(std::uint32_t sum) noexcept {
-  while (sum >> 16) sum = (sum & 0xffff) + (sum >> 16);
-  return static_cast<std::uint16_t>(~sum);
+// sum + the 16 folded bits of acc, byte-swapped to network order once.
+// 64 to 32 bits with the carry wrapped in, then 32 to 16 in two steps: the
+// first leaves at most 0x1fffe, the second at most 0xffff.
+std::uint32_t finish(std::uint32_t sum, std::uint64_t acc) noexcept {
+  std::uint32_t s;
+  const bool carry = __builtin_uadd_overflow(static_cast<std::uint32_t>(acc),
+                                             static_cast<std::uint32_t>(acc >> 32), &s);
+  s += carry;  // no overflow: after a carry s is at most 0xfffffffe
+  s = (s & 0xffff) + (s >> 16);
+  s = (s & 0xffff) + (s >> 16);
+  // A 32-bit accumulator of callers cannot overflow for frames below 128 KiB.
+  return sum + __builtin_bswap16(static_cast<std::uint16_t>(s));
+}
+
+}  // namespace
+
+std::uint32_t csum_add(std::uint32_t sum, Bytes data) noexcept {
+  // RFC 1071 §2(B)/§4.1: the one's complement sum is byte-order independent,
+  // so sum native 64-bit words with end-around carry and swap the folded
+  // 16 bits once. The byte-pair loop this replaces was ~5x slower and was
+  // ~11 % of a worker's time (RX verify plus TX fill on every packet).
+  const std::uint8_t* p = data.data();
+  std::size_t n = data.size();
+  std::uint64_t acc = 0;
+  if (n >= kAvx2From && kAvx2) {
+    const std::size_t blocks = n / 32;
+    acc = sum_blocks_avx2(p, blocks);
+    p += blocks * 32;
+    n -= blocks * 32;
+  }
+  return finish(sum, sum_words(acc, p, n));
+}
+
+std::uint32_t csum_copy(std::uint32_t sum, std::uint8_t* dst, Bytes src) noexcept {
+  const std::uint8_t* p = src.data();
+  std::size_t n = src.size();
+  if (n == 0) return sum;  // memcpy wants a non-null source
+  std::uint64_t acc = 0;
+  if (n >= kAvx2From && kAvx2) {
+    const std::size_t blocks = n / 32;
+    acc = copy_sum_blocks_avx2(dst, p, blocks);
+    p += blocks * 32;
+    dst += blocks * 32;
+    n -= blocks * 32;
+  }
+  std::memcpy(dst, p, n);
+  return finish(sum, sum_words(acc, p, n));
 }
 
 std::uint32_t pseudo_sum(Bytes frame, bool ip6, std::size_t l3, std::uint8_t proto, std::uint32_t l4_len) noexcept {

@@ -136,7 +136,14 @@ std::size_t build_neighbor_advert(MutBytes buf, const Classified& c, const Mac& 
 // Internet checksum (RFC 1071) helpers, exposed for tests and the DPDK
 // offload path (pseudo-header sum).
 std::uint32_t csum_add(std::uint32_t sum, Bytes data) noexcept;
-std::uint16_t csum_fold(std::uint32_t sum) noexcept;
+// Copies src to dst (which must not overlap it) and returns
+// csum_add(sum, src), reading each byte once for both.
+std::uint32_t csum_copy(std::uint32_t sum, std::uint8_t* dst, Bytes src) noexcept;
+// Inline: every frame folds a sum, and the call cost as much as the fold.
+inline std::uint16_t csum_fold(std::uint32_t sum) noexcept {
+  while (sum >> 16) sum = (sum & 0xffff) + (sum >> 16);
+  return static_cast<std::uint16_t>(~sum);
+}
 // Sum of the IPv4/IPv6 pseudo header for an L4 segment of `l4_len` bytes,
 // the IP header at `l3`. The classifier calls the scalar form: passing its
 // Classified by reference made the compiler keep it in memory, field by
