@@ -70,7 +70,8 @@ constexpr std::size_t kAvx2From = 64;
 // acc plus p[0, n) in native 64-bit words with end-around carry. The tail
 // goes at its little-endian position in a final word; an odd last byte is
 // the high byte of its big-endian 16-bit word (RFC 1071 §4.1).
-std::uint64_t sum_words(std::uint64_t acc, const std::uint8_t* p, std::size_t n) noexcept {
+__attribute__((always_inline)) inline std::uint64_t sum_words(std::uint64_t acc, const std::uint8_t* p,
+                                                           std::size_t n) noexcept {
   for (; n >= 8; n -= 8, p += 8) {
     std::uint64_t w;
     std::memcpy(&w, p, 8);
@@ -96,7 +97,7 @@ std::uint64_t sum_words(std::uint64_t acc, const std::uint8_t* p, std::size_t n)
 // sum + the 16 folded bits of acc, byte-swapped to network order once.
 // 64 to 32 bits with the carry wrapped in, then 32 to 16 in two steps: the
 // first leaves at most 0x1fffe, the second at most 0xffff.
-std::uint32_t finish(std::uint32_t sum, std::uint64_t acc) noexcept {
+__attribute__((always_inline)) inline std::uint32_t finish(std::uint32_t sum, std::uint64_t acc) noexcept {
   std::uint32_t s;
   const bool carry = __builtin_uadd_overflow(static_cast<std::uint32_t>(acc),
                                              static_cast<std::uint32_t>(acc >> 32), &s);
