@@ -59,23 +59,30 @@ TEST(Checksum, MatchesTheByteReferenceAtEveryLengthAndAlignment) {
         }
 }
 
-// csum_copy is csum_add plus a copy: at every length and alignment (either
-// side of the 64-byte AVX2 threshold), the same sum, the bytes copied, and
-// nothing written past them.
-TEST(Checksum, CopyGivesTheSameSumAndCopiesExactly) {
+// csum_copy sums a head and the bytes it copies as one stream: at every
+// length and alignment (either side of the 64-byte AVX2 threshold), with
+// heads of the lengths build_ntp_reply passes (IPv4 and IPv6 addresses and
+// ports) or none, the byte-pair reference of head then src, the bytes
+// copied, and nothing written past them.
+TEST(Checksum, CopySumsHeadAndSrcAndCopiesExactly) {
   std::vector<std::uint8_t> src(700);
   std::uint32_t x = 4242;
   for (auto& b : src) b = static_cast<std::uint8_t>((x = x * 1103515245u + 12345u) >> 16);
-  for (std::size_t off = 0; off < 8; ++off)
-    for (std::size_t len = 0; len + off <= 600; len += (len < 100 ? 1 : 29))
-      for (std::uint32_t sum : {0u, 0xfffeu}) {
-        const std::span<const std::uint8_t> d(src.data() + off, len);
-        std::vector<std::uint8_t> dst(len + 16, 0x5a);
-        ASSERT_EQ(net::csum_copy(sum, dst.data() + 3, d), net::csum_add(sum, d)) << "off " << off << " len " << len;
-        ASSERT_TRUE(std::equal(d.begin(), d.end(), dst.begin() + 3)) << "len " << len;
-        ASSERT_EQ(std::count(dst.begin(), dst.begin() + 3, 0x5a), 3);
-        ASSERT_EQ(std::count(dst.begin() + 3 + static_cast<std::ptrdiff_t>(len), dst.end(), 0x5a), 13);
-      }
+  for (std::size_t head_len : {0u, 12u, 36u})
+    for (std::size_t off = 0; off < 8; ++off)
+      for (std::size_t len = 0; len + off <= 600; len += (len < 100 ? 1 : 29))
+        for (std::uint32_t sum : {0u, 0xfffeu}) {
+          const std::span<const std::uint8_t> head(src.data() + 640, head_len);
+          const std::span<const std::uint8_t> d(src.data() + off, len);
+          std::vector<std::uint8_t> dst(len + 16, 0x5a);
+          std::vector<std::uint8_t> both(head.begin(), head.end());
+          both.insert(both.end(), d.begin(), d.end());
+          ASSERT_EQ(net::csum_fold(net::csum_copy(sum, head, dst.data() + 3, d)), ref_csum(both.data(), both.size(), sum))
+              << "head " << head_len << " off " << off << " len " << len;
+          ASSERT_TRUE(std::equal(d.begin(), d.end(), dst.begin() + 3)) << "len " << len;
+          ASSERT_EQ(std::count(dst.begin(), dst.begin() + 3, 0x5a), 3);
+          ASSERT_EQ(std::count(dst.begin() + 3 + static_cast<std::ptrdiff_t>(len), dst.end(), 0x5a), 13);
+        }
 }
 
 TEST(Checksum, KnownIpv4Header) {

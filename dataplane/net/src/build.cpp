@@ -79,12 +79,13 @@ std::size_t build_ntp_reply(MutBytes b, const Classified& c, Bytes ntp, bool tx_
     // the copy stores nothing the sums read.
     const std::size_t addrs = c.ip6 ? c.l3 + 8 : c.l3 + 12;
     const auto len = static_cast<std::uint32_t>(ulen);
-    udp_sum = csum_add(17 + 2 * (len >> 16) + 2 * (len & 0xffff), Bytes(b.data() + addrs, c.l4 + 4 - addrs));
+    const std::uint32_t lens = 17 + 2 * (len >> 16) + 2 * (len & 0xffff);
+    const Bytes head(b.data() + addrs, c.l4 + 4 - addrs);
     if (apart) {
-      udp_sum = csum_copy(udp_sum, payload, ntp);
+      udp_sum = csum_copy(lens, head, payload, ntp);
       copied = true;
     } else {
-      udp_sum = csum_add(udp_sum, ntp);
+      udp_sum = csum_add(csum_add(lens, head), ntp);
     }
   }
   const Mac our = [&] { Mac m{}; std::memcpy(m.data(), b.data(), 6); return m; }();

@@ -127,14 +127,17 @@ std::uint32_t csum_add(std::uint32_t sum, Bytes data) noexcept {
   return finish(sum, sum_words(acc, p, n));
 }
 
-std::uint32_t csum_copy(std::uint32_t sum, std::uint8_t* dst, Bytes src) noexcept {
+std::uint32_t csum_copy(std::uint32_t sum, Bytes head, std::uint8_t* dst, Bytes src) noexcept {
+  // One accumulator for both, so one fold: head's words and src's words
+  // are summed alike (head has an even length, so src's 16-bit words keep
+  // their positions, RFC 1071 §2(A)).
+  std::uint64_t acc = sum_words(0, head.data(), head.size());
   const std::uint8_t* p = src.data();
   std::size_t n = src.size();
-  if (n == 0) return sum;  // memcpy wants a non-null source
-  std::uint64_t acc = 0;
+  if (n == 0) return finish(sum, acc);  // memcpy wants a non-null source
   if (n >= kAvx2From && kAvx2) {
     const std::size_t blocks = n / 32;
-    acc = copy_sum_blocks_avx2(dst, p, blocks);
+    acc = add_carry(acc, copy_sum_blocks_avx2(dst, p, blocks));
     p += blocks * 32;
     dst += blocks * 32;
     n -= blocks * 32;

@@ -136,9 +136,10 @@ std::size_t build_neighbor_advert(MutBytes buf, const Classified& c, const Mac& 
 // Internet checksum (RFC 1071) helpers, exposed for tests and the DPDK
 // offload path (pseudo-header sum).
 std::uint32_t csum_add(std::uint32_t sum, Bytes data) noexcept;
-// Copies src to dst (which must not overlap it) and returns
-// csum_add(sum, src), reading each byte once for both.
-std::uint32_t csum_copy(std::uint32_t sum, std::uint8_t* dst, Bytes src) noexcept;
+// Copies src to dst (which must not overlap either) and returns the sum of
+// sum, head and src as csum_add(csum_add(sum, head), src) would (head of
+// even length), reading each byte once and folding once.
+std::uint32_t csum_copy(std::uint32_t sum, Bytes head, std::uint8_t* dst, Bytes src) noexcept;
 // Inline: every frame folds a sum, and the call cost as much as the fold.
 inline std::uint16_t csum_fold(std::uint32_t sum) noexcept {
   while (sum >> 16) sum = (sum & 0xffff) + (sum >> 16);
