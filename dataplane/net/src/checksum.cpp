@@ -20,34 +20,20 @@ inline std::uint64_t add_carry(std::uint64_t acc, std::uint64_t w) noexcept {
 // adds per 32 bytes, two independent chains). Congruent mod 0xffff to the
 // end-around-carry sum of the words (2^32 = 1 mod 0xffff), and zero only if
 // every byte is: the fold below gives the same 16 bits. No lane can wrap
-// below 2^32 blocks.
-__attribute__((target("avx2"))) std::uint64_t sum_blocks_avx2(const std::uint8_t* p,
+// below 2^32 blocks. With Copy, each block is also stored to dst (which must
+// not overlap p): one load for both.
+template <bool Copy>
+__attribute__((target("avx2"))) std::uint64_t sum_blocks_avx2(const std::uint8_t* p, std::uint8_t* dst,
                                                                std::size_t blocks) noexcept {
   const __m256i lo_mask = _mm256_set1_epi64x(0xffffffff);
   __m256i lo = _mm256_setzero_si256();
   __m256i hi = _mm256_setzero_si256();
   for (std::size_t i = 0; i < blocks; ++i, p += 32) {
     const __m256i v = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(p));
-    lo = _mm256_add_epi64(lo, _mm256_and_si256(v, lo_mask));
-    hi = _mm256_add_epi64(hi, _mm256_srli_epi64(v, 32));
-  }
-  const __m256i s = _mm256_add_epi64(lo, hi);
-  const __m128i t = _mm_add_epi64(_mm256_castsi256_si128(s), _mm256_extracti128_si256(s, 1));
-  return static_cast<std::uint64_t>(_mm_cvtsi128_si64(t)) +
-         static_cast<std::uint64_t>(_mm_extract_epi64(t, 1));
-}
-
-// sum_blocks_avx2 while copying: dst[0, 32 * blocks) = src[...], each block
-// loaded once for both. dst must not overlap src.
-__attribute__((target("avx2"))) std::uint64_t copy_sum_blocks_avx2(std::uint8_t* dst,
-                                                                    const std::uint8_t* src,
-                                                                    std::size_t blocks) noexcept {
-  const __m256i lo_mask = _mm256_set1_epi64x(0xffffffff);
-  __m256i lo = _mm256_setzero_si256();
-  __m256i hi = _mm256_setzero_si256();
-  for (std::size_t i = 0; i < blocks; ++i, src += 32, dst += 32) {
-    const __m256i v = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(src));
-    _mm256_storeu_si256(reinterpret_cast<__m256i*>(dst), v);
+    if constexpr (Copy) {
+      _mm256_storeu_si256(reinterpret_cast<__m256i*>(dst), v);
+      dst += 32;
+    }
     lo = _mm256_add_epi64(lo, _mm256_and_si256(v, lo_mask));
     hi = _mm256_add_epi64(hi, _mm256_srli_epi64(v, 32));
   }
@@ -120,7 +106,7 @@ std::uint32_t csum_add(std::uint32_t sum, Bytes data) noexcept {
   std::uint64_t acc = 0;
   if (n >= kAvx2From && kAvx2) {
     const std::size_t blocks = n / 32;
-    acc = sum_blocks_avx2(p, blocks);
+    acc = sum_blocks_avx2<false>(p, nullptr, blocks);
     p += blocks * 32;
     n -= blocks * 32;
   }
@@ -137,7 +123,7 @@ std::uint32_t csum_copy(std::uint32_t sum, Bytes head, std::uint8_t* dst, Bytes 
   if (n == 0) return finish(sum, acc);  // memcpy wants a non-null source
   if (n >= kAvx2From && kAvx2) {
     const std::size_t blocks = n / 32;
-    acc = add_carry(acc, copy_sum_blocks_avx2(dst, p, blocks));
+    acc = add_carry(acc, sum_blocks_avx2<true>(p, dst, blocks));
     p += blocks * 32;
     dst += blocks * 32;
     n -= blocks * 32;
