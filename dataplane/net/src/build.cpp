@@ -66,7 +66,7 @@ std::size_t build_ntp_reply(MutBytes b, const Classified& c, Bytes ntp, bool tx_
   const auto at = reinterpret_cast<std::uintptr_t>(payload);
   const auto from = reinterpret_cast<std::uintptr_t>(ntp.data());
   const bool apart = from + ntp.size() <= at || at + ntp.size() <= from;
-  bool copied = false;
+  const bool sum_as_copied = !tx_l4_offload && apart;
   std::uint32_t ph = 0, udp_sum = 0;
   if (tx_l4_offload) {
     ph = pseudo_sum(b, c, 17, static_cast<std::uint32_t>(ulen));
@@ -81,9 +81,8 @@ std::size_t build_ntp_reply(MutBytes b, const Classified& c, Bytes ntp, bool tx_
     const auto len = static_cast<std::uint32_t>(ulen);
     const std::uint32_t lens = 17 + 2 * (len >> 16) + 2 * (len & 0xffff);
     const Bytes head(b.data() + addrs, c.l4 + 4 - addrs);
-    if (apart) {
+    if (sum_as_copied) {
       udp_sum = csum_copy(lens, head, payload, ntp);
-      copied = true;
     } else {
       udp_sum = csum_add(csum_add(lens, head), ntp);
     }
@@ -97,7 +96,7 @@ std::size_t build_ntp_reply(MutBytes b, const Classified& c, Bytes ntp, bool tx_
   }
   swap_ranges(b, c.l4, c.l4 + 2, 2);
   put16(b, c.l4 + 4, static_cast<std::uint16_t>(ulen));
-  if (!copied && !ntp.empty()) std::memmove(payload, ntp.data(), ntp.size());  // no null source
+  if (!sum_as_copied && !ntp.empty()) std::memmove(payload, ntp.data(), ntp.size());  // no null source
   if (tx_l4_offload) {
     // DPDK's contract: the field holds the (uncomplemented) pseudo-header sum.
     put16(b, c.l4 + 6, static_cast<std::uint16_t>(~csum_fold(ph)));

@@ -80,6 +80,25 @@ __attribute__((always_inline)) inline std::uint64_t sum_words(std::uint64_t acc,
   return add_carry(acc, t);
 }
 
+// acc plus p[0, n): whole 32-byte blocks on AVX2 from kAvx2From bytes on,
+// the rest in words. With Copy, p[0, n) is also copied to dst (which must
+// not overlap it), each byte loaded once for both.
+template <bool Copy>
+__attribute__((always_inline)) inline std::uint64_t sum_bytes(std::uint64_t acc, const std::uint8_t* p,
+                                                           std::uint8_t* dst, std::size_t n) noexcept {
+  if (n >= kAvx2From && kAvx2) {
+    const std::size_t blocks = n / 32;
+    acc = add_carry(acc, sum_blocks_avx2<Copy>(p, dst, blocks));
+    p += blocks * 32;
+    n -= blocks * 32;
+    if constexpr (Copy) dst += blocks * 32;
+  }
+  if constexpr (Copy) {
+    if (n != 0) std::memcpy(dst, p, n);  // memcpy wants a non-null source
+  }
+  return sum_words(acc, p, n);
+}
+
 // sum + the 16 folded bits of acc, byte-swapped to network order once.
 // 64 to 32 bits with the carry wrapped in, then 32 to 16 in two steps: the
 // first leaves at most 0x1fffe, the second at most 0xffff.
@@ -101,35 +120,15 @@ std::uint32_t csum_add(std::uint32_t sum, Bytes data) noexcept {
   // so sum native 64-bit words with end-around carry and swap the folded
   // 16 bits once. The byte-pair loop this replaces was ~5x slower and was
   // ~11 % of a worker's time (RX verify plus TX fill on every packet).
-  const std::uint8_t* p = data.data();
-  std::size_t n = data.size();
-  std::uint64_t acc = 0;
-  if (n >= kAvx2From && kAvx2) {
-    const std::size_t blocks = n / 32;
-    acc = sum_blocks_avx2<false>(p, nullptr, blocks);
-    p += blocks * 32;
-    n -= blocks * 32;
-  }
-  return finish(sum, sum_words(acc, p, n));
+  return finish(sum, sum_bytes<false>(0, data.data(), nullptr, data.size()));
 }
 
 std::uint32_t csum_copy(std::uint32_t sum, Bytes head, std::uint8_t* dst, Bytes src) noexcept {
   // One accumulator for both, so one fold: head's words and src's words
   // are summed alike (head has an even length, so src's 16-bit words keep
   // their positions, RFC 1071 §2(A)).
-  std::uint64_t acc = sum_words(0, head.data(), head.size());
-  const std::uint8_t* p = src.data();
-  std::size_t n = src.size();
-  if (n == 0) return finish(sum, acc);  // memcpy wants a non-null source
-  if (n >= kAvx2From && kAvx2) {
-    const std::size_t blocks = n / 32;
-    acc = add_carry(acc, sum_blocks_avx2<true>(p, dst, blocks));
-    p += blocks * 32;
-    dst += blocks * 32;
-    n -= blocks * 32;
-  }
-  std::memcpy(dst, p, n);
-  return finish(sum, sum_words(acc, p, n));
+  const std::uint64_t acc = sum_words(0, head.data(), head.size());
+  return finish(sum, sum_bytes<true>(acc, src.data(), dst, src.size()));
 }
 
 std::uint32_t pseudo_sum(Bytes frame, bool ip6, std::size_t l3, std::uint8_t proto, std::uint32_t l4_len) noexcept {
