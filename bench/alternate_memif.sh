@@ -96,9 +96,9 @@ if all(r[s][1] for r in everything for s in ("old", "new")):
     summary("rx/s busy", everything, 1)
     # Saturated: the worker was busy for >= 90 % of the run (valid over its
     # capacity), so valid/s is its own rate. Below that the generator, not
-    # the worker, set the rate (on this VM when the host places the vCPUs
-    # far apart: the generator's core slows too), and the run says nothing
-    # about the worker's saturated rate.
+    # the worker, set the rate (on this VM, when the host slows the
+    # generator's vCPU), and the run says nothing about the worker's
+    # saturated rate.
     sat = [r for r in everything if all(r[s][0] >= 0.9 * r[s][1] for s in ("old", "new"))]
     if sat:
         summary("valid/s where both saturated", sat, 0)
